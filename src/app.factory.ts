@@ -1,0 +1,49 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { json } from 'express';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { AppConfig } from './config/app.config';
+import { createValidationPipe } from './common/validation/validation.pipe';
+import { DbService } from './database/db.service';
+import { MetricsService } from './modules/metrics/metrics.service';
+
+/** Builds the whole app (used by main.ts and by the benchmark); the database connects in the background. */
+export async function createApp(): Promise<INestApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  const config = app.get(AppConfig);
+  app.set('trust proxy', false);
+  app.disable('x-powered-by');
+  app.use(json({ limit: '1mb', strict: true }));
+  app.useGlobalPipes(createValidationPipe());
+  const origins = config.corsOrigins;
+  if (origins) app.enableCors({ origin: origins, credentials: true });
+
+  const doc = new DocumentBuilder()
+    .setTitle('Stepline')
+    .setDescription('Progress tracking for long-running, multi-step work. See CONTRACT.md.')
+    .setVersion('1')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, doc));
+  app.enableShutdownHooks();
+
+  const metrics = app.get(MetricsService);
+  const server = app.getHttpServer();
+  server.on('connection', (socket: import('node:net').Socket) => {
+    metrics.openConnections.inc({ kind: 'http' });
+    socket.once('close', () => metrics.openConnections.dec({ kind: 'http' }));
+  });
+  return app;
+}
+
+export async function startApp(): Promise<INestApplication> {
+  const app = await createApp();
+  const config = app.get(AppConfig);
+  await app.listen(config.port, config.host);
+  void app.get(DbService).connect();
+  return app;
+}

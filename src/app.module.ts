@@ -1,0 +1,49 @@
+import { Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { LoggerModule } from 'nestjs-pino';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AppConfigModule } from './config/config.module';
+import { AppConfig } from './config/app.config';
+import { DatabaseModule } from './database/database.module';
+import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
+import { AuthGuard } from './common/auth/auth.guard';
+import { MetricsModule } from './modules/metrics/metrics.module';
+import { HttpMetricsInterceptor } from './modules/metrics/http-metrics.interceptor';
+import { KeysModule } from './modules/keys/keys.module';
+import { EventLogModule } from './modules/event-log/event-log.module';
+import { WorkflowsModule } from './modules/workflows/workflows.module';
+import { ProjectsModule } from './modules/projects/projects.module';
+import { HealthModule } from './modules/health/health.module';
+
+@Module({
+  imports: [
+    AppConfigModule,
+    LoggerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        pinoHttp: {
+          level: config.logLevel,
+          // request lines at debug (cheap to skip at info); failures stand out
+          customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
+            err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug',
+          redact: ['req.headers.authorization', 'req.query.access_token'],
+        },
+      }),
+    }),
+    CqrsModule.forRoot(),
+    DatabaseModule,
+    MetricsModule,
+    KeysModule,
+    EventLogModule,
+    WorkflowsModule,
+    ProjectsModule,
+    HealthModule,
+  ],
+  providers: [
+    { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_FILTER, useClass: AllExceptionsFilter },
+    { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+  ],
+})
+export class AppModule {}

@@ -1,0 +1,55 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { DomainError } from '../errors/domain-error';
+import { ID_MESSAGE, isId } from '../validation/validators';
+import { KeysService } from '../../modules/keys/keys.service';
+import { PUBLIC_KEY, QUERY_TOKEN_KEY, ROLE_KEY } from './auth.decorators';
+import type { Role } from './principal';
+
+export function bearerToken(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return m ? m[1] : undefined;
+}
+
+/**
+ * Every /api route: a known, unrevoked key (401), the role the route needs (403), and, for a route naming
+ * a project, that project in the key's scope (403). Workflow routes check scope in their handlers and
+ * answer 404, so that a workflow's existence never leaks across projects.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly keys: KeysService,
+  ) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    if (ctx.getType() !== 'http') return true;
+    const targets = [ctx.getHandler(), ctx.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
+    const req = ctx.switchToHttp().getRequest<Request & { principal?: unknown }>();
+    let token = bearerToken(req.headers.authorization);
+    if (!token && this.reflector.getAllAndOverride<boolean>(QUERY_TOKEN_KEY, targets)) {
+      const q = req.query.access_token;
+      token = typeof q === 'string' ? q : undefined;
+    }
+    if (!token) throw new DomainError('unauthorized', 'missing bearer token');
+    const principal = await this.keys.authenticate(token);
+    if (!principal) throw new DomainError('unauthorized', 'unknown or revoked key');
+    req.principal = principal;
+
+    const need = this.reflector.getAllAndOverride<Role>(ROLE_KEY, targets);
+    if (need === 'admin' && principal.role !== 'admin') throw new DomainError('forbidden', 'this needs an admin key');
+    if (need === 'producer' && principal.role === 'viewer') throw new DomainError('forbidden', 'this needs a producer key');
+
+    const projectId = req.params?.projectId;
+    if (typeof projectId === 'string') {
+      if (!isId(projectId))
+        throw new DomainError('validation_failed', `projectId ${ID_MESSAGE}`, [{ field: 'projectId', message: ID_MESSAGE }]);
+      if (!principal.canRead(projectId)) throw new DomainError('forbidden', `no access to project ${projectId}`);
+    }
+    return true;
+  }
+}

@@ -1,0 +1,51 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { DomainError, ErrorCode } from './domain-error';
+import { errorBody } from './error-body';
+
+const HTTP_CODE: Record<number, ErrorCode> = {
+  400: 'validation_failed',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'payload_too_large',
+  429: 'rate_limited',
+  503: 'unavailable',
+};
+
+/** Turns anything thrown into a DomainError with a contract code: one place, one body shape, never a stack. */
+export function toDomainError(exception: unknown): DomainError {
+  if (exception instanceof DomainError) return exception;
+  const e = exception as any;
+  // body-parser errors arrive as plain errors with a `type`
+  if (e?.type === 'entity.parse.failed') return new DomainError('malformed_json', 'the request body is not valid JSON');
+  if (e?.type === 'entity.too.large') return new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
+    return new DomainError('validation_failed', 'unsupported body encoding');
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    if (status === 413) return new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
+    if (status === 404) return new DomainError('not_found', 'no such route');
+    const code = HTTP_CODE[status];
+    if (code) return new DomainError(code, exception.message);
+  }
+  return new DomainError('internal_error', 'internal error');
+}
+
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') return;
+    const res = host.switchToHttp().getResponse<Response>();
+    const err = toDomainError(exception);
+    if (err.code === 'internal_error') this.logger.error(exception);
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(err.status).json(errorBody(err));
+  }
+}

@@ -1,0 +1,58 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
+
+/** The environment Stepline reads, validated once at boot; a bad value stops the start naming the variable. */
+export class EnvironmentVariables {
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 3000;
+
+  @IsOptional() @IsString()
+  HOST = '127.0.0.1';
+
+  @IsOptional()
+  @Matches(/^(sqlite:.+|mysql:\/\/.+|mariadb:\/\/.+)$/, {
+    message: 'DATABASE_URL must be sqlite:<file> or mysql://user:pass@host:port/db',
+  })
+  DATABASE_URL = 'sqlite:./data/stepline.sqlite';
+
+  @IsOptional() @IsString() @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
+  ADMIN_TOKEN?: string;
+
+  @IsOptional() @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be redis://host:port' })
+  REDIS_URL?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(64)
+  WORKER_CONCURRENCY = 2;
+
+  @IsOptional() @IsString()
+  ANALYSIS_ROOT?: string;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  EVENT_RETENTION_HOURS = 24;
+
+  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  LOG_RETENTION_HOURS = 24 * 7;
+
+  @IsOptional() @IsString()
+  CORS_ORIGINS?: string;
+
+  /** How often the stalled-workflow and retention sweeps run. */
+  @IsOptional() @Transform(toInt) @IsInt() @Min(50)
+  SWEEP_INTERVAL_MS = 5000;
+
+  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+}
+
+export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
+  const env = plainToInstance(EnvironmentVariables, raw, { enableImplicitConversion: false });
+  const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return env;
+}

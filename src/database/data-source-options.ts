@@ -1,0 +1,43 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { DataSourceOptions } from 'typeorm';
+import { ORM_ENTITIES } from './orm-entities';
+import { MIGRATIONS } from '../../migrations';
+
+export type DatabaseKind = 'sqlite' | 'mysql';
+
+export function databaseKind(url: string): DatabaseKind {
+  return url.startsWith('sqlite:') ? 'sqlite' : 'mysql';
+}
+
+/** TypeORM options for `sqlite:<file>` (better-sqlite3, WAL) or `mysql://…` (mysql2). `synchronize` is always off. */
+export function dataSourceOptions(url: string): DataSourceOptions {
+  const common = { entities: ORM_ENTITIES, migrations: MIGRATIONS, synchronize: false, migrationsRun: false, logging: false };
+  if (databaseKind(url) === 'sqlite') {
+    const file = url.slice('sqlite:'.length);
+    if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
+    return {
+      ...common,
+      type: 'better-sqlite3',
+      database: file,
+      enableWAL: true,
+      statementCacheSize: 500,
+      prepareDatabase: (db: { pragma(s: string): unknown }) => {
+        // NORMAL in WAL mode survives a process crash (SIGKILL); only an OS crash could lose the last commits.
+        db.pragma('synchronous = NORMAL');
+        db.pragma('busy_timeout = 5000');
+        db.pragma('foreign_keys = ON');
+      },
+    };
+  }
+  return {
+    ...common,
+    type: 'mysql',
+    connectorPackage: 'mysql2',
+    url: url.replace(/^mariadb:/, 'mysql:'),
+    charset: 'utf8mb4_unicode_ci',
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    extra: { connectionLimit: 24, enableKeepAlive: true, connectTimeout: 3000 },
+  } as DataSourceOptions;
+}

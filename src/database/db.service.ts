@@ -1,0 +1,161 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { DataSource, QueryRunner } from 'typeorm';
+import { AppConfig } from '../config/app.config';
+import { DomainError } from '../common/errors/domain-error';
+import { AsyncMutex } from './async-mutex';
+import { databaseKind, dataSourceOptions } from './data-source-options';
+import { Dialect, mysqlDialect, sqliteDialect } from './dialect';
+
+export interface ExecResult {
+  affectedRows: number;
+  insertId: number;
+}
+
+/** A transaction's handle: plain parameterised SQL, set-based where it matters. */
+export interface Tx {
+  readonly dialect: Dialect;
+  query<T = any>(sql: string, params?: unknown[]): Promise<T[]>;
+  exec(sql: string, params?: unknown[]): Promise<ExecResult>;
+}
+
+type ReadyListener = () => Promise<void> | void;
+
+/**
+ * Owns the DataSource. The app listens before the database answers: it connects and migrates in the
+ * background, retrying, and everything that needs the database answers 503 `unavailable` until then.
+ */
+@Injectable()
+export class DbService implements OnApplicationShutdown {
+  private readonly logger = new Logger('Database');
+  readonly dialect: Dialect;
+  readonly dataSource: DataSource;
+  private readonly mutex = new AsyncMutex();
+  private ready = false;
+  private closing = false;
+  private readyWaiters: Array<() => void> = [];
+  private readonly onReady: ReadyListener[] = [];
+
+  constructor(config: AppConfig) {
+    this.dialect = databaseKind(config.databaseUrl) === 'sqlite' ? sqliteDialect : mysqlDialect;
+    this.dataSource = new DataSource(dataSourceOptions(config.databaseUrl));
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** Runs `fn` once the database is connected and migrated (at once if it already is). */
+  whenReady(fn: ReadyListener): void {
+    if (this.ready) void Promise.resolve(fn()).catch((e) => this.logger.error(e));
+    else this.onReady.push(fn);
+  }
+
+  waitReady(): Promise<void> {
+    return this.ready ? Promise.resolve() : new Promise((r) => this.readyWaiters.push(r));
+  }
+
+  /** Connects and migrates, retrying every second until it succeeds or the app shuts down. */
+  async connect(): Promise<void> {
+    let attempt = 0;
+    while (!this.closing) {
+      try {
+        if (!this.dataSource.isInitialized) await this.dataSource.initialize();
+        await this.dataSource.runMigrations({ transaction: 'each' });
+        this.ready = true;
+        for (const fn of this.onReady.splice(0)) await fn();
+        for (const w of this.readyWaiters.splice(0)) w();
+        this.logger.log(`database ready (${this.dialect.kind})`);
+        return;
+      } catch (err) {
+        if (attempt++ % 10 === 0) this.logger.warn(`database not ready, retrying: ${(err as Error).message}`);
+        if (this.dataSource.isInitialized && this.dialect.kind === 'mysql' && !this.dialect.isUnavailable(err)) {
+          // a migration error is not a connectivity problem: do not spin on it silently
+          this.logger.error(err);
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.assertReady();
+    await this.query('SELECT 1 AS ok');
+  }
+
+  async query<T = any>(sql: string, params: unknown[] = []): Promise<T[]> {
+    this.assertReady();
+    const run = async () => {
+      const res = await this.dataSource.query(sql, params);
+      return res as T[];
+    };
+    try {
+      return this.dialect.kind === 'sqlite' ? await this.mutex.run(run) : await run();
+    } catch (err) {
+      throw this.translate(err);
+    }
+  }
+
+  /** ONE transaction; retried from the start on deadlock or lock timeout, so `fn` must be re-runnable. */
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    this.assertReady();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.dialect.kind === 'sqlite' ? await this.mutex.run(() => this.runTx(fn)) : await this.runTx(fn);
+      } catch (err) {
+        if (attempt < 8 && this.dialect.isRetryable(err)) {
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
+          continue;
+        }
+        throw this.translate(err);
+      }
+    }
+  }
+
+  private async runTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const qr = this.dataSource.createQueryRunner();
+    await qr.connect();
+    try {
+      await qr.startTransaction();
+      try {
+        const result = await fn(this.txHandle(qr));
+        await qr.commitTransaction();
+        return result;
+      } catch (err) {
+        if (qr.isTransactionActive) await qr.rollbackTransaction().catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      await qr.release();
+    }
+  }
+
+  private txHandle(qr: QueryRunner): Tx {
+    return {
+      dialect: this.dialect,
+      query: async <R>(sql: string, params: unknown[] = []) => (await qr.query(sql, params)) as R[],
+      exec: async (sql: string, params: unknown[] = []) => {
+        const res = await qr.query(sql, params, true);
+        const raw = res.raw ?? {};
+        return {
+          affectedRows: Number(res.affected ?? raw.affectedRows ?? raw.changes ?? 0),
+          insertId: Number(raw.insertId ?? raw.lastInsertRowid ?? 0),
+        };
+      },
+    };
+  }
+
+  private assertReady(): void {
+    if (!this.ready) throw new DomainError('unavailable', 'the database is not available yet');
+  }
+
+  private translate(err: unknown): unknown {
+    if (err instanceof DomainError) return err;
+    if (this.dialect.isUnavailable(err)) return new DomainError('unavailable', 'the database is not available');
+    return err;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    if (this.dataSource.isInitialized) await this.mutex.run(() => this.dataSource.destroy());
+  }
+}

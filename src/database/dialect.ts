@@ -1,0 +1,85 @@
+import type { DatabaseKind } from './data-source-options';
+import type { Tx } from './db.service';
+
+/**
+ * Everything that differs between SQLite and MySQL/MariaDB lives here, so that no other module knows
+ * which database it runs on.
+ */
+export interface Dialect {
+  readonly kind: DatabaseKind;
+  /** Suffix that row-locks the selected rows inside a transaction (nothing on SQLite: one writer at a time). */
+  readonly forUpdate: string;
+  /** Suffix that makes the claim query skip rows other transactions hold. */
+  readonly skipLocked: string;
+  insertIgnore(): string;
+  /** Multi-row upsert suffix: update `updateCols` when the key exists. */
+  upsert(conflictCols: string[], updateCols: string[]): string;
+  /** Adds n to the project's seq counter (creating the project row on its first write) and returns the new last seq. */
+  allocateSeq(tx: Tx, projectId: string, n: number, now: number): Promise<number>;
+  isRetryable(err: unknown): boolean;
+  isUnavailable(err: unknown): boolean;
+}
+
+// deadlock, lock wait timeout, and a duplicate key from a concurrent create (the retry reloads and sees it)
+const MYSQL_RETRYABLE = new Set([1213, 1205, 1062]);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR',
+  'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN',
+  'ER_NET_READ_INTERRUPTED',
+  'POOL_CLOSED',
+]);
+
+function errCode(err: unknown): { code?: string; errno?: number; fatal?: boolean } {
+  const e = (err ?? {}) as any;
+  const inner = e.driverError ?? e;
+  return { code: inner.code ?? e.code, errno: inner.errno ?? e.errno, fatal: inner.fatal ?? e.fatal };
+}
+
+export const mysqlDialect: Dialect = {
+  kind: 'mysql',
+  forUpdate: ' FOR UPDATE',
+  skipLocked: ' FOR UPDATE SKIP LOCKED',
+  insertIgnore: () => 'INSERT IGNORE INTO',
+  upsert: (_conflict, update) => ` ON DUPLICATE KEY UPDATE ${update.map((c) => `${c} = VALUES(${c})`).join(', ')}`,
+  async allocateSeq(tx, projectId, n, now) {
+    // LAST_INSERT_ID(expr) hands the new counter back in the OK packet: one round trip, and the row lock
+    // is taken last in the transaction so it is held for the shortest time.
+    const res = await tx.exec(
+      'INSERT INTO projects (id, last_seq, last_event_at, created_at) VALUES (?, LAST_INSERT_ID(?), ?, ?) ' +
+        'ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + ?), last_event_at = VALUES(last_event_at)',
+      [projectId, n, now, now, n],
+    );
+    return Number(res.insertId);
+  },
+  isRetryable: (err) => MYSQL_RETRYABLE.has(errCode(err).errno ?? -1),
+  isUnavailable: (err) => {
+    const { code, fatal } = errCode(err);
+    return fatal === true || (code !== undefined && UNAVAILABLE_CODES.has(code));
+  },
+};
+
+export const sqliteDialect: Dialect = {
+  kind: 'sqlite',
+  forUpdate: '',
+  skipLocked: '',
+  insertIgnore: () => 'INSERT OR IGNORE INTO',
+  upsert: (conflict, update) =>
+    ` ON CONFLICT(${conflict.join(', ')}) DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+  async allocateSeq(tx, projectId, n, now) {
+    const rows = await tx.query<{ last_seq: number }>(
+      'INSERT INTO projects (id, last_seq, last_event_at, created_at) VALUES (?, ?, ?, ?) ' +
+        'ON CONFLICT(id) DO UPDATE SET last_seq = last_seq + excluded.last_seq, last_event_at = excluded.last_event_at ' +
+        'RETURNING last_seq',
+      [projectId, n, now, now],
+    );
+    return Number(rows[0].last_seq);
+  },
+  isRetryable: (err) => errCode(err).code === 'SQLITE_BUSY',
+  isUnavailable: (err) => ['SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_READONLY'].includes(errCode(err).code ?? ''),
+};

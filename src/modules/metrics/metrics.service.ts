@@ -1,0 +1,41 @@
+import { Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics (prom-client), one registry per app instance. */
+@Injectable()
+export class MetricsService {
+  readonly registry = new Registry();
+  readonly httpDuration = new Histogram({
+    name: 'stepline_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly eventsAppended = new Counter({
+    name: 'stepline_events_appended_total',
+    help: 'Events committed to the per-project event log',
+    registers: [this.registry],
+  });
+  readonly progressUpdates = new Counter({
+    name: 'stepline_progress_updates_total',
+    help: 'Progress updates accepted (single and batched)',
+    registers: [this.registry],
+  });
+  readonly openConnections = new Gauge({
+    name: 'stepline_open_connections',
+    help: 'Open connections by kind',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly groupSize = new Histogram({
+    name: 'stepline_commit_group_size',
+    help: 'Commands committed per transaction (group commit)',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 1024],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'stepline_' });
+  }
+}

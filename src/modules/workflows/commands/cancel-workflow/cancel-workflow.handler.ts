@@ -1,0 +1,13 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { WorkflowWriter } from '../../database/workflow-writer';
+import type { WorkflowView } from '../../http/workflow.view';
+import { CancelWorkflowCommand } from './cancel-workflow.command';
+
+@CommandHandler(CancelWorkflowCommand)
+export class CancelWorkflowHandler implements ICommandHandler<CancelWorkflowCommand, WorkflowView> {
+  constructor(private readonly writer: WorkflowWriter) {}
+
+  async execute(c: CancelWorkflowCommand): Promise<WorkflowView> {
+    return (await this.writer.apply(c.principal, c.workflowId, (wf, now) => wf.cancel(now, c.reason))).view;
+  }
+}

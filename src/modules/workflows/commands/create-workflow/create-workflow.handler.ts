@@ -1,0 +1,73 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { createHash, randomUUID } from 'node:crypto';
+import { DomainError } from '../../../../common/errors/domain-error';
+import { WorkflowDirectory } from '../../database/workflow-directory';
+import { WorkflowUnitOfWork } from '../../database/workflow-unit-of-work';
+import { DEFAULT_STALE_AFTER_MS, NewWorkflow, sessionLockOf, Workflow } from '../../domain/workflow.aggregate';
+import { workflowConflict } from '../../domain/workflow.errors';
+import type { WorkflowView } from '../../http/workflow.view';
+import { CreateWorkflowCommand } from './create-workflow.command';
+
+/** JSON with sorted keys, so that equal bodies hash equally whatever their key order. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .filter((k) => (v as any)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as any)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v);
+}
+
+@CommandHandler(CreateWorkflowCommand)
+export class CreateWorkflowHandler implements ICommandHandler<CreateWorkflowCommand> {
+  constructor(
+    private readonly uow: WorkflowUnitOfWork,
+    private readonly directory: WorkflowDirectory,
+  ) {}
+
+  async execute(c: CreateWorkflowCommand): Promise<{ created: boolean; workflow: WorkflowView }> {
+    const b = c.body;
+    const id = b.id ?? randomUUID();
+    // defaults applied before hashing: `{weight: 1}` and no weight are the same request
+    const input: Omit<NewWorkflow, 'requestHash'> = {
+      id,
+      projectId: c.projectId,
+      type: b.type,
+      name: b.name ?? null,
+      steps: b.steps.map((s) => ({ id: s.id, name: s.name ?? s.id, weight: s.weight ?? 1 })),
+      queue: b.queue ?? null,
+      maxAttempts: b.maxAttempts ?? 1,
+      sessionId: b.sessionId ?? null,
+      staleAfterMs: b.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+      metadata: b.metadata ?? {},
+    };
+    const requestHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
+    const lock = input.sessionId ? sessionLockOf(c.projectId, input.sessionId) : undefined;
+    const outcome = await this.uow.submit(
+      {
+        projectId: c.projectId,
+        workflowIds: [id],
+        sessionLocks: lock ? [lock] : [],
+        run: (ctx) => {
+          const existing = ctx.get(id);
+          if (existing) {
+            if (existing.projectId !== c.projectId || existing.requestHash !== requestHash) throw workflowConflict(id);
+            return false;
+          }
+          const holder = lock ? ctx.sessionHolder(lock) : undefined;
+          if (holder)
+            throw new DomainError('session_busy', `session ${input.sessionId} has an active workflow`, undefined, {
+              activeWorkflowId: holder.id,
+            });
+          ctx.add(Workflow.create({ ...input, requestHash }, ctx.now));
+          return true;
+        },
+      },
+      id,
+    );
+    this.directory.remember(id, c.projectId);
+    return { created: outcome.result, workflow: outcome.view! };
+  }
+}

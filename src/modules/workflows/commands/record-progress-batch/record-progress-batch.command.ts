@@ -1,0 +1,15 @@
+import { Command } from '@nestjs/cqrs';
+import type { Principal } from '../../../../common/auth/principal';
+import type { BatchProgressUpdate } from '../../http/workflow.requests';
+
+export type BatchResult = { ok: true } | { ok: false; code: string; message: string };
+
+/** Up to 1000 progress updates, applied in order, each with its own outcome. */
+export class RecordProgressBatchCommand extends Command<BatchResult[]> {
+  constructor(
+    readonly principal: Principal,
+    readonly updates: BatchProgressUpdate[],
+  ) {
+    super();
+  }
+}

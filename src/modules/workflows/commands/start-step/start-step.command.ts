@@ -1,0 +1,15 @@
+import { Command } from '@nestjs/cqrs';
+import type { Principal } from '../../../../common/auth/principal';
+import type { WorkflowView } from '../../http/workflow.view';
+
+/** Pending → running; the first start moves the workflow queued → running. */
+export class StartStepCommand extends Command<WorkflowView> {
+  constructor(
+    readonly principal: Principal,
+    readonly workflowId: string,
+    readonly stepId: string,
+    readonly message?: string,
+  ) {
+    super();
+  }
+}

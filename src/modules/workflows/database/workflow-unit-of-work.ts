@@ -1,0 +1,208 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { EventBus } from '@nestjs/cqrs';
+import { DbService, Tx } from '../../../database/db.service';
+import { insertMany, json } from '../../../database/sql';
+import { DomainError } from '../../../common/errors/domain-error';
+import { MetricsService } from '../../metrics/metrics.service';
+import { EventLogRepository } from '../../event-log/event-log.repository';
+import { toCommittedEvent } from '../../event-log/committed-events';
+import { Workflow } from '../domain/workflow.aggregate';
+import { EVENT_TYPES, EventEnvelope, PendingEvent } from '../domain/workflow.events';
+import { WorkflowRepository } from './workflow.repository';
+import { WorkflowMapper } from './workflow.mapper';
+import type { WorkflowView } from '../http/workflow.view';
+
+/** What a command does to the aggregates of one project, run inside the group's transaction. */
+export interface WorkflowOp<R> {
+  projectId: string;
+  /** Workflows the op reads or writes; loaded and row-locked before the group's ops run. */
+  workflowIds: string[];
+  /** Session locks ("<projectId>/<sessionId>") the op checks; their holders are loaded and locked too. */
+  sessionLocks?: string[];
+  /** Pure and synchronous: throws a DomainError to reject, leaving the aggregates as they were. */
+  run(ctx: OpContext): R;
+}
+
+export interface OpContext {
+  readonly now: number;
+  get(id: string): Workflow | undefined;
+  add(wf: Workflow): void;
+  /** The active workflow holding a session lock, if any (including ones added earlier in this group). */
+  sessionHolder(lock: string): Workflow | undefined;
+}
+
+/** Answer for one command: its result, and the view of the workflow it names as committed. */
+export interface OpOutcome<R> {
+  result: R;
+  view?: WorkflowView;
+  /** The events this command committed, with their seqs. */
+  events: EventEnvelope[];
+}
+
+interface Entry {
+  op: WorkflowOp<any>;
+  viewOf?: string;
+  resolve(v: OpOutcome<any>): void;
+  reject(e: unknown): void;
+  // per attempt
+  outcome?:
+    | { ok: true; result: any; snapshotView?: WorkflowView; eventStart: number; eventEnd: number }
+    | { ok: false; error: unknown };
+}
+
+const MAX_GROUP = 2000;
+
+/**
+ * The one write path. Commands of one project that arrive together are applied in order to the
+ * aggregates and committed in ONE transaction (group commit): rows, then the project's seq counter
+ * (taken last, so its lock is held briefly), then the events. Each caller is answered after that commit;
+ * a rejected command is answered with its error and leaves the others untouched. Events reach the
+ * EventBus only after the commit, in seq order.
+ */
+@Injectable()
+export class WorkflowUnitOfWork {
+  private readonly logger = new Logger('UnitOfWork');
+  private readonly queues = new Map<string, Entry[]>();
+
+  constructor(
+    private readonly db: DbService,
+    private readonly workflows: WorkflowRepository,
+    private readonly eventLog: EventLogRepository,
+    private readonly eventBus: EventBus,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  submit<R>(op: WorkflowOp<R>, viewOf?: string): Promise<OpOutcome<R>> {
+    return new Promise((resolve, reject) => {
+      const entry: Entry = { op, viewOf, resolve, reject };
+      let queue = this.queues.get(op.projectId);
+      if (queue) {
+        queue.push(entry);
+        return;
+      }
+      queue = [entry];
+      this.queues.set(op.projectId, queue);
+      void this.drain(op.projectId, queue);
+    });
+  }
+
+  private async drain(projectId: string, queue: Entry[]): Promise<void> {
+    // Yield once so that commands arriving in the same tick join the first group.
+    await new Promise<void>((r) => setImmediate(r));
+    while (queue.length > 0) {
+      const group = queue.splice(0, MAX_GROUP);
+      try {
+        const events = await this.commitGroup(projectId, group);
+        for (const e of group) this.answer(e, events);
+        if (events.length > 0) this.publish(events);
+      } catch (err) {
+        if (!(err instanceof DomainError)) this.logger.error(err);
+        for (const e of group) e.reject(err);
+      }
+    }
+    this.queues.delete(projectId);
+  }
+
+  private answer(e: Entry, events: EventEnvelope[]): void {
+    const o = e.outcome!;
+    if (!o.ok) return e.reject(o.error);
+    const view = o.snapshotView;
+    if (view) {
+      // the seq of the last event of this workflow up to this command
+      for (let i = o.eventEnd - 1; i >= 0; i--) {
+        if (events[i].workflowId === view.id) {
+          view.lastSeq = events[i].seq;
+          break;
+        }
+      }
+    }
+    e.resolve({ result: o.result, view, events: events.slice(o.eventStart, o.eventEnd) });
+  }
+
+  private commitGroup(projectId: string, group: Entry[]): Promise<EventEnvelope[]> {
+    const ids = [...new Set(group.flatMap((e) => e.op.workflowIds))];
+    return this.db.transaction(async (tx) => {
+      const now = Date.now();
+      const locks = [...new Set(group.flatMap((e) => e.op.sessionLocks ?? []))];
+      const holders = locks.length ? await this.workflows.sessionHolders(tx, locks) : [];
+      const loaded = await this.workflows.loadForUpdate(tx, [...new Set([...ids, ...holders])]);
+      const touched = new Map<string, Workflow>(loaded);
+      const pending: PendingEvent[] = [];
+      const ctx: OpContext = {
+        now,
+        get: (id) => touched.get(id),
+        add: (wf) => touched.set(wf.id, wf),
+        sessionHolder: (lock) => {
+          for (const wf of touched.values()) if (wf.sessionLock === lock) return wf;
+          return undefined;
+        },
+      };
+      for (const e of group) {
+        const snaps = new Map<string, unknown>();
+        for (const id of e.op.workflowIds) {
+          const wf = touched.get(id);
+          if (wf) snaps.set(id, wf.snapshot());
+        }
+        const before = new Set(touched.keys());
+        const eventStart = pending.length;
+        try {
+          const result = e.op.run(ctx);
+          for (const wf of touched.values()) pending.push(...wf.takeEvents());
+          const wf = e.viewOf ? touched.get(e.viewOf) : undefined;
+          e.outcome = {
+            ok: true,
+            result,
+            snapshotView: wf ? WorkflowMapper.toView(wf, now) : undefined,
+            eventStart,
+            eventEnd: pending.length,
+          };
+        } catch (error) {
+          for (const [id, snap] of snaps) touched.get(id)!.restore(snap);
+          for (const id of touched.keys()) if (!before.has(id)) touched.delete(id);
+          e.outcome = { ok: false, error };
+          if (!(error instanceof DomainError)) this.logger.error(error);
+        }
+      }
+      const { changed, stepRows } = this.workflows.collectChanges(touched.values());
+      if (pending.length === 0 && changed.length === 0) return [];
+      if (changed.some((wf) => wf.projectId !== projectId))
+        throw new Error('a group may only write workflows of its own project');
+
+      await this.workflows.writeSteps(tx, stepRows);
+      // the counter row last: its lock is the one every writer of this project waits for
+      const lastSeq = pending.length ? await tx.dialect.allocateSeq(tx, projectId, pending.length, now) : 0;
+      const firstSeq = lastSeq - pending.length + 1;
+      const envelopes: EventEnvelope[] = pending.map((p, i) => ({
+        seq: firstSeq + i,
+        type: p.type,
+        projectId,
+        workflowId: p.workflowId,
+        stepId: p.stepId,
+        at: new Date(p.at).toISOString(),
+        data: p.data,
+      }));
+      for (const env of envelopes) touched.get(env.workflowId!)?.setLastSeq(env.seq);
+      await this.workflows.writeWorkflows(tx, changed);
+      await this.writeLogs(tx, envelopes);
+      await this.eventLog.append(tx, envelopes);
+      return envelopes;
+    });
+  }
+
+  /** A log's id is the seq of its `workflow:log` event: unique in its workflow and in log order. */
+  private async writeLogs(tx: Tx, envelopes: EventEnvelope[]): Promise<void> {
+    const rows: unknown[][] = [];
+    for (const env of envelopes) {
+      if (env.type !== EVENT_TYPES.LogAppended) continue;
+      env.data.id = env.seq;
+      const d = env.data as any;
+      rows.push([env.workflowId, env.seq, env.projectId, env.stepId, d.level, d.message, json(d.details), Date.parse(env.at)]);
+    }
+    await insertMany(tx, 'workflow_logs', ['workflow_id', 'id', 'project_id', 'step_id', 'level', 'message', 'details', 'at'], rows);
+  }
+
+  private publish(events: EventEnvelope[]): void {
+    this.metrics.eventsAppended.inc(events.length);
+    this.eventBus.publishAll(events.map(toCommittedEvent));
+  }
+}

@@ -1,0 +1,37 @@
+import { Injectable } from '@nestjs/common';
+import type { Principal } from '../../../common/auth/principal';
+import { notFound } from '../../../common/errors/domain-error';
+import type { Workflow } from '../domain/workflow.aggregate';
+import type { WorkflowView } from '../http/workflow.view';
+import { WorkflowDirectory } from './workflow-directory';
+import { OpOutcome, WorkflowUnitOfWork } from './workflow-unit-of-work';
+
+/** The shared shape of every command on one existing workflow: resolve, scope-check, apply, commit. */
+@Injectable()
+export class WorkflowWriter {
+  constructor(
+    private readonly directory: WorkflowDirectory,
+    private readonly uow: WorkflowUnitOfWork,
+  ) {}
+
+  async apply<R = void>(
+    principal: Principal,
+    workflowId: string,
+    change: (wf: Workflow, now: number) => R,
+  ): Promise<OpOutcome<R> & { view: WorkflowView }> {
+    const projectId = await this.directory.projectFor(principal, workflowId);
+    const outcome = await this.uow.submit(
+      {
+        projectId,
+        workflowIds: [workflowId],
+        run: (ctx) => {
+          const wf = ctx.get(workflowId);
+          if (!wf) throw notFound(`workflow ${workflowId}`);
+          return change(wf, ctx.now);
+        },
+      },
+      workflowId,
+    );
+    return outcome as OpOutcome<R> & { view: WorkflowView };
+  }
+}

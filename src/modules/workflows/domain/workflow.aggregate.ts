@@ -1,0 +1,402 @@
+import { EVENT_TYPES, EventType, PendingEvent } from './workflow.events';
+import { invalidTransition, progressRegression, stepNotFound } from './workflow.errors';
+import { progressFromCount, workflowProgress } from './progress';
+import {
+  ErrorInfo,
+  Eta,
+  StepState,
+  TERMINAL_STEP,
+  TERMINAL_WORKFLOW,
+  WorkflowState,
+  WorkflowStatus,
+} from './workflow.types';
+
+export interface NewWorkflow {
+  id: string;
+  projectId: string;
+  type: string;
+  name?: string | null;
+  steps: { id: string; name?: string | null; weight?: number }[];
+  queue?: string | null;
+  maxAttempts?: number;
+  sessionId?: string | null;
+  staleAfterMs?: number;
+  metadata?: Record<string, unknown>;
+  requestHash: string;
+}
+
+export interface ProgressInput {
+  progress?: number;
+  current?: number;
+  total?: number;
+  message?: string;
+  metrics?: Record<string, unknown>;
+}
+
+export const sessionLockOf = (projectId: string, sessionId: string) => `${projectId}/${sessionId}`;
+
+export const DEFAULT_STALE_AFTER_MS = 30 * 60 * 1000;
+
+/**
+ * The Workflow aggregate: every rule of a workflow and its steps, as pure code. Methods either throw a
+ * DomainError before changing anything, or change state and record the events that describe the change.
+ * Persistence and publishing happen elsewhere (the unit of work), after which the events are taken.
+ */
+export class Workflow {
+  private pending: PendingEvent[] = [];
+  private dirtySteps = new Set<string>();
+  private resultSteps = new Set<string>();
+  private dirty = false;
+  private created = false;
+
+  private constructor(private s: WorkflowState) {}
+
+  static create(input: NewWorkflow, now: number): Workflow {
+    const wf = new Workflow({
+      id: input.id,
+      projectId: input.projectId,
+      type: input.type,
+      name: input.name ?? null,
+      status: 'queued',
+      progress: 0,
+      steps: input.steps.map((st) => ({
+        id: st.id,
+        name: st.name ?? st.id,
+        weight: st.weight ?? 1,
+        status: 'pending',
+        progress: 0,
+        current: null,
+        total: null,
+        message: null,
+        startedAt: null,
+        finishedAt: null,
+        result: null,
+        error: null,
+        metrics: null,
+      })),
+      queue: input.queue ?? null,
+      attempt: 1,
+      maxAttempts: input.maxAttempts ?? 1,
+      sessionId: input.sessionId ?? null,
+      metadata: input.metadata ?? {},
+      error: null,
+      staleAfterMs: input.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+      requestHash: input.requestHash,
+      createdAt: now,
+      startedAt: null,
+      finishedAt: null,
+      updatedAt: now,
+      lastSeq: 0,
+      availableAt: input.queue ? now : null,
+      leaseToken: null,
+      leaseExpiresAt: null,
+      workerId: null,
+    });
+    wf.created = true;
+    wf.dirty = true;
+    for (const st of wf.s.steps) wf.dirtySteps.add(st.id);
+    wf.record(EVENT_TYPES.WorkflowCreated, null, now, {
+      ...wf.workflowData(now),
+      type: wf.s.type,
+      name: wf.s.name,
+      queue: wf.s.queue,
+      steps: wf.s.steps.map((st) => ({ id: st.id, name: st.name, weight: st.weight })),
+    });
+    return wf;
+  }
+
+  static fromState(state: WorkflowState): Workflow {
+    return new Workflow(state);
+  }
+
+  get id(): string {
+    return this.s.id;
+  }
+  get projectId(): string {
+    return this.s.projectId;
+  }
+  get status(): WorkflowStatus {
+    return this.s.status;
+  }
+  get requestHash(): string {
+    return this.s.requestHash;
+  }
+  /** "<projectId>/<sessionId>" while the workflow is active and has a session; null otherwise. */
+  get sessionLock(): string | null {
+    return this.s.sessionId && !this.isTerminal ? sessionLockOf(this.s.projectId, this.s.sessionId) : null;
+  }
+  get isTerminal(): boolean {
+    return TERMINAL_WORKFLOW.has(this.s.status);
+  }
+  get isNew(): boolean {
+    return this.created;
+  }
+  get isDirty(): boolean {
+    return this.dirty;
+  }
+  /** Read-only view of the state; callers copy before keeping it. */
+  get state(): Readonly<WorkflowState> {
+    return this.s;
+  }
+
+  // ---- transitions -------------------------------------------------------------------------------------
+
+  startStep(stepId: string, now: number, message?: string): void {
+    this.assertWritable();
+    const step = this.step(stepId);
+    if (step.status !== 'pending') throw invalidTransition(`step ${stepId} is ${step.status}, not pending`);
+    this.beginStep(step, now, message);
+  }
+
+  /** Returns false when nothing observable changed (same value again): no write, no event. */
+  recordProgress(stepId: string, input: ProgressInput, now: number): boolean {
+    this.assertWritable();
+    const step = this.step(stepId);
+    if (TERMINAL_STEP.has(step.status)) throw invalidTransition(`step ${stepId} is ${step.status}`);
+    const total = input.total ?? (input.current !== undefined ? step.total : null);
+    if (input.current !== undefined && (total === null || total === undefined))
+      throw invalidTransition('current needs a total');
+    if (input.current !== undefined && total !== null && input.current > total)
+      throw invalidTransition('current exceeds total');
+    const value =
+      input.progress ?? (input.current !== undefined && total ? progressFromCount(input.current, total) : undefined);
+    if (value === undefined) throw invalidTransition('progress or current+total is required');
+    if (value < step.progress) throw progressRegression(step.progress, value);
+    if (step.status === 'running') {
+      const same =
+        value === step.progress &&
+        (input.current === undefined || input.current === step.current) &&
+        (input.total === undefined || input.total === step.total) &&
+        (input.message === undefined || input.message === step.message) &&
+        (input.metrics === undefined || JSON.stringify(input.metrics) === JSON.stringify(step.metrics));
+      if (same) return false;
+    }
+    if (step.status === 'pending') this.beginStep(step, now, undefined);
+    step.progress = value;
+    if (input.current !== undefined) step.current = input.current;
+    if (input.total !== undefined || input.current !== undefined) step.total = total ?? null;
+    if (input.message !== undefined) step.message = input.message;
+    if (input.metrics !== undefined) step.metrics = input.metrics;
+    this.touchStep(step, now);
+    this.record(EVENT_TYPES.StepProgressRecorded, step.id, now, this.stepData(step, now));
+    return true;
+  }
+
+  completeStep(stepId: string, now: number, result?: unknown, message?: string): void {
+    this.assertWritable();
+    const step = this.step(stepId);
+    if (step.status !== 'pending' && step.status !== 'running')
+      throw invalidTransition(`step ${stepId} is ${step.status}`);
+    this.startWorkflow(now);
+    step.status = 'completed';
+    step.progress = 100;
+    if (step.total !== null) step.current = step.total;
+    step.startedAt ??= now;
+    step.finishedAt = now;
+    if (message !== undefined) step.message = message;
+    if (result !== undefined) {
+      step.result = result;
+      this.resultSteps.add(step.id);
+    }
+    this.touchStep(step, now);
+    this.record(EVENT_TYPES.StepCompleted, step.id, now, { ...this.stepData(step, now), result: step.result });
+    this.completeIfDone(now);
+  }
+
+  failStep(stepId: string, error: ErrorInfo, now: number): void {
+    this.assertWritable();
+    const step = this.step(stepId);
+    if (step.status !== 'pending' && step.status !== 'running')
+      throw invalidTransition(`step ${stepId} is ${step.status}`);
+    step.status = 'failed';
+    step.startedAt ??= now;
+    step.finishedAt = now;
+    step.error = error;
+    this.touchStep(step, now);
+    this.record(EVENT_TYPES.StepFailed, step.id, now, { ...this.stepData(step, now), error });
+    this.finish('failed', now, error);
+    this.record(EVENT_TYPES.WorkflowFailed, null, now, { ...this.workflowData(now), error });
+  }
+
+  skipStep(stepId: string, now: number, message?: string): void {
+    this.assertWritable();
+    const step = this.step(stepId);
+    if (step.status !== 'pending') throw invalidTransition(`step ${stepId} is ${step.status}, not pending`);
+    step.status = 'skipped';
+    step.finishedAt = now;
+    if (message !== undefined) step.message = message;
+    this.touchStep(step, now);
+    this.record(EVENT_TYPES.StepSkipped, step.id, now, this.stepData(step, now));
+    this.completeIfDone(now);
+  }
+
+  cancel(now: number, reason?: string): void {
+    if (this.isTerminal) throw invalidTransition(`workflow is ${this.s.status}`);
+    this.finish('cancelled', now, null);
+    this.record(EVENT_TYPES.WorkflowCancelled, null, now, { ...this.workflowData(now), reason: reason ?? null });
+  }
+
+  /** The stalled reaper: no write for staleAfterMs. Returns false when the workflow is not (or no longer) stale. */
+  failIfStalled(now: number): boolean {
+    if (this.isTerminal || this.s.updatedAt + this.s.staleAfterMs > now) return false;
+    const error: ErrorInfo = { code: 'stalled', message: `no write for ${this.s.staleAfterMs} ms` };
+    for (const step of this.s.steps) {
+      if (step.status !== 'running') continue;
+      step.status = 'failed';
+      step.finishedAt = now;
+      step.error = error;
+      this.touchStep(step, now);
+      this.record(EVENT_TYPES.StepFailed, step.id, now, { ...this.stepData(step, now), error });
+    }
+    this.finish('failed', now, error);
+    this.record(EVENT_TYPES.WorkflowFailed, null, now, { ...this.workflowData(now), error });
+    return true;
+  }
+
+  /** A log line is a write to the workflow: refused once it is terminal. */
+  appendLog(stepId: string | null, now: number, data: Record<string, unknown>): void {
+    this.assertWritable();
+    if (stepId !== null) this.step(stepId);
+    this.s.updatedAt = now;
+    this.dirty = true;
+    this.record(EVENT_TYPES.LogAppended, stepId, now, data);
+  }
+
+  // ---- results for the unit of work --------------------------------------------------------------------
+
+  takeEvents(): PendingEvent[] {
+    const out = this.pending;
+    this.pending = [];
+    return out;
+  }
+
+  /** Steps whose rows must be written, and which of them carry a new result. */
+  takeChanges(): { steps: StepState[]; resultStepIds: Set<string>; isNew: boolean; dirty: boolean } {
+    const steps = this.s.steps.filter((st) => this.dirtySteps.has(st.id));
+    const out = { steps, resultStepIds: this.resultSteps, isNew: this.created, dirty: this.dirty };
+    this.dirtySteps = new Set();
+    this.resultSteps = new Set();
+    this.created = false;
+    this.dirty = false;
+    return out;
+  }
+
+  setLastSeq(seq: number): void {
+    this.s.lastSeq = seq;
+  }
+
+  /** Undo support for the group commit: a command that fails leaves the aggregate as it was. */
+  snapshot(): unknown {
+    return structuredClone({
+      s: this.s,
+      pending: this.pending,
+      dirtySteps: this.dirtySteps,
+      resultSteps: this.resultSteps,
+      dirty: this.dirty,
+      created: this.created,
+    });
+  }
+
+  restore(snap: unknown): void {
+    const x = structuredClone(snap) as any;
+    this.s = x.s;
+    this.pending = x.pending;
+    this.dirtySteps = x.dirtySteps;
+    this.resultSteps = x.resultSteps;
+    this.dirty = x.dirty;
+    this.created = x.created;
+  }
+
+  /** Rate-based estimate: elapsed time scaled by the progress still to make. History-based ETA comes later. */
+  eta(now: number): Eta {
+    const s = this.s;
+    if (s.status !== 'running' || s.startedAt === null || s.progress <= 0 || s.progress >= 100)
+      return { remainingMs: null, finishAt: null, basis: 'none' };
+    const elapsed = Math.max(0, now - s.startedAt);
+    const remainingMs = Math.round((elapsed * (100 - s.progress)) / s.progress);
+    return { remainingMs, finishAt: new Date(now + remainingMs).toISOString(), basis: 'rate' };
+  }
+
+  // ---- internals ---------------------------------------------------------------------------------------
+
+  private step(stepId: string): StepState {
+    const step = this.s.steps.find((st) => st.id === stepId);
+    if (!step) throw stepNotFound(stepId);
+    return step;
+  }
+
+  private assertWritable(): void {
+    if (this.isTerminal) throw invalidTransition(`workflow is ${this.s.status}`);
+  }
+
+  private beginStep(step: StepState, now: number, message: string | undefined): void {
+    this.startWorkflow(now);
+    step.status = 'running';
+    step.startedAt = now;
+    if (message !== undefined) step.message = message;
+    this.touchStep(step, now);
+    this.record(EVENT_TYPES.StepStarted, step.id, now, this.stepData(step, now));
+  }
+
+  private startWorkflow(now: number): void {
+    if (this.s.status !== 'queued') return;
+    this.s.status = 'running';
+    this.s.startedAt = now;
+    this.s.updatedAt = now;
+    this.dirty = true;
+    this.record(EVENT_TYPES.WorkflowStarted, null, now, this.workflowData(now));
+  }
+
+  private touchStep(step: StepState, now: number): void {
+    this.dirtySteps.add(step.id);
+    this.s.progress = workflowProgress(this.s.steps);
+    this.s.updatedAt = now;
+    this.dirty = true;
+  }
+
+  private completeIfDone(now: number): void {
+    if (!this.s.steps.every((st) => st.status === 'completed' || st.status === 'skipped')) return;
+    this.finish('completed', now, null);
+    this.record(EVENT_TYPES.WorkflowCompleted, null, now, this.workflowData(now));
+  }
+
+  private finish(status: WorkflowStatus, now: number, error: ErrorInfo | null): void {
+    for (const step of this.s.steps) {
+      if (step.status === 'pending' || step.status === 'running') {
+        step.status = 'cancelled';
+        step.finishedAt = now;
+        this.dirtySteps.add(step.id);
+      }
+    }
+    this.s.status = status;
+    this.s.error = error;
+    this.s.finishedAt = now;
+    this.s.startedAt ??= now;
+    this.s.updatedAt = now;
+    this.s.progress = workflowProgress(this.s.steps);
+    this.s.leaseToken = null;
+    this.s.leaseExpiresAt = null;
+    this.s.availableAt = null;
+    this.dirty = true;
+  }
+
+  private stepData(step: StepState, now: number): Record<string, unknown> {
+    return {
+      status: step.status,
+      progress: step.progress,
+      current: step.current,
+      total: step.total,
+      message: step.message,
+      workflowProgress: this.s.progress,
+      eta: this.eta(now),
+    };
+  }
+
+  private workflowData(now: number): Record<string, unknown> {
+    return { status: this.s.status, progress: this.s.progress, eta: this.eta(now) };
+  }
+
+  private record(type: EventType, stepId: string | null, at: number, data: Record<string, unknown>): void {
+    this.pending.push({ type, workflowId: this.s.id, stepId, at, data });
+  }
+}

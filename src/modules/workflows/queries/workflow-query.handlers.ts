@@ -1,0 +1,98 @@
+import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { DbService } from '../../../database/db.service';
+import { placeholders } from '../../../database/sql';
+import { DomainError, notFound } from '../../../common/errors/domain-error';
+import { WorkflowDirectory } from '../database/workflow-directory';
+import { WorkflowMapper } from '../database/workflow.mapper';
+import { WorkflowRepository } from '../database/workflow.repository';
+import type { WorkflowPage, WorkflowView } from '../http/workflow.view';
+import type { LogView } from '../commands/append-log/append-log.command';
+import { GetWorkflowQuery, ListLogsQuery, ListWorkflowsQuery } from './workflow.queries';
+
+@QueryHandler(GetWorkflowQuery)
+export class GetWorkflowHandler implements IQueryHandler<GetWorkflowQuery, WorkflowView> {
+  constructor(private readonly workflows: WorkflowRepository) {}
+
+  async execute(q: GetWorkflowQuery): Promise<WorkflowView> {
+    const wf = await this.workflows.findById(q.workflowId);
+    if (!wf || !q.principal.canRead(wf.projectId)) throw notFound(`workflow ${q.workflowId}`);
+    return WorkflowMapper.toView(wf, Date.now());
+  }
+}
+
+const encodeCursor = (createdAt: number, id: string) => Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return [v[0], v[1]];
+  } catch {
+    /* fall through */
+  }
+  throw new DomainError('validation_failed', 'cursor is not valid', [{ field: 'cursor', message: 'not a cursor from this API' }]);
+}
+
+/** Newest first, keyset pagination on (created_at, id). */
+@QueryHandler(ListWorkflowsQuery)
+export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, WorkflowPage> {
+  constructor(
+    private readonly db: DbService,
+    private readonly workflows: WorkflowRepository,
+  ) {}
+
+  async execute(q: ListWorkflowsQuery): Promise<WorkflowPage> {
+    const where = ['project_id = ?'];
+    const params: unknown[] = [q.projectId];
+    if (q.statuses.length) {
+      where.push(`status IN (${placeholders(q.statuses.length)})`);
+      params.push(...q.statuses);
+    }
+    if (q.type) {
+      where.push('type = ?');
+      params.push(q.type);
+    }
+    if (q.cursor) {
+      const [createdAt, id] = decodeCursor(q.cursor);
+      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
+      params.push(createdAt, createdAt, id);
+    }
+    const rows = await this.db.query(
+      `${this.workflows.selectSql()} WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`,
+      [...params, q.limit + 1],
+    );
+    const page = rows.slice(0, q.limit);
+    const items = await this.workflows.findManyOrdered(page);
+    const now = Date.now();
+    const last = page[page.length - 1];
+    return {
+      items: items.map((wf) => WorkflowMapper.toView(wf, now)),
+      nextCursor: rows.length > q.limit ? encodeCursor(Number(last.created_at), last.id) : null,
+    };
+  }
+}
+
+@QueryHandler(ListLogsQuery)
+export class ListLogsHandler implements IQueryHandler<ListLogsQuery, { items: LogView[] }> {
+  constructor(
+    private readonly db: DbService,
+    private readonly directory: WorkflowDirectory,
+  ) {}
+
+  async execute(q: ListLogsQuery): Promise<{ items: LogView[] }> {
+    await this.directory.projectFor(q.principal, q.workflowId);
+    const rows = await this.db.query(
+      'SELECT id, workflow_id, step_id, level, message, details, at FROM workflow_logs WHERE workflow_id = ? AND id > ? ORDER BY id LIMIT ?',
+      [q.workflowId, q.after, q.limit],
+    );
+    return {
+      items: rows.map((r) => ({
+        id: Number(r.id),
+        workflowId: r.workflow_id,
+        stepId: r.step_id ?? null,
+        level: r.level,
+        message: r.message,
+        details: r.details === null || r.details === undefined ? null : JSON.parse(r.details),
+        at: new Date(Number(r.at)).toISOString(),
+      })),
+    };
+  }
+}

@@ -1,0 +1,47 @@
+import { Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { EventLogModule } from '../event-log/event-log.module';
+import { WorkflowsController } from './http/workflows.controller';
+import { WorkflowRepository } from './database/workflow.repository';
+import { WorkflowUnitOfWork } from './database/workflow-unit-of-work';
+import { WorkflowDirectory } from './database/workflow-directory';
+import { WorkflowWriter } from './database/workflow-writer';
+import { StalledWorkflowReaper } from './stalled-workflow.reaper';
+import { CreateWorkflowHandler } from './commands/create-workflow/create-workflow.handler';
+import { StartStepHandler } from './commands/start-step/start-step.handler';
+import { RecordStepProgressHandler } from './commands/record-step-progress/record-step-progress.handler';
+import { CompleteStepHandler } from './commands/complete-step/complete-step.handler';
+import { FailStepHandler } from './commands/fail-step/fail-step.handler';
+import { SkipStepHandler } from './commands/skip-step/skip-step.handler';
+import { CancelWorkflowHandler } from './commands/cancel-workflow/cancel-workflow.handler';
+import { AppendLogHandler } from './commands/append-log/append-log.handler';
+import { RecordProgressBatchHandler } from './commands/record-progress-batch/record-progress-batch.handler';
+import { FailStalledWorkflowHandler } from './commands/fail-stalled-workflow/fail-stalled-workflow.handler';
+import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './queries/workflow-query.handlers';
+
+@Module({
+  imports: [CqrsModule, EventLogModule],
+  controllers: [WorkflowsController],
+  providers: [
+    WorkflowRepository,
+    WorkflowUnitOfWork,
+    WorkflowDirectory,
+    WorkflowWriter,
+    StalledWorkflowReaper,
+    CreateWorkflowHandler,
+    StartStepHandler,
+    RecordStepProgressHandler,
+    CompleteStepHandler,
+    FailStepHandler,
+    SkipStepHandler,
+    CancelWorkflowHandler,
+    AppendLogHandler,
+    RecordProgressBatchHandler,
+    FailStalledWorkflowHandler,
+    GetWorkflowHandler,
+    ListWorkflowsHandler,
+    ListLogsHandler,
+  ],
+  exports: [WorkflowUnitOfWork, WorkflowRepository, WorkflowDirectory, WorkflowWriter],
+})
+export class WorkflowsModule {}
