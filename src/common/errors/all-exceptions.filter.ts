@@ -17,8 +17,8 @@ const HTTP_CODE: Record<number, ErrorCode> = {
 /** Turns anything thrown into a DomainError with a contract code: one place, one body shape, never a stack. */
 export function toDomainError(exception: unknown): DomainError {
   if (exception instanceof DomainError) return exception;
-  const e = exception as any;
-  // body-parser errors arrive as plain errors with a `type`
+  // body-parser errors carry a `type`; the Express adapter may wrap them in an HttpException (as `cause`)
+  const e = (exception as any)?.cause?.type ? (exception as any).cause : (exception as any);
   if (e?.type === 'entity.parse.failed') return new DomainError('malformed_json', 'the request body is not valid JSON');
   if (e?.type === 'entity.too.large') return new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')

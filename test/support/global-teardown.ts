@@ -1,0 +1,3 @@
+export default function globalTeardown(): void {
+  // every spec drops its own database; nothing is shared across specs
+}
