@@ -1,5 +1,8 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+
+const toNum = ({ value }: { value: unknown }) =>
+  value === undefined || value === '' ? undefined : /^\d+(\.\d+)?$/.test(String(value)) ? Number(value) : value;
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
@@ -30,10 +33,11 @@ export class EnvironmentVariables {
   @IsOptional() @IsString()
   ANALYSIS_ROOT?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  /** Hours; fractions are allowed (0.01 = 36 s), which the tests use. */
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.0001)
   EVENT_RETENTION_HOURS = 24;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(1)
+  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.0001)
   LOG_RETENTION_HOURS = 24 * 7;
 
   @IsOptional() @IsString()

@@ -15,7 +15,7 @@ export class EventRetentionService implements OnApplicationShutdown {
     private readonly config: AppConfig,
   ) {
     db.whenReady(() => {
-      this.timer = setInterval(() => void this.trim(), Math.max(config.sweepIntervalMs, 60_000));
+      this.timer = setInterval(() => void this.trim(), config.sweepIntervalMs);
       this.timer.unref();
     });
   }
