@@ -1,9 +1,9 @@
-/** Unit specs live beside the code (src/**/*.spec.ts); e2e specs under test/ (*.e2e-spec.ts). */
+// Unit specs live beside the code (src, *.spec.ts); e2e specs under test/ (*.e2e-spec.ts).
 module.exports = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   rootDir: '.',
   testRegex: '(src/.*\\.spec|test/.*\\.e2e-spec)\\.ts$',
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  transform: { '^.+\\.ts$': ['ts-jest', {}] },
   testEnvironment: 'node',
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -1,0 +1,174 @@
+import { DomainError } from '../../../common/errors/domain-error';
+import { Workflow } from './workflow.aggregate';
+import { workflowProgress } from './progress';
+import { EVENT_TYPES } from './workflow.events';
+
+const T0 = 1_700_000_000_000;
+
+function make(steps: { id: string; weight?: number }[] = [{ id: 'a' }, { id: 'b', weight: 3 }]) {
+  const wf = Workflow.create({ id: 'w1', projectId: 'p1', type: 'doc', steps, requestHash: 'h' }, T0);
+  wf.takeEvents();
+  wf.takeChanges();
+  return wf;
+}
+
+function code(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    return (e as DomainError).code;
+  }
+  return undefined;
+}
+
+const types = (wf: Workflow) => wf.takeEvents().map((e) => e.type);
+
+describe('Workflow aggregate', () => {
+  it('is created queued with pending steps, default weight 1 and one workflow:created event', () => {
+    const wf = Workflow.create({ id: 'w', projectId: 'p', type: 't', steps: [{ id: 's' }], requestHash: 'h' }, T0);
+    expect(wf.status).toBe('queued');
+    expect(wf.state.steps[0]).toMatchObject({ id: 's', name: 's', weight: 1, status: 'pending', progress: 0 });
+    expect(types(wf)).toEqual([EVENT_TYPES.WorkflowCreated]);
+  });
+
+  it('first start moves queued → running, emitting workflow:started before step:started', () => {
+    const wf = make();
+    wf.startStep('a', T0 + 1);
+    expect(wf.status).toBe('running');
+    expect(wf.state.steps[0].status).toBe('running');
+    expect(types(wf)).toEqual([EVENT_TYPES.WorkflowStarted, EVENT_TYPES.StepStarted]);
+    wf.startStep('b', T0 + 2);
+    expect(types(wf)).toEqual([EVENT_TYPES.StepStarted]); // several steps may run at once
+  });
+
+  it('starting a step that is not pending is an invalid transition', () => {
+    const wf = make();
+    wf.startStep('a', T0);
+    expect(code(() => wf.startStep('a', T0))).toBe('invalid_transition');
+  });
+
+  it('unknown step → not_found', () => {
+    expect(code(() => make().startStep('zzz', T0))).toBe('not_found');
+    expect(code(() => make().recordProgress('zzz', { progress: 1 }, T0))).toBe('not_found');
+  });
+
+  it('progress starts a pending step implicitly and computes from current/total with floor', () => {
+    const wf = make();
+    expect(wf.recordProgress('a', { current: 1, total: 3 }, T0)).toBe(true);
+    expect(wf.state.steps[0]).toMatchObject({ status: 'running', progress: 33, current: 1, total: 3 });
+    expect(types(wf)).toEqual([EVENT_TYPES.WorkflowStarted, EVENT_TYPES.StepStarted, EVENT_TYPES.StepProgressRecorded]);
+  });
+
+  it('rejects a regression, and the same value again is a no-op without event', () => {
+    const wf = make();
+    wf.recordProgress('a', { progress: 50 }, T0);
+    wf.takeEvents();
+    expect(code(() => wf.recordProgress('a', { progress: 49 }, T0))).toBe('progress_regression');
+    expect(wf.recordProgress('a', { progress: 50 }, T0)).toBe(false);
+    expect(wf.takeEvents()).toEqual([]);
+    expect(wf.recordProgress('a', { progress: 50, message: 'new text' }, T0)).toBe(true);
+  });
+
+  it('rejects current > total', () => {
+    expect(code(() => make().recordProgress('a', { current: 5, total: 4 }, T0))).toBe('invalid_transition');
+  });
+
+  it('workflow progress is the floor of the weighted mean, completed and skipped counting 100', () => {
+    expect(workflowProgress([
+      { weight: 1, status: 'running', progress: 50 },
+      { weight: 3, status: 'pending', progress: 0 },
+    ])).toBe(12); // 50/4 = 12.5
+    expect(workflowProgress([
+      { weight: 15, status: 'completed', progress: 100 },
+      { weight: 60, status: 'running', progress: 33 },
+      { weight: 25, status: 'skipped', progress: 0 },
+    ])).toBe(59); // (1500 + 1980 + 2500) / 100 = 59.8
+  });
+
+  it('reaches 100 only when every step is done', () => {
+    const wf = make([{ id: 'a' }, { id: 'b' }]);
+    wf.recordProgress('a', { progress: 100 }, T0);
+    wf.recordProgress('b', { progress: 100 }, T0);
+    expect(wf.state.progress).toBe(99);
+    wf.completeStep('a', T0);
+    expect(wf.state.progress).toBe(99);
+    wf.completeStep('b', T0);
+    expect(wf.state.progress).toBe(100);
+  });
+
+  it('completes the workflow with its last step, in the same change', () => {
+    const wf = make();
+    wf.completeStep('a', T0, { ok: 1 });
+    wf.skipStep('b', T0 + 5);
+    expect(wf.status).toBe('completed');
+    expect(wf.state.finishedAt).toBe(T0 + 5);
+    const evs = wf.takeEvents();
+    expect(evs.map((e) => e.type)).toEqual([
+      EVENT_TYPES.WorkflowStarted,
+      EVENT_TYPES.StepCompleted,
+      EVENT_TYPES.StepSkipped,
+      EVENT_TYPES.WorkflowCompleted,
+    ]);
+    expect(evs[1].data.result).toEqual({ ok: 1 });
+  });
+
+  it('a failed step fails the workflow; remaining steps are cancelled', () => {
+    const wf = make();
+    wf.startStep('a', T0);
+    wf.takeEvents();
+    wf.failStep('a', { message: 'boom', code: 'E1' }, T0 + 1);
+    expect(wf.status).toBe('failed');
+    expect(wf.state.error).toEqual({ message: 'boom', code: 'E1' });
+    expect(wf.state.steps.map((s) => s.status)).toEqual(['failed', 'cancelled']);
+    expect(types(wf)).toEqual([EVENT_TYPES.StepFailed, EVENT_TYPES.WorkflowFailed]);
+  });
+
+  it('cancel cancels pending and running steps; terminal workflows refuse every write', () => {
+    const wf = make();
+    wf.startStep('a', T0);
+    wf.cancel(T0, 'user');
+    expect(wf.status).toBe('cancelled');
+    expect(wf.state.steps.map((s) => s.status)).toEqual(['cancelled', 'cancelled']);
+    expect(code(() => wf.cancel(T0))).toBe('invalid_transition');
+    expect(code(() => wf.recordProgress('a', { progress: 90 }, T0))).toBe('invalid_transition');
+    expect(code(() => wf.completeStep('b', T0))).toBe('invalid_transition');
+    expect(code(() => wf.appendLog(null, T0, {}))).toBe('invalid_transition');
+  });
+
+  it('skip only from pending; writes to a terminal step are invalid transitions', () => {
+    const wf = make();
+    wf.startStep('a', T0);
+    expect(code(() => wf.skipStep('a', T0))).toBe('invalid_transition');
+    wf.completeStep('a', T0);
+    expect(code(() => wf.recordProgress('a', { progress: 100 }, T0))).toBe('invalid_transition');
+    expect(code(() => wf.completeStep('a', T0))).toBe('invalid_transition');
+    expect(code(() => wf.failStep('a', { message: 'x' }, T0))).toBe('invalid_transition');
+  });
+
+  it('fails as stalled only after staleAfterMs without a write', () => {
+    const wf = make();
+    wf.recordProgress('a', { progress: 10 }, T0 + 1000);
+    expect(wf.failIfStalled(T0 + 1000 + 30 * 60 * 1000 - 1)).toBe(false);
+    expect(wf.failIfStalled(T0 + 1000 + 30 * 60 * 1000)).toBe(true);
+    expect(wf.state.error?.code).toBe('stalled');
+    expect(wf.state.steps[0].status).toBe('failed');
+  });
+
+  it('snapshot/restore undoes a change (a rejected command in a group leaves no trace)', () => {
+    const wf = make();
+    const snap = wf.snapshot();
+    wf.recordProgress('a', { progress: 70 }, T0);
+    wf.restore(snap);
+    expect(wf.state.steps[0].progress).toBe(0);
+    expect(wf.takeEvents()).toEqual([]);
+    expect(wf.takeChanges().steps).toEqual([]);
+  });
+
+  it('eta: none until progress, then rate-based', () => {
+    const wf = make([{ id: 'a' }]);
+    expect(wf.eta(T0).basis).toBe('none');
+    wf.startStep('a', T0);
+    wf.recordProgress('a', { progress: 25 }, T0 + 1000);
+    expect(wf.eta(T0 + 1000)).toMatchObject({ basis: 'rate', remainingMs: 3000 });
+  });
+});
