@@ -7,16 +7,43 @@ export class CoreSchema1763900000000 implements MigrationInterface {
   async up(qr: QueryRunner): Promise<void> {
     const mysql = qr.connection.driver.options.type === 'mysql';
     const longText = mysql ? 'longtext' : 'text';
-    const id = (name: string, nullable = false): TableColumnOptions => ({ name, type: 'varchar', length: '64', isNullable: nullable });
-    const ms = (name: string, nullable = true): TableColumnOptions => ({ name, type: 'bigint', isNullable: nullable });
-    const int = (name: string, def?: number): TableColumnOptions => ({ name, type: 'int', isNullable: false, default: def });
-    const text = (name: string, nullable = true): TableColumnOptions => ({ name, type: 'text', isNullable: nullable });
-    const long = (name: string, nullable = true): TableColumnOptions => ({ name, type: longText, isNullable: nullable });
+    const id = (name: string, nullable = false): TableColumnOptions => ({
+      name,
+      type: 'varchar',
+      length: '64',
+      isNullable: nullable,
+    });
+    const ms = (name: string, nullable = true): TableColumnOptions => ({
+      name,
+      type: 'bigint',
+      isNullable: nullable,
+    });
+    const int = (name: string, def?: number): TableColumnOptions => ({
+      name,
+      type: 'int',
+      isNullable: false,
+      default: def,
+    });
+    const text = (name: string, nullable = true): TableColumnOptions => ({
+      name,
+      type: 'text',
+      isNullable: nullable,
+    });
+    const long = (name: string, nullable = true): TableColumnOptions => ({
+      name,
+      type: longText,
+      isNullable: nullable,
+    });
 
     await qr.createTable(
       new Table({
         name: 'projects',
-        columns: [{ ...id('id'), isPrimary: true }, { ...ms('last_seq', false), default: 0 }, ms('last_event_at'), ms('created_at', false)],
+        columns: [
+          { ...id('id'), isPrimary: true },
+          { ...ms('last_seq', false), default: 0 },
+          ms('last_event_at'),
+          ms('created_at', false),
+        ],
       }),
     );
 
@@ -52,7 +79,10 @@ export class CoreSchema1763900000000 implements MigrationInterface {
           { ...ms('last_seq', false), default: 0 },
         ],
         indices: [
-          new TableIndex({ name: 'ix_workflows_project_created', columnNames: ['project_id', 'created_at', 'id'] }),
+          new TableIndex({
+            name: 'ix_workflows_project_created',
+            columnNames: ['project_id', 'created_at', 'id'],
+          }),
           new TableIndex({ name: 'ix_workflows_project_status', columnNames: ['project_id', 'status'] }),
           new TableIndex({ name: 'ix_workflows_stale', columnNames: ['stale_at'] }),
           new TableIndex({ name: 'ix_workflows_queue', columnNames: ['queue', 'status', 'available_at'] }),
@@ -135,6 +165,7 @@ export class CoreSchema1763900000000 implements MigrationInterface {
   }
 
   async down(qr: QueryRunner): Promise<void> {
-    for (const t of ['api_keys', 'events', 'workflow_logs', 'workflow_steps', 'workflows', 'projects']) await qr.dropTable(t);
+    for (const t of ['api_keys', 'events', 'workflow_logs', 'workflow_steps', 'workflows', 'projects'])
+      await qr.dropTable(t);
   }
 }

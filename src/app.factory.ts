@@ -12,7 +12,10 @@ import { MetricsService } from './modules/metrics/metrics.service';
 
 /** Builds the whole app (used by main.ts and by the benchmark); the database connects in the background. */
 export async function createApp(): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
+    bufferLogs: true,
+    bodyParser: false,
+  });
   app.useLogger(app.get(Logger));
   const config = app.get(AppConfig);
   app.set('trust proxy', false);

@@ -7,19 +7,46 @@ import { EnvironmentVariables } from './env.validation';
 export class AppConfig {
   constructor(private readonly config: ConfigService<EnvironmentVariables, true>) {}
 
-  get port(): number { return this.config.get('PORT', { infer: true }); }
-  get host(): string { return this.config.get('HOST', { infer: true }); }
-  get databaseUrl(): string { return this.config.get('DATABASE_URL', { infer: true }); }
-  get adminToken(): string | undefined { return this.config.get('ADMIN_TOKEN', { infer: true }); }
-  get redisUrl(): string | undefined { return this.config.get('REDIS_URL', { infer: true }); }
-  get workerConcurrency(): number { return this.config.get('WORKER_CONCURRENCY', { infer: true }); }
-  get analysisRoot(): string { return this.config.get('ANALYSIS_ROOT', { infer: true }) ?? process.cwd(); }
-  get eventRetentionHours(): number { return this.config.get('EVENT_RETENTION_HOURS', { infer: true }); }
-  get logRetentionHours(): number { return this.config.get('LOG_RETENTION_HOURS', { infer: true }); }
-  get sweepIntervalMs(): number { return this.config.get('SWEEP_INTERVAL_MS', { infer: true }); }
-  get logLevel(): string { return this.config.get('LOG_LEVEL', { infer: true }); }
+  get port(): number {
+    return this.config.get('PORT', { infer: true });
+  }
+  get host(): string {
+    return this.config.get('HOST', { infer: true });
+  }
+  get databaseUrl(): string {
+    return this.config.get('DATABASE_URL', { infer: true });
+  }
+  get adminToken(): string | undefined {
+    return this.config.get('ADMIN_TOKEN', { infer: true });
+  }
+  get redisUrl(): string | undefined {
+    return this.config.get('REDIS_URL', { infer: true });
+  }
+  get workerConcurrency(): number {
+    return this.config.get('WORKER_CONCURRENCY', { infer: true });
+  }
+  get analysisRoot(): string {
+    return this.config.get('ANALYSIS_ROOT', { infer: true }) ?? process.cwd();
+  }
+  get eventRetentionHours(): number {
+    return this.config.get('EVENT_RETENTION_HOURS', { infer: true });
+  }
+  get logRetentionHours(): number {
+    return this.config.get('LOG_RETENTION_HOURS', { infer: true });
+  }
+  get sweepIntervalMs(): number {
+    return this.config.get('SWEEP_INTERVAL_MS', { infer: true });
+  }
+  get logLevel(): string {
+    return this.config.get('LOG_LEVEL', { infer: true });
+  }
   get corsOrigins(): string[] | undefined {
     const raw = this.config.get('CORS_ORIGINS', { infer: true });
-    return raw ? raw.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+    return raw
+      ? raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   }
 }

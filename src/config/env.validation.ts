@@ -1,18 +1,38 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsNumber, IsOptional, IsString, Matches, Max, Min, MinLength, validateSync } from 'class-validator';
+import {
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+} from 'class-validator';
 
 const toNum = ({ value }: { value: unknown }) =>
-  value === undefined || value === '' ? undefined : /^\d+(\.\d+)?$/.test(String(value)) ? Number(value) : value;
+  value === undefined || value === ''
+    ? undefined
+    : /^\d+(\.\d+)?$/.test(String(value))
+      ? Number(value)
+      : value;
 
 const toInt = ({ value }: { value: unknown }) =>
   value === undefined || value === '' ? undefined : /^-?\d+$/.test(String(value)) ? Number(value) : value;
 
 /** The environment Stepline reads, validated once at boot; a bad value stops the start naming the variable. */
 export class EnvironmentVariables {
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
   PORT = 3000;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   HOST = '127.0.0.1';
 
   @IsOptional()
@@ -21,33 +41,52 @@ export class EnvironmentVariables {
   })
   DATABASE_URL = 'sqlite:./data/stepline.sqlite';
 
-  @IsOptional() @IsString() @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'ADMIN_TOKEN must be at least 16 characters' })
   ADMIN_TOKEN?: string;
 
-  @IsOptional() @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be redis://host:port' })
+  @IsOptional()
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be redis://host:port' })
   REDIS_URL?: string;
 
-  @IsOptional() @Transform(toInt) @IsInt() @Min(0) @Max(64)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(64)
   WORKER_CONCURRENCY = 2;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   ANALYSIS_ROOT?: string;
 
   /** Hours; fractions are allowed (0.01 = 36 s), which the tests use. */
-  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.0001)
+  @IsOptional()
+  @Transform(toNum)
+  @IsNumber()
+  @Min(0.0001)
   EVENT_RETENTION_HOURS = 24;
 
-  @IsOptional() @Transform(toNum) @IsNumber() @Min(0.0001)
+  @IsOptional()
+  @Transform(toNum)
+  @IsNumber()
+  @Min(0.0001)
   LOG_RETENTION_HOURS = 24 * 7;
 
-  @IsOptional() @IsString()
+  @IsOptional()
+  @IsString()
   CORS_ORIGINS?: string;
 
   /** How often the stalled-workflow and retention sweeps run. */
-  @IsOptional() @Transform(toInt) @IsInt() @Min(50)
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(50)
   SWEEP_INTERVAL_MS = 5000;
 
-  @IsOptional() @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  @IsOptional()
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 }
 
@@ -55,7 +94,9 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   const env = plainToInstance(EnvironmentVariables, raw, { enableImplicitConversion: false });
   const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
   if (errors.length > 0) {
-    const lines = errors.map((e) => `  ${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    const lines = errors.map(
+      (e) => `  ${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+    );
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return env;

@@ -12,7 +12,13 @@ export function databaseKind(url: string): DatabaseKind {
 
 /** TypeORM options for `sqlite:<file>` (better-sqlite3, WAL) or `mysql://…` (mysql2). `synchronize` is always off. */
 export function dataSourceOptions(url: string): DataSourceOptions {
-  const common = { entities: ORM_ENTITIES, migrations: MIGRATIONS, synchronize: false, migrationsRun: false, logging: false };
+  const common = {
+    entities: ORM_ENTITIES,
+    migrations: MIGRATIONS,
+    synchronize: false,
+    migrationsRun: false,
+    logging: false,
+  };
   if (databaseKind(url) === 'sqlite') {
     const file = url.slice('sqlite:'.length);
     if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });

@@ -68,7 +68,11 @@ export class DbService implements OnApplicationShutdown {
         return;
       } catch (err) {
         if (attempt++ % 10 === 0) this.logger.warn(`database not ready, retrying: ${(err as Error).message}`);
-        if (this.dataSource.isInitialized && this.dialect.kind === 'mysql' && !this.dialect.isUnavailable(err)) {
+        if (
+          this.dataSource.isInitialized &&
+          this.dialect.kind === 'mysql' &&
+          !this.dialect.isUnavailable(err)
+        ) {
           // a migration error is not a connectivity problem: do not spin on it silently
           this.logger.error(err);
         }
@@ -100,7 +104,9 @@ export class DbService implements OnApplicationShutdown {
     this.assertReady();
     for (let attempt = 1; ; attempt++) {
       try {
-        return this.dialect.kind === 'sqlite' ? await this.mutex.run(() => this.runTx(fn)) : await this.runTx(fn);
+        return this.dialect.kind === 'sqlite'
+          ? await this.mutex.run(() => this.runTx(fn))
+          : await this.runTx(fn);
       } catch (err) {
         if (attempt < 8 && this.dialect.isRetryable(err)) {
           await new Promise((r) => setTimeout(r, Math.random() * 5 * attempt));
@@ -150,7 +156,8 @@ export class DbService implements OnApplicationShutdown {
 
   private translate(err: unknown): unknown {
     if (err instanceof DomainError) return err;
-    if (this.dialect.isUnavailable(err)) return new DomainError('unavailable', 'the database is not available');
+    if (this.dialect.isUnavailable(err))
+      return new DomainError('unavailable', 'the database is not available');
     return err;
   }
 

@@ -46,7 +46,8 @@ export const mysqlDialect: Dialect = {
   forUpdate: ' FOR UPDATE',
   skipLocked: ' FOR UPDATE SKIP LOCKED',
   insertIgnore: () => 'INSERT IGNORE INTO',
-  upsert: (_conflict, update) => ` ON DUPLICATE KEY UPDATE ${update.map((c) => `${c} = VALUES(${c})`).join(', ')}`,
+  upsert: (_conflict, update) =>
+    ` ON DUPLICATE KEY UPDATE ${update.map((c) => `${c} = VALUES(${c})`).join(', ')}`,
   async allocateSeq(tx, projectId, n, now) {
     // LAST_INSERT_ID(expr) hands the new counter back in the OK packet: one round trip, and the row lock
     // is taken last in the transaction so it is held for the shortest time.
@@ -81,5 +82,6 @@ export const sqliteDialect: Dialect = {
     return Number(rows[0].last_seq);
   },
   isRetryable: (err) => errCode(err).code === 'SQLITE_BUSY',
-  isUnavailable: (err) => ['SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_READONLY'].includes(errCode(err).code ?? ''),
+  isUnavailable: (err) =>
+    ['SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_READONLY'].includes(errCode(err).code ?? ''),
 };

@@ -12,4 +12,6 @@ export const Public = () => SetMetadata(PUBLIC_KEY, true);
 /** Routes that also accept `?access_token=` (EventSource cannot set headers). */
 export const AllowQueryToken = () => SetMetadata(QUERY_TOKEN_KEY, true);
 
-export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest().principal);
+export const CurrentPrincipal = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext) => ctx.switchToHttp().getRequest().principal,
+);

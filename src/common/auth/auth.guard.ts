@@ -41,14 +41,19 @@ export class AuthGuard implements CanActivate {
     req.principal = principal;
 
     const need = this.reflector.getAllAndOverride<Role>(ROLE_KEY, targets);
-    if (need === 'admin' && principal.role !== 'admin') throw new DomainError('forbidden', 'this needs an admin key');
-    if (need === 'producer' && principal.role === 'viewer') throw new DomainError('forbidden', 'this needs a producer key');
+    if (need === 'admin' && principal.role !== 'admin')
+      throw new DomainError('forbidden', 'this needs an admin key');
+    if (need === 'producer' && principal.role === 'viewer')
+      throw new DomainError('forbidden', 'this needs a producer key');
 
     const projectId = req.params?.projectId;
     if (typeof projectId === 'string') {
       if (!isId(projectId))
-        throw new DomainError('validation_failed', `projectId ${ID_MESSAGE}`, [{ field: 'projectId', message: ID_MESSAGE }]);
-      if (!principal.canRead(projectId)) throw new DomainError('forbidden', `no access to project ${projectId}`);
+        throw new DomainError('validation_failed', `projectId ${ID_MESSAGE}`, [
+          { field: 'projectId', message: ID_MESSAGE },
+        ]);
+      if (!principal.canRead(projectId))
+        throw new DomainError('forbidden', `no access to project ${projectId}`);
     }
     return true;
   }

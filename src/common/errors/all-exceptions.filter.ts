@@ -19,8 +19,10 @@ export function toDomainError(exception: unknown): DomainError {
   if (exception instanceof DomainError) return exception;
   // body-parser errors carry a `type`; the Express adapter may wrap them in an HttpException (as `cause`)
   const e = (exception as any)?.cause?.type ? (exception as any).cause : (exception as any);
-  if (e?.type === 'entity.parse.failed') return new DomainError('malformed_json', 'the request body is not valid JSON');
-  if (e?.type === 'entity.too.large') return new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
+  if (e?.type === 'entity.parse.failed')
+    return new DomainError('malformed_json', 'the request body is not valid JSON');
+  if (e?.type === 'entity.too.large')
+    return new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
     return new DomainError('validation_failed', 'unsupported body encoding');
   if (exception instanceof HttpException) {

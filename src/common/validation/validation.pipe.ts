@@ -20,7 +20,11 @@ export function createValidationPipe(): ValidationPipe {
     forbidUnknownValues: true,
     exceptionFactory: (errors) => {
       const details = flatten(errors);
-      return new DomainError('validation_failed', details.map((d) => `${d.field}: ${d.message}`).join('; ') || 'invalid request', details);
+      return new DomainError(
+        'validation_failed',
+        details.map((d) => `${d.field}: ${d.message}`).join('; ') || 'invalid request',
+        details,
+      );
     },
   });
 }

@@ -17,7 +17,8 @@ export function MaxJsonBytes(maxBytes: number, options?: ValidationOptions) {
       propertyName,
       options: { message: `must serialise to at most ${maxBytes} bytes of JSON`, ...options },
       validator: {
-        validate: (value: unknown) => value === undefined || Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8') <= maxBytes,
+        validate: (value: unknown) =>
+          value === undefined || Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8') <= maxBytes,
       },
     });
 }

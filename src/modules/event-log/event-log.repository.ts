@@ -22,7 +22,15 @@ export class EventLogRepository {
       tx,
       'events',
       COLUMNS,
-      events.map((e) => [e.projectId, e.seq, e.type, e.workflowId, e.stepId, Date.parse(e.at), JSON.stringify(e.data)]),
+      events.map((e) => [
+        e.projectId,
+        e.seq,
+        e.type,
+        e.workflowId,
+        e.stepId,
+        Date.parse(e.at),
+        JSON.stringify(e.data),
+      ]),
     );
   }
 
@@ -47,12 +55,20 @@ export class EventLogRepository {
   async trimBefore(cutoffMs: number, batch = 5000): Promise<number> {
     let total = 0;
     for (;;) {
-      const rows = await this.db.query('SELECT project_id, seq FROM events WHERE at < ? ORDER BY at LIMIT ?', [cutoffMs, batch]);
+      const rows = await this.db.query(
+        'SELECT project_id, seq FROM events WHERE at < ? ORDER BY at LIMIT ?',
+        [cutoffMs, batch],
+      );
       if (rows.length === 0) return total;
       const byProject = new Map<string, number>();
-      for (const r of rows) byProject.set(r.project_id, Math.max(byProject.get(r.project_id) ?? 0, Number(r.seq)));
+      for (const r of rows)
+        byProject.set(r.project_id, Math.max(byProject.get(r.project_id) ?? 0, Number(r.seq)));
       for (const [projectId, maxSeq] of byProject) {
-        await this.db.query('DELETE FROM events WHERE project_id = ? AND seq <= ? AND at < ?', [projectId, maxSeq, cutoffMs]);
+        await this.db.query('DELETE FROM events WHERE project_id = ? AND seq <= ? AND at < ?', [
+          projectId,
+          maxSeq,
+          cutoffMs,
+        ]);
       }
       total += rows.length;
       if (rows.length < batch) return total;

@@ -44,7 +44,10 @@ export class KeysService {
     const hash = hashSecret(secret);
     const hit = this.cache.get(hash);
     if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.principal;
-    const rows = await this.db.query('SELECT id, role, projects FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL', [hash]);
+    const rows = await this.db.query(
+      'SELECT id, role, projects FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL',
+      [hash],
+    );
     if (rows.length === 0) {
       this.cache.delete(hash);
       return undefined;
@@ -59,14 +62,17 @@ export class KeysService {
     const key = `stl_${randomBytes(32).toString('base64url')}`;
     const id = randomUUID();
     const now = Date.now();
-    await this.db.query('INSERT INTO api_keys (id, name, role, projects, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-      id, name, role, JSON.stringify(projects), hashSecret(key), now,
-    ]);
+    await this.db.query(
+      'INSERT INTO api_keys (id, name, role, projects, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [id, name, role, JSON.stringify(projects), hashSecret(key), now],
+    );
     return { id, name, role, projects, key, createdAt: new Date(now).toISOString() };
   }
 
   async list(): Promise<KeyView[]> {
-    const rows = await this.db.query('SELECT id, name, role, projects, created_at FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at, id');
+    const rows = await this.db.query(
+      'SELECT id, name, role, projects, created_at FROM api_keys WHERE revoked_at IS NULL ORDER BY created_at, id',
+    );
     return rows.map((r) => ({
       id: r.id,
       name: r.name,
@@ -77,7 +83,9 @@ export class KeysService {
   }
 
   async revoke(id: string): Promise<void> {
-    const rows = await this.db.query('SELECT key_hash FROM api_keys WHERE id = ? AND revoked_at IS NULL', [id]);
+    const rows = await this.db.query('SELECT key_hash FROM api_keys WHERE id = ? AND revoked_at IS NULL', [
+      id,
+    ]);
     if (rows.length === 0) throw notFound(`key ${id}`);
     await this.db.query('UPDATE api_keys SET revoked_at = ? WHERE id = ?', [Date.now(), id]);
     this.cache.delete(rows[0].key_hash);
@@ -92,7 +100,10 @@ export class KeysService {
       const hash = hashSecret(token);
       if (existing.length === 0) await this.insertAdmin(hash);
       else if (existing[0].key_hash !== hash)
-        await this.db.query('UPDATE api_keys SET key_hash = ?, revoked_at = NULL WHERE id = ?', [hash, ADMIN_KEY_ID]);
+        await this.db.query('UPDATE api_keys SET key_hash = ?, revoked_at = NULL WHERE id = ?', [
+          hash,
+          ADMIN_KEY_ID,
+        ]);
       return;
     }
     if (existing.length > 0) return;
@@ -104,8 +115,9 @@ export class KeysService {
   }
 
   private async insertAdmin(hash: string): Promise<void> {
-    await this.db.query('INSERT INTO api_keys (id, name, role, projects, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-      ADMIN_KEY_ID, 'admin', 'admin', '["*"]', hash, Date.now(),
-    ]);
+    await this.db.query(
+      'INSERT INTO api_keys (id, name, role, projects, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [ADMIN_KEY_ID, 'admin', 'admin', '["*"]', hash, Date.now()],
+    );
   }
 }

@@ -13,7 +13,9 @@ export class HttpMetricsInterceptor implements NestInterceptor {
     const req = ctx.switchToHttp().getRequest<Request>();
     const res = ctx.switchToHttp().getResponse<Response>();
     const end = this.metrics.httpDuration.startTimer();
-    res.once('finish', () => end({ method: req.method, route: (req.route?.path as string) ?? 'unknown', status: res.statusCode }));
+    res.once('finish', () =>
+      end({ method: req.method, route: (req.route?.path as string) ?? 'unknown', status: res.statusCode }),
+    );
     return next.handle();
   }
 }

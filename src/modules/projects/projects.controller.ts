@@ -18,7 +18,10 @@ export class ProjectsController {
   async list(@CurrentPrincipal() p: Principal) {
     const named = p.allProjects ? [] : [...p.projects];
     const filter = p.allProjects ? '' : ` WHERE id IN (${placeholders(named.length)})`;
-    const projects = named.length || p.allProjects ? await this.db.query(`SELECT id, last_seq, last_event_at FROM projects${filter} ORDER BY id`, named) : [];
+    const projects =
+      named.length || p.allProjects
+        ? await this.db.query(`SELECT id, last_seq, last_event_at FROM projects${filter} ORDER BY id`, named)
+        : [];
     const ids = p.allProjects ? projects.map((r) => r.id as string) : named;
     const counts = ids.length
       ? await this.db.query(

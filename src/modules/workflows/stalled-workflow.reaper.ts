@@ -31,7 +31,10 @@ export class StalledWorkflowReaper implements OnApplicationShutdown {
     this.running = true;
     let failed = 0;
     try {
-      const rows = await this.db.query('SELECT id, project_id FROM workflows WHERE stale_at IS NOT NULL AND stale_at <= ? ORDER BY stale_at LIMIT 500', [Date.now()]);
+      const rows = await this.db.query(
+        'SELECT id, project_id FROM workflows WHERE stale_at IS NOT NULL AND stale_at <= ? ORDER BY stale_at LIMIT 500',
+        [Date.now()],
+      );
       for (const r of rows) {
         if (await this.commands.execute(new FailStalledWorkflowCommand(r.project_id, r.id))) failed++;
       }

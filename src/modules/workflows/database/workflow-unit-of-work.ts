@@ -196,9 +196,23 @@ export class WorkflowUnitOfWork {
       if (env.type !== EVENT_TYPES.LogAppended) continue;
       env.data.id = env.seq;
       const d = env.data as any;
-      rows.push([env.workflowId, env.seq, env.projectId, env.stepId, d.level, d.message, json(d.details), Date.parse(env.at)]);
+      rows.push([
+        env.workflowId,
+        env.seq,
+        env.projectId,
+        env.stepId,
+        d.level,
+        d.message,
+        json(d.details),
+        Date.parse(env.at),
+      ]);
     }
-    await insertMany(tx, 'workflow_logs', ['workflow_id', 'id', 'project_id', 'step_id', 'level', 'message', 'details', 'at'], rows);
+    await insertMany(
+      tx,
+      'workflow_logs',
+      ['workflow_id', 'id', 'project_id', 'step_id', 'level', 'message', 'details', 'at'],
+      rows,
+    );
   }
 
   private publish(events: EventEnvelope[]): void {

@@ -1,17 +1,58 @@
 import { json, num, parseJson } from '../../../database/sql';
 import { sessionLockOf, type Workflow } from '../domain/workflow.aggregate';
-import type { ErrorInfo, StepState, StepStatus, WorkflowState, WorkflowStatus } from '../domain/workflow.types';
+import type {
+  ErrorInfo,
+  StepState,
+  StepStatus,
+  WorkflowState,
+  WorkflowStatus,
+} from '../domain/workflow.types';
 import type { StepView, WorkflowView } from '../http/workflow.view';
 
 export const WORKFLOW_COLUMNS = [
-  'id', 'project_id', 'type', 'name', 'status', 'progress', 'queue', 'attempt', 'max_attempts', 'session_id',
-  'session_lock', 'metadata', 'error', 'request_hash', 'stale_after_ms', 'stale_at', 'available_at', 'lease_token',
-  'lease_expires_at', 'worker_id', 'created_at', 'started_at', 'finished_at', 'updated_at', 'last_seq',
+  'id',
+  'project_id',
+  'type',
+  'name',
+  'status',
+  'progress',
+  'queue',
+  'attempt',
+  'max_attempts',
+  'session_id',
+  'session_lock',
+  'metadata',
+  'error',
+  'request_hash',
+  'stale_after_ms',
+  'stale_at',
+  'available_at',
+  'lease_token',
+  'lease_expires_at',
+  'worker_id',
+  'created_at',
+  'started_at',
+  'finished_at',
+  'updated_at',
+  'last_seq',
 ] as const;
 
 export const STEP_COLUMNS = [
-  'workflow_id', 'id', 'position', 'name', 'weight', 'status', 'progress', 'current', 'total', 'message',
-  'started_at', 'finished_at', 'result', 'error', 'metrics',
+  'workflow_id',
+  'id',
+  'position',
+  'name',
+  'weight',
+  'status',
+  'progress',
+  'current',
+  'total',
+  'message',
+  'started_at',
+  'finished_at',
+  'result',
+  'error',
+  'metrics',
 ] as const;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -68,18 +109,51 @@ export const WorkflowMapper = {
   toRow(s: Readonly<WorkflowState>): unknown[] {
     const active = s.status === 'queued' || s.status === 'running';
     return [
-      s.id, s.projectId, s.type, s.name, s.status, s.progress, s.queue, s.attempt, s.maxAttempts, s.sessionId,
+      s.id,
+      s.projectId,
+      s.type,
+      s.name,
+      s.status,
+      s.progress,
+      s.queue,
+      s.attempt,
+      s.maxAttempts,
+      s.sessionId,
       active && s.sessionId ? sessionLockOf(s.projectId, s.sessionId) : null,
-      json(s.metadata), json(s.error), s.requestHash, s.staleAfterMs, active ? s.updatedAt + s.staleAfterMs : null,
-      s.availableAt, s.leaseToken, s.leaseExpiresAt, s.workerId, s.createdAt, s.startedAt, s.finishedAt, s.updatedAt,
+      json(s.metadata),
+      json(s.error),
+      s.requestHash,
+      s.staleAfterMs,
+      active ? s.updatedAt + s.staleAfterMs : null,
+      s.availableAt,
+      s.leaseToken,
+      s.leaseExpiresAt,
+      s.workerId,
+      s.createdAt,
+      s.startedAt,
+      s.finishedAt,
+      s.updatedAt,
       s.lastSeq,
     ];
   },
 
   stepToRow(workflowId: string, position: number, st: StepState): unknown[] {
     return [
-      workflowId, st.id, position, st.name, st.weight, st.status, st.progress, st.current, st.total, st.message,
-      st.startedAt, st.finishedAt, json(st.result), json(st.error), json(st.metrics),
+      workflowId,
+      st.id,
+      position,
+      st.name,
+      st.weight,
+      st.status,
+      st.progress,
+      st.current,
+      st.total,
+      st.message,
+      st.startedAt,
+      st.finishedAt,
+      json(st.result),
+      json(st.error),
+      json(st.metrics),
     ];
   },
 

@@ -13,7 +13,8 @@ export class WorkflowOrmEntity {
   @Column({ type: 'int' }) attempt: number;
   @Column({ name: 'max_attempts', type: 'int' }) maxAttempts: number;
   @Column({ name: 'session_id', type: 'varchar', length: 64, nullable: true }) sessionId: string | null;
-  @Column({ name: 'session_lock', type: 'varchar', length: 130, nullable: true, unique: true }) sessionLock: string | null;
+  @Column({ name: 'session_lock', type: 'varchar', length: 130, nullable: true, unique: true }) sessionLock:
+    string | null;
   @Column({ type: 'text' }) metadata: string;
   @Column({ type: 'text', nullable: true }) error: string | null;
   @Column({ name: 'request_hash', type: 'varchar', length: 64 }) requestHash: string;

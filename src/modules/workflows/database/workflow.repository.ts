@@ -19,10 +19,16 @@ export class WorkflowRepository {
     const out = new Map<string, Workflow>();
     if (ids.length === 0) return out;
     const sorted = [...ids].sort();
-    const rows = await tx.query(`${WF_SELECT} WHERE id IN (${placeholders(sorted.length)}) ORDER BY id${tx.dialect.forUpdate}`, sorted);
+    const rows = await tx.query(
+      `${WF_SELECT} WHERE id IN (${placeholders(sorted.length)}) ORDER BY id${tx.dialect.forUpdate}`,
+      sorted,
+    );
     if (rows.length === 0) return out;
     const found = rows.map((r) => r.id as string);
-    const steps = await tx.query(`${STEP_SELECT} WHERE workflow_id IN (${placeholders(found.length)}) ORDER BY workflow_id, position`, found);
+    const steps = await tx.query(
+      `${STEP_SELECT} WHERE workflow_id IN (${placeholders(found.length)}) ORDER BY workflow_id, position`,
+      found,
+    );
     return this.assemble(rows, steps);
   }
 
@@ -43,14 +49,21 @@ export class WorkflowRepository {
       const changes = wf.takeChanges();
       if (!changes.dirty && changes.steps.length === 0) continue;
       changed.push(wf);
-      for (const st of changes.steps) stepRows.push(WorkflowMapper.stepToRow(wf.id, wf.state.steps.indexOf(st), st));
+      for (const st of changes.steps)
+        stepRows.push(WorkflowMapper.stepToRow(wf.id, wf.state.steps.indexOf(st), st));
     }
     return { changed, stepRows };
   }
 
   /** One multi-row upsert for every changed step row. */
   async writeSteps(tx: Tx, stepRows: unknown[][]): Promise<void> {
-    await insertMany(tx, 'workflow_steps', STEP_COLUMNS, stepRows, tx.dialect.upsert(['workflow_id', 'id'], STEP_MUTABLE));
+    await insertMany(
+      tx,
+      'workflow_steps',
+      STEP_COLUMNS,
+      stepRows,
+      tx.dialect.upsert(['workflow_id', 'id'], STEP_MUTABLE),
+    );
   }
 
   /** One multi-row upsert for every changed workflow row. */
@@ -71,13 +84,19 @@ export class WorkflowRepository {
   async findManyOrdered(rows: any[]): Promise<Workflow[]> {
     if (rows.length === 0) return [];
     const ids = rows.map((r) => r.id as string);
-    const steps = await this.db.query(`${STEP_SELECT} WHERE workflow_id IN (${placeholders(ids.length)}) ORDER BY workflow_id, position`, ids);
+    const steps = await this.db.query(
+      `${STEP_SELECT} WHERE workflow_id IN (${placeholders(ids.length)}) ORDER BY workflow_id, position`,
+      ids,
+    );
     const map = this.assemble(rows, steps);
     return ids.map((id) => map.get(id)!);
   }
 
   async projectOf(id: string): Promise<string | undefined> {
-    const rows = await this.db.query<{ project_id: string }>('SELECT project_id FROM workflows WHERE id = ?', [id]);
+    const rows = await this.db.query<{ project_id: string }>(
+      'SELECT project_id FROM workflows WHERE id = ?',
+      [id],
+    );
     return rows[0]?.project_id;
   }
 

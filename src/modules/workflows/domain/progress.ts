@@ -1,7 +1,9 @@
 import type { StepState } from './workflow.types';
 
 /** floor(Σ weightᵢ·progressᵢ / Σ weightᵢ), completed and skipped steps counting as 100. */
-export function workflowProgress(steps: readonly Pick<StepState, 'weight' | 'status' | 'progress'>[]): number {
+export function workflowProgress(
+  steps: readonly Pick<StepState, 'weight' | 'status' | 'progress'>[],
+): number {
   let weighted = 0;
   let total = 0;
   for (const s of steps) {

@@ -25,9 +25,18 @@ const types = (wf: Workflow) => wf.takeEvents().map((e) => e.type);
 
 describe('Workflow aggregate', () => {
   it('is created queued with pending steps, default weight 1 and one workflow:created event', () => {
-    const wf = Workflow.create({ id: 'w', projectId: 'p', type: 't', steps: [{ id: 's' }], requestHash: 'h' }, T0);
+    const wf = Workflow.create(
+      { id: 'w', projectId: 'p', type: 't', steps: [{ id: 's' }], requestHash: 'h' },
+      T0,
+    );
     expect(wf.status).toBe('queued');
-    expect(wf.state.steps[0]).toMatchObject({ id: 's', name: 's', weight: 1, status: 'pending', progress: 0 });
+    expect(wf.state.steps[0]).toMatchObject({
+      id: 's',
+      name: 's',
+      weight: 1,
+      status: 'pending',
+      progress: 0,
+    });
     expect(types(wf)).toEqual([EVENT_TYPES.WorkflowCreated]);
   });
 
@@ -56,7 +65,11 @@ describe('Workflow aggregate', () => {
     const wf = make();
     expect(wf.recordProgress('a', { current: 1, total: 3 }, T0)).toBe(true);
     expect(wf.state.steps[0]).toMatchObject({ status: 'running', progress: 33, current: 1, total: 3 });
-    expect(types(wf)).toEqual([EVENT_TYPES.WorkflowStarted, EVENT_TYPES.StepStarted, EVENT_TYPES.StepProgressRecorded]);
+    expect(types(wf)).toEqual([
+      EVENT_TYPES.WorkflowStarted,
+      EVENT_TYPES.StepStarted,
+      EVENT_TYPES.StepProgressRecorded,
+    ]);
   });
 
   it('rejects a regression, and the same value again is a no-op without event', () => {
@@ -74,15 +87,19 @@ describe('Workflow aggregate', () => {
   });
 
   it('workflow progress is the floor of the weighted mean, completed and skipped counting 100', () => {
-    expect(workflowProgress([
-      { weight: 1, status: 'running', progress: 50 },
-      { weight: 3, status: 'pending', progress: 0 },
-    ])).toBe(12); // 50/4 = 12.5
-    expect(workflowProgress([
-      { weight: 15, status: 'completed', progress: 100 },
-      { weight: 60, status: 'running', progress: 33 },
-      { weight: 25, status: 'skipped', progress: 0 },
-    ])).toBe(59); // (1500 + 1980 + 2500) / 100 = 59.8
+    expect(
+      workflowProgress([
+        { weight: 1, status: 'running', progress: 50 },
+        { weight: 3, status: 'pending', progress: 0 },
+      ]),
+    ).toBe(12); // 50/4 = 12.5
+    expect(
+      workflowProgress([
+        { weight: 15, status: 'completed', progress: 100 },
+        { weight: 60, status: 'running', progress: 33 },
+        { weight: 25, status: 'skipped', progress: 0 },
+      ]),
+    ).toBe(59); // (1500 + 1980 + 2500) / 100 = 59.8
   });
 
   it('reaches 100 only when every step is done', () => {

@@ -159,7 +159,8 @@ export class Workflow {
     if (input.current !== undefined && total !== null && input.current > total)
       throw invalidTransition('current exceeds total');
     const value =
-      input.progress ?? (input.current !== undefined && total ? progressFromCount(input.current, total) : undefined);
+      input.progress ??
+      (input.current !== undefined && total ? progressFromCount(input.current, total) : undefined);
     if (value === undefined) throw invalidTransition('progress or current+total is required');
     if (value < step.progress) throw progressRegression(step.progress, value);
     if (step.status === 'running') {
@@ -199,7 +200,10 @@ export class Workflow {
       this.resultSteps.add(step.id);
     }
     this.touchStep(step, now);
-    this.record(EVENT_TYPES.StepCompleted, step.id, now, { ...this.stepData(step, now), result: step.result });
+    this.record(EVENT_TYPES.StepCompleted, step.id, now, {
+      ...this.stepData(step, now),
+      result: step.result,
+    });
     this.completeIfDone(now);
   }
 
@@ -233,7 +237,10 @@ export class Workflow {
   cancel(now: number, reason?: string): void {
     if (this.isTerminal) throw invalidTransition(`workflow is ${this.s.status}`);
     this.finish('cancelled', now, null);
-    this.record(EVENT_TYPES.WorkflowCancelled, null, now, { ...this.workflowData(now), reason: reason ?? null });
+    this.record(EVENT_TYPES.WorkflowCancelled, null, now, {
+      ...this.workflowData(now),
+      reason: reason ?? null,
+    });
   }
 
   /** The stalled reaper: no write for staleAfterMs. Returns false when the workflow is not (or no longer) stale. */

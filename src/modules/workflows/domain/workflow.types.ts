@@ -2,7 +2,12 @@ export type WorkflowStatus = 'queued' | 'running' | 'completed' | 'failed' | 'ca
 export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 
 export const TERMINAL_WORKFLOW: ReadonlySet<WorkflowStatus> = new Set(['completed', 'failed', 'cancelled']);
-export const TERMINAL_STEP: ReadonlySet<StepStatus> = new Set(['completed', 'failed', 'skipped', 'cancelled']);
+export const TERMINAL_STEP: ReadonlySet<StepStatus> = new Set([
+  'completed',
+  'failed',
+  'skipped',
+  'cancelled',
+]);
 
 export interface ErrorInfo {
   message: string;

@@ -30,8 +30,7 @@ function UniqueStepIds() {
       propertyName,
       options: { message: 'step ids must be unique within the workflow' },
       validator: {
-        validate: (v: unknown) =>
-          !Array.isArray(v) || new Set(v.map((s: any) => s?.id)).size === v.length,
+        validate: (v: unknown) => !Array.isArray(v) || new Set(v.map((s: any) => s?.id)).size === v.length,
       },
     });
 }
@@ -56,122 +55,203 @@ function ProgressOrCount() {
 }
 
 export class StepDefinition {
-  @ApiProperty() @IsId()
+  @ApiProperty()
+  @IsId()
   id: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @Length(1, 255)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
   name?: string;
 
-  @ApiPropertyOptional({ default: 1 }) @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(Number.MIN_VALUE, { message: 'weight must be > 0' }) @Max(1e9)
+  @ApiPropertyOptional({ default: 1 })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(Number.MIN_VALUE, { message: 'weight must be > 0' })
+  @Max(1e9)
   weight?: number;
 }
 
 export class CreateWorkflowRequest {
-  @ApiPropertyOptional({ description: 'client id; generated when absent' }) @IsOptional() @IsId()
+  @ApiPropertyOptional({ description: 'client id; generated when absent' })
+  @IsOptional()
+  @IsId()
   id?: string;
 
-  @ApiProperty() @IsId()
+  @ApiProperty()
+  @IsId()
   type: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @Length(1, 255)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Length(1, 255)
   name?: string;
 
   @ApiProperty({ type: [StepDefinition] })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(100) @UniqueStepIds() @ValidateNested({ each: true }) @Type(() => StepDefinition)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @UniqueStepIds()
+  @ValidateNested({ each: true })
+  @Type(() => StepDefinition)
   steps: StepDefinition[];
 
-  @ApiPropertyOptional() @IsOptional() @IsId()
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsId()
   queue?: string;
 
-  @ApiPropertyOptional({ default: 1 }) @IsOptional() @IsInt() @Min(1) @Max(100)
+  @ApiPropertyOptional({ default: 1 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(100)
   maxAttempts?: number;
 
-  @ApiPropertyOptional() @IsOptional() @IsId()
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsId()
   sessionId?: string;
 
-  @ApiPropertyOptional({ default: 1800000 }) @IsOptional() @IsInt() @Min(1000) @Max(30 * 24 * 3600 * 1000)
+  @ApiPropertyOptional({ default: 1800000 })
+  @IsOptional()
+  @IsInt()
+  @Min(1000)
+  @Max(30 * 24 * 3600 * 1000)
   staleAfterMs?: number;
 
-  @ApiPropertyOptional({ type: Object }) @IsOptional() @IsPlainObject() @MaxJsonBytes(16 * 1024)
+  @ApiPropertyOptional({ type: Object })
+  @IsOptional()
+  @IsPlainObject()
+  @MaxJsonBytes(16 * 1024)
   metadata?: Record<string, unknown>;
 }
 
 export class MessageRequest {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(1000)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
   message?: string;
 }
 
 class ProgressFields {
-  @ApiPropertyOptional({ minimum: 0, maximum: 100 }) @IsOptional() @IsNumber({ allowNaN: false, allowInfinity: false }) @Min(0) @Max(100) @ProgressOrCount()
+  @ApiPropertyOptional({ minimum: 0, maximum: 100 })
+  @IsOptional()
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(0)
+  @Max(100)
+  @ProgressOrCount()
   progress?: number;
 
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsInt()
+  @Min(0)
   current?: number;
 
-  @ApiPropertyOptional() @IsOptional() @IsInt() @Min(1)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsInt()
+  @Min(1)
   total?: number;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(1000)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
   message?: string;
 }
 
 export class StepProgressRequest extends ProgressFields {
-  @ApiPropertyOptional({ type: Object }) @IsOptional() @IsPlainObject() @MaxJsonBytes(16 * 1024)
+  @ApiPropertyOptional({ type: Object })
+  @IsOptional()
+  @IsPlainObject()
+  @MaxJsonBytes(16 * 1024)
   metrics?: Record<string, unknown>;
 }
 
 export class CompleteStepRequest extends MessageRequest {
-  @ApiPropertyOptional({ description: 'any JSON, at most 256 KiB' }) @IsOptional() @MaxJsonBytes(256 * 1024)
+  @ApiPropertyOptional({ description: 'any JSON, at most 256 KiB' })
+  @IsOptional()
+  @MaxJsonBytes(256 * 1024)
   result?: unknown;
 }
 
 export class ErrorInfoRequest {
-  @ApiProperty() @IsString() @Length(1, 4000)
+  @ApiProperty()
+  @IsString()
+  @Length(1, 4000)
   message: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @Length(1, 100)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
   code?: string;
 }
 
 export class FailStepRequest {
-  @ApiProperty({ type: ErrorInfoRequest }) @ValidateNested() @Type(() => ErrorInfoRequest)
+  @ApiProperty({ type: ErrorInfoRequest })
+  @ValidateNested()
+  @Type(() => ErrorInfoRequest)
   error: ErrorInfoRequest;
 
-  @ApiPropertyOptional({ default: false }) @IsOptional() @IsBoolean()
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
   retryable?: boolean;
 }
 
 export class CancelWorkflowRequest {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(1000)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(1000)
   reason?: string;
 }
 
 export const LOG_LEVELS = ['debug', 'info', 'success', 'warning', 'error'] as const;
 
 export class AppendLogRequest {
-  @ApiProperty({ enum: LOG_LEVELS }) @IsIn(LOG_LEVELS)
+  @ApiProperty({ enum: LOG_LEVELS })
+  @IsIn(LOG_LEVELS)
   level: (typeof LOG_LEVELS)[number];
 
-  @ApiProperty() @IsString() @Length(1, 4000)
+  @ApiProperty()
+  @IsString()
+  @Length(1, 4000)
   message: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsId()
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsId()
   stepId?: string;
 
-  @ApiPropertyOptional({ description: 'any JSON, at most 16 KiB' }) @IsOptional() @MaxJsonBytes(16 * 1024)
+  @ApiPropertyOptional({ description: 'any JSON, at most 16 KiB' })
+  @IsOptional()
+  @MaxJsonBytes(16 * 1024)
   details?: unknown;
 }
 
 export class BatchProgressUpdate extends ProgressFields {
-  @ApiProperty() @IsId()
+  @ApiProperty()
+  @IsId()
   workflowId: string;
 
-  @ApiProperty() @IsId()
+  @ApiProperty()
+  @IsId()
   stepId: string;
 }
 
 export class BatchProgressRequest {
   @ApiProperty({ type: [BatchProgressUpdate] })
-  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(1000) @ValidateNested({ each: true }) @Type(() => BatchProgressUpdate)
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  @Type(() => BatchProgressUpdate)
   updates: BatchProgressUpdate[];
 }

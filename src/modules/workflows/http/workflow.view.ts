@@ -5,7 +5,8 @@ export class StepView {
   @ApiProperty() id: string;
   @ApiProperty() name: string;
   @ApiProperty() weight: number;
-  @ApiProperty({ enum: ['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled'] }) status: StepStatus;
+  @ApiProperty({ enum: ['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled'] })
+  status: StepStatus;
   @ApiProperty() progress: number;
   @ApiProperty({ nullable: true, type: Number }) current: number | null;
   @ApiProperty({ nullable: true, type: Number }) total: number | null;

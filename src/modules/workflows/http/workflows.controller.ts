@@ -55,7 +55,13 @@ export class WorkflowsController {
   @ApiOkResponse({ type: WorkflowPage })
   list(@Param('projectId') projectId: string, @Query() q: ListWorkflowsParams): Promise<WorkflowPage> {
     return this.queries.execute(
-      new ListWorkflowsQuery(projectId, (q.status ?? []) as WorkflowStatus[], q.type, q.limit ?? 50, q.cursor),
+      new ListWorkflowsQuery(
+        projectId,
+        (q.status ?? []) as WorkflowStatus[],
+        q.type,
+        q.limit ?? 50,
+        q.cursor,
+      ),
     );
   }
 
@@ -69,7 +75,12 @@ export class WorkflowsController {
   @RequireRole('producer')
   @HttpCode(200)
   @ApiOkResponse({ type: WorkflowView })
-  start(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Param('stepId') stepId: string, @Body() b: MessageRequest) {
+  start(
+    @CurrentPrincipal() p: Principal,
+    @Param('id') id: string,
+    @Param('stepId') stepId: string,
+    @Body() b: MessageRequest,
+  ) {
     return this.commands.execute(new StartStepCommand(p, id, stepId, b.message));
   }
 
@@ -103,7 +114,12 @@ export class WorkflowsController {
   @RequireRole('producer')
   @HttpCode(200)
   @ApiOkResponse({ type: WorkflowView })
-  fail(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Param('stepId') stepId: string, @Body() b: FailStepRequest) {
+  fail(
+    @CurrentPrincipal() p: Principal,
+    @Param('id') id: string,
+    @Param('stepId') stepId: string,
+    @Body() b: FailStepRequest,
+  ) {
     return this.commands.execute(new FailStepCommand(p, id, stepId, b.error, b.retryable ?? false));
   }
 
@@ -111,7 +127,12 @@ export class WorkflowsController {
   @RequireRole('producer')
   @HttpCode(200)
   @ApiOkResponse({ type: WorkflowView })
-  skip(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Param('stepId') stepId: string, @Body() b: MessageRequest) {
+  skip(
+    @CurrentPrincipal() p: Principal,
+    @Param('id') id: string,
+    @Param('stepId') stepId: string,
+    @Body() b: MessageRequest,
+  ) {
     return this.commands.execute(new SkipStepCommand(p, id, stepId, b.message));
   }
 

@@ -20,7 +20,8 @@ export class GetWorkflowHandler implements IQueryHandler<GetWorkflowQuery, Workf
   }
 }
 
-const encodeCursor = (createdAt: number, id: string) => Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+const encodeCursor = (createdAt: number, id: string) =>
+  Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
 function decodeCursor(cursor: string): [number, string] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -28,7 +29,9 @@ function decodeCursor(cursor: string): [number, string] {
   } catch {
     /* fall through */
   }
-  throw new DomainError('validation_failed', 'cursor is not valid', [{ field: 'cursor', message: 'not a cursor from this API' }]);
+  throw new DomainError('validation_failed', 'cursor is not valid', [
+    { field: 'cursor', message: 'not a cursor from this API' },
+  ]);
 }
 
 /** Newest first, keyset pagination on (created_at, id). */

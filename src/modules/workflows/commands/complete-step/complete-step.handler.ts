@@ -8,6 +8,10 @@ export class CompleteStepHandler implements ICommandHandler<CompleteStepCommand,
   constructor(private readonly writer: WorkflowWriter) {}
 
   async execute(c: CompleteStepCommand): Promise<WorkflowView> {
-    return (await this.writer.apply(c.principal, c.workflowId, (wf, now) => wf.completeStep(c.stepId, now, c.result, c.message))).view;
+    return (
+      await this.writer.apply(c.principal, c.workflowId, (wf, now) =>
+        wf.completeStep(c.stepId, now, c.result, c.message),
+      )
+    ).view;
   }
 }

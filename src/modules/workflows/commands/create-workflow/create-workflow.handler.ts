@@ -3,7 +3,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '../../../../common/errors/domain-error';
 import { WorkflowDirectory } from '../../database/workflow-directory';
 import { WorkflowUnitOfWork } from '../../database/workflow-unit-of-work';
-import { DEFAULT_STALE_AFTER_MS, NewWorkflow, sessionLockOf, Workflow } from '../../domain/workflow.aggregate';
+import {
+  DEFAULT_STALE_AFTER_MS,
+  NewWorkflow,
+  sessionLockOf,
+  Workflow,
+} from '../../domain/workflow.aggregate';
 import { workflowConflict } from '../../domain/workflow.errors';
 import type { WorkflowView } from '../../http/workflow.view';
 import { CreateWorkflowCommand } from './create-workflow.command';
@@ -53,14 +58,20 @@ export class CreateWorkflowHandler implements ICommandHandler<CreateWorkflowComm
         run: (ctx) => {
           const existing = ctx.get(id);
           if (existing) {
-            if (existing.projectId !== c.projectId || existing.requestHash !== requestHash) throw workflowConflict(id);
+            if (existing.projectId !== c.projectId || existing.requestHash !== requestHash)
+              throw workflowConflict(id);
             return false;
           }
           const holder = lock ? ctx.sessionHolder(lock) : undefined;
           if (holder)
-            throw new DomainError('session_busy', `session ${input.sessionId} has an active workflow`, undefined, {
-              activeWorkflowId: holder.id,
-            });
+            throw new DomainError(
+              'session_busy',
+              `session ${input.sessionId} has an active workflow`,
+              undefined,
+              {
+                activeWorkflowId: holder.id,
+              },
+            );
           ctx.add(Workflow.create({ ...input, requestHash }, ctx.now));
           return true;
         },

@@ -8,7 +8,12 @@ export class FailStepHandler implements ICommandHandler<FailStepCommand, Workflo
   constructor(private readonly writer: WorkflowWriter) {}
 
   async execute(c: FailStepCommand): Promise<WorkflowView> {
-    const error = c.error.code === undefined ? { message: c.error.message } : { message: c.error.message, code: c.error.code };
-    return (await this.writer.apply(c.principal, c.workflowId, (wf, now) => wf.failStep(c.stepId, error, now))).view;
+    const error =
+      c.error.code === undefined
+        ? { message: c.error.message }
+        : { message: c.error.message, code: c.error.code };
+    return (
+      await this.writer.apply(c.principal, c.workflowId, (wf, now) => wf.failStep(c.stepId, error, now))
+    ).view;
   }
 }

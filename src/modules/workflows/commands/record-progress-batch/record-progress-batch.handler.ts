@@ -10,7 +10,10 @@ import { BatchResult, RecordProgressBatchCommand } from './record-progress-batch
  * unit of work, submitted in order in the same tick, so that one project's updates share a transaction.
  */
 @CommandHandler(RecordProgressBatchCommand)
-export class RecordProgressBatchHandler implements ICommandHandler<RecordProgressBatchCommand, BatchResult[]> {
+export class RecordProgressBatchHandler implements ICommandHandler<
+  RecordProgressBatchCommand,
+  BatchResult[]
+> {
   constructor(
     private readonly uow: WorkflowUnitOfWork,
     private readonly directory: WorkflowDirectory,
@@ -18,13 +21,19 @@ export class RecordProgressBatchHandler implements ICommandHandler<RecordProgres
   ) {}
 
   async execute(c: RecordProgressBatchCommand): Promise<BatchResult[]> {
-    const projects = await Promise.allSettled(c.updates.map((u) => this.directory.projectFor(c.principal, u.workflowId)));
+    const projects = await Promise.allSettled(
+      c.updates.map((u) => this.directory.projectFor(c.principal, u.workflowId)),
+    );
     const pending = c.updates.map((u, i) => {
       const p = projects[i];
       if (p.status === 'rejected') return Promise.reject(p.reason as Error);
-      if (!c.principal.canWrite(p.value)) return Promise.reject(new DomainError('forbidden', 'this key may not write there'));
+      if (!c.principal.canWrite(p.value))
+        return Promise.reject(new DomainError('forbidden', 'this key may not write there'));
       const { workflowId, stepId, ...fields } = u;
-      const input = { ...fields, progress: fields.progress === undefined ? undefined : Math.floor(fields.progress) };
+      const input = {
+        ...fields,
+        progress: fields.progress === undefined ? undefined : Math.floor(fields.progress),
+      };
       return this.uow.submit({
         projectId: p.value,
         workflowIds: [workflowId],

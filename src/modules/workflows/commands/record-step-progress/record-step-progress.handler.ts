@@ -12,7 +12,10 @@ export class RecordStepProgressHandler implements ICommandHandler<RecordStepProg
   ) {}
 
   async execute(c: RecordStepProgressCommand): Promise<WorkflowView> {
-    const input = { ...c.input, progress: c.input.progress === undefined ? undefined : Math.floor(c.input.progress) };
+    const input = {
+      ...c.input,
+      progress: c.input.progress === undefined ? undefined : Math.floor(c.input.progress),
+    };
     const { view, result } = await this.writer.apply(c.principal, c.workflowId, (wf, now) =>
       wf.recordProgress(c.stepId, input, now),
     );

@@ -8,6 +8,8 @@ export class SkipStepHandler implements ICommandHandler<SkipStepCommand, Workflo
   constructor(private readonly writer: WorkflowWriter) {}
 
   async execute(c: SkipStepCommand): Promise<WorkflowView> {
-    return (await this.writer.apply(c.principal, c.workflowId, (wf, now) => wf.skipStep(c.stepId, now, c.message))).view;
+    return (
+      await this.writer.apply(c.principal, c.workflowId, (wf, now) => wf.skipStep(c.stepId, now, c.message))
+    ).view;
   }
 }

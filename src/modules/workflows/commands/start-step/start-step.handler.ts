@@ -8,6 +8,8 @@ export class StartStepHandler implements ICommandHandler<StartStepCommand, Workf
   constructor(private readonly writer: WorkflowWriter) {}
 
   async execute(c: StartStepCommand): Promise<WorkflowView> {
-    return (await this.writer.apply(c.principal, c.workflowId, (wf, now) => wf.startStep(c.stepId, now, c.message))).view;
+    return (
+      await this.writer.apply(c.principal, c.workflowId, (wf, now) => wf.startStep(c.stepId, now, c.message))
+    ).view;
   }
 }
