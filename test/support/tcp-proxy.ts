@@ -1,0 +1,66 @@
+import { createConnection, createServer, Server, Socket } from 'node:net';
+import { freePort } from './server';
+
+/**
+ * A small TCP proxy to put between the server and its database, so that a test can take the database
+ * away (nothing listening: connections are refused, and every open connection is cut) and bring it back
+ * on the same port, without touching the database itself.
+ */
+export class TcpProxy {
+  private server?: Server;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    readonly port: number,
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
+
+  /** Picks a free port; the proxy starts down (nothing listens there) until `up()`. */
+  static async create(targetHost: string, targetPort: number): Promise<TcpProxy> {
+    return new TcpProxy(await freePort(), targetHost, targetPort);
+  }
+
+  get isUp(): boolean {
+    return this.server !== undefined;
+  }
+
+  /** Starts listening and forwarding every connection to the target. */
+  async up(): Promise<void> {
+    if (this.server) return;
+    const server = createServer((client) => this.forward(client));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.port, '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+  }
+
+  /** Stops listening and destroys every open connection, both ways: an outage, as the server sees it. */
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private forward(client: Socket): void {
+    const upstream = createConnection({ host: this.targetHost, port: this.targetPort });
+    this.sockets.add(client);
+    this.sockets.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      this.sockets.delete(client);
+      this.sockets.delete(upstream);
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+}
