@@ -121,7 +121,9 @@ export class DbService implements OnApplicationShutdown {
     const qr = this.dataSource.createQueryRunner();
     await qr.connect();
     try {
-      await qr.startTransaction();
+      // READ COMMITTED on MySQL: FOR UPDATE of an id that does not exist yet takes no gap lock, so concurrent
+      // creates do not deadlock; correctness rests on row locks and the counter row, not on snapshot reads.
+      await (this.dialect.kind === 'mysql' ? qr.startTransaction('READ COMMITTED') : qr.startTransaction());
       try {
         const result = await fn(this.txHandle(qr));
         await qr.commitTransaction();
