@@ -19,10 +19,14 @@ interface Envelope {
 }
 
 /** Every event of a project, paging with after/limit as a client that catches up would. */
-async function allEvents(api: Client, projectId: string, limit = 97): Promise<{ items: Envelope[]; lastSeq: number }> {
+async function allEvents(
+  api: Client,
+  projectId: string,
+  limit = 97,
+): Promise<{ items: Envelope[]; lastSeq: number }> {
   const items: Envelope[] = [];
   let after = 0;
-  let lastSeq = 0;
+  let lastSeq: number;
   for (;;) {
     const res = await api.get(`/api/projects/${projectId}/events?after=${after}&limit=${limit}`);
     expect(res.status).toBe(200);
@@ -49,11 +53,17 @@ async function projectLastSeq(api: Client, projectId: string): Promise<number> {
 }
 
 function expectOk(res: ApiResponse, status = 200): void {
-  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
+  if (res.status !== status)
+    throw new Error(`expected ${status}, got ${res.status}: ${JSON.stringify(res.body)}`);
 }
 
 /** Polls `check` until it returns a value (not undefined), at most `attempts` times `intervalMs` apart. */
-async function pollUntil<T>(what: string, check: () => Promise<T | undefined>, attempts = 150, intervalMs = 100): Promise<T> {
+async function pollUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  attempts = 150,
+  intervalMs = 100,
+): Promise<T> {
   for (let i = 0; i < attempts; i++) {
     const v = await check();
     if (v !== undefined) return v;
@@ -88,7 +98,14 @@ describe('durability: concurrent writers keep one gapless seq per project', () =
     // setup, serially: created + started + step started per workflow
     let setupSeq = 0;
     for (const id of ids) {
-      expectOk(await api.post(`/api/projects/${project}/workflows`, { id, type: 'conc', steps: [{ id: 'work' }, { id: 'tail' }] }), 201);
+      expectOk(
+        await api.post(`/api/projects/${project}/workflows`, {
+          id,
+          type: 'conc',
+          steps: [{ id: 'work' }, { id: 'tail' }],
+        }),
+        201,
+      );
       const started = await api.post(`/api/workflows/${id}/steps/work/start`);
       expectOk(started);
       setupSeq = started.body.lastSeq;
@@ -109,16 +126,22 @@ describe('durability: concurrent writers keep one gapless seq per project', () =
         writes.push({ workflowId, value, res });
       }
     };
-    await Promise.all(ids.flatMap((id) => Array.from({ length: WRITERS_PER_WORKFLOW }, (_, j) => writer(id, j))));
+    await Promise.all(
+      ids.flatMap((id) => Array.from({ length: WRITERS_PER_WORKFLOW }, (_, j) => writer(id, j))),
+    );
     expect(writes).toHaveLength(WORKFLOWS * WRITERS_PER_WORKFLOW * WRITES_PER_WRITER);
 
     const accepted = writes.filter((w) => w.res.status === 200);
     for (const w of writes) {
       if (w.res.status === 200) continue;
-      expect({ status: w.res.status, code: w.res.body?.code }).toEqual({ status: 409, code: 'progress_regression' });
+      expect({ status: w.res.status, code: w.res.body?.code }).toEqual({
+        status: 409,
+        code: 'progress_regression',
+      });
     }
     // every accepted write changed something (values are distinct): its answer shows it and names its own event
-    for (const w of accepted) expect(w.res.body.steps.find((s: any) => s.id === 'work').progress).toBe(w.value);
+    for (const w of accepted)
+      expect(w.res.body.steps.find((s: any) => s.id === 'work').progress).toBe(w.value);
     expect(accepted.length).toBeGreaterThanOrEqual(WORKFLOWS); // at least the highest value of each wins
 
     const { items, lastSeq } = await allEvents(api, project);
@@ -134,7 +157,12 @@ describe('durability: concurrent writers keep one gapless seq per project', () =
     expect(new Set(accepted.map((w) => w.res.body.lastSeq)).size).toBe(accepted.length);
     for (const w of accepted) {
       const e = bySeq.get(w.res.body.lastSeq);
-      expect({ type: e?.type, workflowId: e?.workflowId, stepId: e?.stepId, progress: e?.data.progress }).toEqual({
+      expect({
+        type: e?.type,
+        workflowId: e?.workflowId,
+        stepId: e?.stepId,
+        progress: e?.data.progress,
+      }).toEqual({
         type: 'workflow:step:progress',
         workflowId: w.workflowId,
         stepId: 'work',
@@ -184,7 +212,15 @@ describe('durability: acknowledged writes survive SIGKILL', () => {
     const VALUES = [17, 42, 63]; // per step, one chain of rising values
     const LOGS_PER_WORKFLOW = 6; // 20·3·3 progress + 20·6 logs = 300 writes
     const ids = Array.from({ length: WORKFLOWS }, (_, i) => `crash-${i}`);
-    for (const id of ids) expectOk(await api.post(`/api/projects/${project}/workflows`, { id, type: 'crash', steps: STEPS.map((s) => ({ id: s })) }), 201);
+    for (const id of ids)
+      expectOk(
+        await api.post(`/api/projects/${project}/workflows`, {
+          id,
+          type: 'crash',
+          steps: STEPS.map((s) => ({ id: s })),
+        }),
+        201,
+      );
 
     interface Ack {
       kind: 'progress' | 'log';
@@ -196,16 +232,28 @@ describe('durability: acknowledged writes survive SIGKILL', () => {
     const acks: Ack[] = [];
     const progressChain = async (workflowId: string, stepId: string) => {
       for (const value of VALUES) {
-        const res = await api.post(`/api/workflows/${workflowId}/steps/${stepId}/progress`, { progress: value });
+        const res = await api.post(`/api/workflows/${workflowId}/steps/${stepId}/progress`, {
+          progress: value,
+        });
         expectOk(res);
         acks.push({ kind: 'progress', workflowId, stepId, value, seq: res.body.lastSeq });
       }
     };
     const log = async (workflowId: string, n: number) => {
       const message = `line ${n} of ${workflowId}`;
-      const res = await api.post(`/api/workflows/${workflowId}/logs`, { level: 'info', message, stepId: STEPS[n % STEPS.length] });
+      const res = await api.post(`/api/workflows/${workflowId}/logs`, {
+        level: 'info',
+        message,
+        stepId: STEPS[n % STEPS.length],
+      });
       expectOk(res, 201);
-      acks.push({ kind: 'log', workflowId, stepId: STEPS[n % STEPS.length], value: message, seq: res.body.id });
+      acks.push({
+        kind: 'log',
+        workflowId,
+        stepId: STEPS[n % STEPS.length],
+        value: message,
+        seq: res.body.id,
+      });
     };
     await Promise.all([
       ...ids.flatMap((id) => STEPS.map((s) => progressChain(id, s))),
@@ -236,7 +284,13 @@ describe('durability: acknowledged writes survive SIGKILL', () => {
           v: a.value,
         });
       else
-        expect({ type: e?.type, workflowId: e?.workflowId, stepId: e?.stepId, v: e?.data.message, id: e?.data.id }).toEqual({
+        expect({
+          type: e?.type,
+          workflowId: e?.workflowId,
+          stepId: e?.stepId,
+          v: e?.data.message,
+          id: e?.data.id,
+        }).toEqual({
           type: 'workflow:log',
           workflowId: a.workflowId,
           stepId: a.stepId,
@@ -249,7 +303,12 @@ describe('durability: acknowledged writes survive SIGKILL', () => {
       const wf = await api.get(`/api/workflows/${id}`);
       expectOk(wf);
       expect(wf.body.status).toBe('running');
-      for (const s of wf.body.steps) expect({ id: s.id, status: s.status, progress: s.progress }).toEqual({ id: s.id, status: 'running', progress: VALUES[VALUES.length - 1] });
+      for (const s of wf.body.steps)
+        expect({ id: s.id, status: s.status, progress: s.progress }).toEqual({
+          id: s.id,
+          status: 'running',
+          progress: VALUES[VALUES.length - 1],
+        });
       expect(wf.body.progress).toBe(VALUES[VALUES.length - 1]);
       expect(wf.body.lastSeq).toBe(Math.max(...items.filter((e) => e.workflowId === id).map((e) => e.seq)));
 
@@ -263,7 +322,10 @@ describe('durability: acknowledged writes survive SIGKILL', () => {
     }
 
     // and the counter goes on from there
-    const next = await api.post(`/api/workflows/${ids[0]}/logs`, { level: 'info', message: 'after the crash' });
+    const next = await api.post(`/api/workflows/${ids[0]}/logs`, {
+      level: 'info',
+      message: 'after the crash',
+    });
     expectOk(next, 201);
     expect(next.body.id).toBe(maxAck + 1);
   });
@@ -288,8 +350,24 @@ describe('durability: stalled reaper', () => {
   it('fails a workflow with no write for staleAfterMs with error.code stalled; one that keeps being written does not stall', async () => {
     const project = 'dur-stall';
     const steps = [{ id: 'only' }];
-    expectOk(await api.post(`/api/projects/${project}/workflows`, { id: 'idle', type: 'stall', steps, staleAfterMs: 1000 }), 201);
-    expectOk(await api.post(`/api/projects/${project}/workflows`, { id: 'busy', type: 'stall', steps, staleAfterMs: 1000 }), 201);
+    expectOk(
+      await api.post(`/api/projects/${project}/workflows`, {
+        id: 'idle',
+        type: 'stall',
+        steps,
+        staleAfterMs: 1000,
+      }),
+      201,
+    );
+    expectOk(
+      await api.post(`/api/projects/${project}/workflows`, {
+        id: 'busy',
+        type: 'stall',
+        steps,
+        staleAfterMs: 1000,
+      }),
+      201,
+    );
 
     // keep writing to `busy` (far more often than its staleAfterMs) until `idle` is found stalled and a while after
     let stop = false;
@@ -316,7 +394,11 @@ describe('durability: stalled reaper', () => {
 
       // give `busy` several more of its stale windows under the same sweeper, still writing
       const seenAt = writes;
-      await pollUntil('more writes to the busy workflow', () => Promise.resolve(writes >= seenAt + 20 ? true : undefined), 300);
+      await pollUntil(
+        'more writes to the busy workflow',
+        () => Promise.resolve(writes >= seenAt + 20 ? true : undefined),
+        300,
+      );
     } finally {
       stop = true;
       await keepBusy;
@@ -334,7 +416,10 @@ describe('durability: stalled reaper', () => {
     expect(failed.map((e) => e.workflowId)).toEqual(['idle']);
     expect(failed[0].data.error).toMatchObject({ code: 'stalled' });
     const late = await api.post('/api/workflows/idle/steps/only/progress', { progress: 5 });
-    expect({ status: late.status, code: late.body.code }).toEqual({ status: 409, code: 'invalid_transition' });
+    expect({ status: late.status, code: late.body.code }).toEqual({
+      status: 409,
+      code: 'invalid_transition',
+    });
   });
 });
 
@@ -345,7 +430,10 @@ describe('durability: event retention keeps the counter', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    server = await startServer({ databaseUrl: db.url, env: { SWEEP_INTERVAL_MS: '200', EVENT_RETENTION_HOURS: '0.0005' } });
+    server = await startServer({
+      databaseUrl: db.url,
+      env: { SWEEP_INTERVAL_MS: '200', EVENT_RETENTION_HOURS: '0.0005' },
+    });
     api = client(server.url, await createKey(client(server.url), 'producer', ['dur-retain']));
   });
 
@@ -356,7 +444,14 @@ describe('durability: event retention keeps the counter', () => {
 
   it('after events age out: after=0 → reset with lastSeq; new events continue at lastSeq+1; after=lastSeq → no reset', async () => {
     const project = 'dur-retain';
-    expectOk(await api.post(`/api/projects/${project}/workflows`, { id: 'old', type: 'retain', steps: [{ id: 's' }, { id: 't' }] }), 201);
+    expectOk(
+      await api.post(`/api/projects/${project}/workflows`, {
+        id: 'old',
+        type: 'retain',
+        steps: [{ id: 's' }, { id: 't' }],
+      }),
+      201,
+    );
     const p = await api.post('/api/workflows/old/steps/s/progress', { progress: 10 });
     expectOk(p);
     const lastSeq = p.body.lastSeq as number;
@@ -382,9 +477,9 @@ describe('durability: event retention keeps the counter', () => {
     expectOk(after);
     expect(after.body.reset).toBeUndefined();
     expect(after.body.lastSeq).toBe(lastSeq + 1);
-    expect(after.body.items.map((e: Envelope) => ({ seq: e.seq, type: e.type, progress: e.data.progress }))).toEqual([
-      { seq: lastSeq + 1, type: 'workflow:step:progress', progress: 20 },
-    ]);
+    expect(
+      after.body.items.map((e: Envelope) => ({ seq: e.seq, type: e.type, progress: e.data.progress })),
+    ).toEqual([{ seq: lastSeq + 1, type: 'workflow:step:progress', progress: 20 }]);
     const fromStart = await api.get(`/api/projects/${project}/events?after=0`);
     expectOk(fromStart);
     expect(fromStart.body).toEqual({ items: [], reset: true, lastSeq: lastSeq + 1 });
