@@ -5,6 +5,7 @@ import {
   ArrayMinSize,
   IsArray,
   IsBoolean,
+  IsDefined,
   IsIn,
   IsInt,
   IsNumber,
@@ -35,21 +36,31 @@ function UniqueStepIds() {
     });
 }
 
-/** progress, or current+total; and current ≤ total when both are given. */
+/** Why a progress body is invalid, or null: progress 0..100, or current+total; current ≤ total. */
+function progressOrCountError(o: ProgressFields): string | null {
+  const p: unknown = o.progress;
+  if (p !== undefined && !(typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 100))
+    return 'progress must be a number from 0 to 100';
+  if (typeof o.current === 'number' && typeof o.total === 'number' && o.current > o.total)
+    return 'current must not exceed total';
+  if (p === undefined && (o.current === undefined || o.total === undefined))
+    return 'give progress, or current and total';
+  return null;
+}
+
+/**
+ * progress, or current+total; and current ≤ total when both are given. It stands alone on `progress`
+ * (no @IsOptional, which would skip it exactly when progress is absent) and checks the range itself.
+ */
 function ProgressOrCount() {
   return (object: object, propertyName: string) =>
     registerDecorator({
       name: 'progressOrCount',
       target: object.constructor,
       propertyName,
-      options: { message: 'give progress, or current and total, with current ≤ total' },
       validator: {
-        validate: (_: unknown, args) => {
-          const o = args?.object as ProgressFields;
-          if (o.current !== undefined && o.total !== undefined && o.current > o.total) return false;
-          if (o.progress !== undefined) return true;
-          return o.current !== undefined && o.total !== undefined;
-        },
+        validate: (_: unknown, args) => progressOrCountError(args?.object as ProgressFields) === null,
+        defaultMessage: (args) => progressOrCountError(args?.object as ProgressFields) ?? 'invalid progress',
       },
     });
 }
@@ -139,10 +150,6 @@ export class MessageRequest {
 
 class ProgressFields {
   @ApiPropertyOptional({ minimum: 0, maximum: 100 })
-  @IsOptional()
-  @IsNumber({ allowNaN: false, allowInfinity: false })
-  @Min(0)
-  @Max(100)
   @ProgressOrCount()
   progress?: number;
 
@@ -195,6 +202,7 @@ export class ErrorInfoRequest {
 
 export class FailStepRequest {
   @ApiProperty({ type: ErrorInfoRequest })
+  @IsDefined()
   @ValidateNested()
   @Type(() => ErrorInfoRequest)
   error: ErrorInfoRequest;
