@@ -77,11 +77,13 @@ export class CoreSchema1763900000000 implements MigrationInterface {
           ms('finished_at'),
           ms('updated_at', false),
           { ...ms('last_seq', false), default: 0 },
+          // seq of the workflow:created event: lists sort by it, so "newest first" is exact commit order
+          { ...ms('created_seq', false), default: 0 },
         ],
         indices: [
           new TableIndex({
             name: 'ix_workflows_project_created',
-            columnNames: ['project_id', 'created_at', 'id'],
+            columnNames: ['project_id', 'created_seq'],
           }),
           new TableIndex({ name: 'ix_workflows_project_status', columnNames: ['project_id', 'status'] }),
           new TableIndex({ name: 'ix_workflows_stale', columnNames: ['stale_at'] }),

@@ -27,7 +27,13 @@ import { HealthModule } from './modules/health/health.module';
           // request lines at debug (cheap to skip at info); failures stand out
           // (503 is the database being away: expected and already visible in /health, so not an error line)
           customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-            res.statusCode === 503 ? 'warn' : err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug',
+            res.statusCode === 503
+              ? 'warn'
+              : err || res.statusCode >= 500
+                ? 'error'
+                : res.statusCode >= 400
+                  ? 'warn'
+                  : 'debug',
           redact: ['req.headers.authorization', 'req.query.access_token'],
         },
       }),

@@ -219,21 +219,28 @@ describe('GET /api/projects/:projectId/events', () => {
     expect(rows).toEqual([
       [1, 'workflow:created', a.id],
       [2, 'workflow:started', a.id],
-      [3, 'workflow:step:completed', a.id],
+      // completing a pending step starts it first, so a watcher sees started → completed
+      [3, 'workflow:step:started', a.id],
       [4, 'workflow:step:completed', a.id],
-      [5, 'workflow:completed', a.id],
-      [6, 'workflow:created', b.id],
-      [7, 'workflow:started', b.id],
-      [8, 'workflow:step:started', b.id],
-      [9, 'workflow:step:progress', b.id],
-      [10, 'workflow:cancelled', b.id],
+      [5, 'workflow:step:started', a.id],
+      [6, 'workflow:step:completed', a.id],
+      [7, 'workflow:completed', a.id],
+      [8, 'workflow:created', b.id],
+      [9, 'workflow:started', b.id],
+      [10, 'workflow:step:started', b.id],
+      [11, 'workflow:step:progress', b.id],
+      [12, 'workflow:cancelled', b.id],
     ]);
-    expect(page.items[3].data).toMatchObject({ status: 'completed', progress: 100, workflowProgress: 100 });
-    expect(page.items[4].data).toMatchObject({ status: 'completed', progress: 100, eta: ETA });
-    expect(page.items[9].data).toMatchObject({ status: 'cancelled', progress: cancelled.progress, eta: ETA });
-    expect(done.lastSeq).toBe(5);
-    expect(cancelled.lastSeq).toBe(10);
-    expect((await getWorkflow(a.id)).lastSeq).toBe(5);
+    expect(page.items[5].data).toMatchObject({ status: 'completed', progress: 100, workflowProgress: 100 });
+    expect(page.items[6].data).toMatchObject({ status: 'completed', progress: 100, eta: ETA });
+    expect(page.items[11].data).toMatchObject({
+      status: 'cancelled',
+      progress: cancelled.progress,
+      eta: ETA,
+    });
+    expect(done.lastSeq).toBe(7);
+    expect(cancelled.lastSeq).toBe(12);
+    expect((await getWorkflow(a.id)).lastSeq).toBe(7);
   });
 
   it('workflow:started comes before the step event when a progress, complete or start begins a queued workflow', async () => {
@@ -307,7 +314,7 @@ describe('GET /api/projects/:projectId/events', () => {
       [3, a.id],
       [4, a.id],
     ]);
-    expect((await events(p2)).items.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect((await events(p2)).items.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]); // created, started, step started, step completed, completed
   });
 });
 

@@ -430,7 +430,11 @@ describe('step transitions', () => {
     expect(r2).toMatchObject({ status: 'completed', progress: 100, finishedAt: expect.stringMatching(ISO) });
     expect(step(r2, 'b')).toMatchObject({ status: 'completed', progress: 100, result: [1, 2, 3] });
     const log = await events(p, seqBefore);
-    expect(log.items.map((e) => e.type)).toEqual(['workflow:step:completed', 'workflow:completed']);
+    expect(log.items.map((e) => e.type)).toEqual([
+      'workflow:step:started',
+      'workflow:step:completed',
+      'workflow:completed',
+    ]);
     expect(r2.lastSeq).toBe(log.lastSeq);
     expect(stable(await getWorkflow(wf.id))).toEqual(stable(r2));
   });

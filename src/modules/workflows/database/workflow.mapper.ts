@@ -35,6 +35,7 @@ export const WORKFLOW_COLUMNS = [
   'finished_at',
   'updated_at',
   'last_seq',
+  'created_seq',
 ] as const;
 
 export const STEP_COLUMNS = [
@@ -99,6 +100,7 @@ export const WorkflowMapper = {
       finishedAt: num(r.finished_at),
       updatedAt: Number(r.updated_at),
       lastSeq: Number(r.last_seq),
+      createdSeq: Number(r.created_seq),
       availableAt: num(r.available_at),
       leaseToken: r.lease_token ?? null,
       leaseExpiresAt: num(r.lease_expires_at),
@@ -134,6 +136,7 @@ export const WorkflowMapper = {
       s.finishedAt,
       s.updatedAt,
       s.lastSeq,
+      s.createdSeq,
     ];
   },
 

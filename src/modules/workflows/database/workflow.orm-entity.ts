@@ -29,6 +29,7 @@ export class WorkflowOrmEntity {
   @Column({ name: 'finished_at', type: 'bigint', nullable: true }) finishedAt: number | null;
   @Column({ name: 'updated_at', type: 'bigint' }) updatedAt: number;
   @Column({ name: 'last_seq', type: 'bigint' }) lastSeq: number;
+  @Column({ name: 'created_seq', type: 'bigint' }) createdSeq: number;
 }
 
 @Entity('workflow_steps')

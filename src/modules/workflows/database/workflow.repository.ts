@@ -6,7 +6,9 @@ import { STEP_COLUMNS, WORKFLOW_COLUMNS, WorkflowMapper } from './workflow.mappe
 
 const WF_SELECT = `SELECT ${WORKFLOW_COLUMNS.join(', ')} FROM workflows`;
 const STEP_SELECT = `SELECT ${STEP_COLUMNS.join(', ')} FROM workflow_steps`;
-const WF_MUTABLE = WORKFLOW_COLUMNS.filter((c) => c !== 'id' && c !== 'project_id' && c !== 'created_at');
+const WF_MUTABLE = WORKFLOW_COLUMNS.filter(
+  (c) => c !== 'id' && c !== 'project_id' && c !== 'created_at' && c !== 'created_seq',
+);
 const STEP_MUTABLE = STEP_COLUMNS.filter((c) => c !== 'workflow_id' && c !== 'id');
 
 /** Loads and saves Workflow aggregates with set-based SQL (multi-row statements). */

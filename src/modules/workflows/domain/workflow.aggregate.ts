@@ -87,6 +87,7 @@ export class Workflow {
       finishedAt: null,
       updatedAt: now,
       lastSeq: 0,
+      createdSeq: 0,
       availableAt: input.queue ? now : null,
       leaseToken: null,
       leaseExpiresAt: null,
@@ -188,7 +189,7 @@ export class Workflow {
     const step = this.step(stepId);
     if (step.status !== 'pending' && step.status !== 'running')
       throw invalidTransition(`step ${stepId} is ${step.status}`);
-    this.startWorkflow(now);
+    if (step.status === 'pending') this.beginStep(step, now, undefined);
     step.status = 'completed';
     step.progress = 100;
     if (step.total !== null) step.current = step.total;
@@ -290,6 +291,7 @@ export class Workflow {
 
   setLastSeq(seq: number): void {
     this.s.lastSeq = seq;
+    if (this.s.createdSeq === 0) this.s.createdSeq = seq; // a new workflow's first event is workflow:created
   }
 
   /** Undo support for the group commit: a command that fails leaves the aggregate as it was. */

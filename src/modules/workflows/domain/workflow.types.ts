@@ -58,6 +58,8 @@ export interface WorkflowState {
   finishedAt: number | null;
   updatedAt: number;
   lastSeq: number;
+  /** seq of the workflow:created event (0 until committed). */
+  createdSeq: number;
   availableAt: number | null;
   leaseToken: string | null;
   leaseExpiresAt: number | null;

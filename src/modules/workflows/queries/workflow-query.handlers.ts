@@ -20,12 +20,11 @@ export class GetWorkflowHandler implements IQueryHandler<GetWorkflowQuery, Workf
   }
 }
 
-const encodeCursor = (createdAt: number, id: string) =>
-  Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
-function decodeCursor(cursor: string): [number, string] {
+const encodeCursor = (createdSeq: number) => Buffer.from(JSON.stringify([createdSeq])).toString('base64url');
+function decodeCursor(cursor: string): number {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string') return [v[0], v[1]];
+    if (Array.isArray(v) && Number.isSafeInteger(v[0])) return v[0] as number;
   } catch {
     /* fall through */
   }
@@ -34,7 +33,7 @@ function decodeCursor(cursor: string): [number, string] {
   ]);
 }
 
-/** Newest first, keyset pagination on (created_at, id). */
+/** Newest first by the seq of workflow:created (exact commit order), keyset pagination on it. */
 @QueryHandler(ListWorkflowsQuery)
 export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, WorkflowPage> {
   constructor(
@@ -54,12 +53,11 @@ export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, W
       params.push(q.type);
     }
     if (q.cursor) {
-      const [createdAt, id] = decodeCursor(q.cursor);
-      where.push('(created_at < ? OR (created_at = ? AND id < ?))');
-      params.push(createdAt, createdAt, id);
+      where.push('created_seq < ?');
+      params.push(decodeCursor(q.cursor));
     }
     const rows = await this.db.query(
-      `${this.workflows.selectSql()} WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`,
+      `${this.workflows.selectSql()} WHERE ${where.join(' AND ')} ORDER BY created_seq DESC LIMIT ?`,
       [...params, q.limit + 1],
     );
     const page = rows.slice(0, q.limit);
@@ -68,7 +66,7 @@ export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, W
     const last = page[page.length - 1];
     return {
       items: items.map((wf) => WorkflowMapper.toView(wf, now)),
-      nextCursor: rows.length > q.limit ? encodeCursor(Number(last.created_at), last.id) : null,
+      nextCursor: rows.length > q.limit ? encodeCursor(Number(last.created_seq)) : null,
     };
   }
 }
