@@ -9,6 +9,7 @@ import { AppConfig } from './config/app.config';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { DbService } from './database/db.service';
 import { MetricsService } from './modules/metrics/metrics.service';
+import { RealtimeIoAdapter } from './modules/realtime/realtime-io.adapter';
 
 /** Builds the whole app (used by main.ts and by the benchmark); the database connects in the background. */
 export async function createApp(): Promise<INestApplication> {
@@ -24,6 +25,7 @@ export async function createApp(): Promise<INestApplication> {
   app.useGlobalPipes(createValidationPipe());
   const origins = config.corsOrigins;
   if (origins) app.enableCors({ origin: origins, credentials: true });
+  app.useWebSocketAdapter(new RealtimeIoAdapter(app, origins));
 
   const doc = new DocumentBuilder()
     .setTitle('Stepline')

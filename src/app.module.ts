@@ -15,6 +15,7 @@ import { EventLogModule } from './modules/event-log/event-log.module';
 import { WorkflowsModule } from './modules/workflows/workflows.module';
 import { ProjectsModule } from './modules/projects/projects.module';
 import { HealthModule } from './modules/health/health.module';
+import { RealtimeModule } from './modules/realtime/realtime.module';
 
 @Module({
   imports: [
@@ -46,6 +47,7 @@ import { HealthModule } from './modules/health/health.module';
     WorkflowsModule,
     ProjectsModule,
     HealthModule,
+    RealtimeModule,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -51,6 +51,35 @@ export class EventLogRepository {
     return { items: rows.map((r) => this.toEnvelope(projectId, r)), lastSeq };
   }
 
+  /**
+   * Replay read: events with seq > after (optionally of one workflow), oldest first, and whether `after` is
+   * older than the log keeps (the caller then resets instead of replaying a log with a hole in it).
+   */
+  async replayPage(
+    projectId: string,
+    after: number,
+    limit: number,
+    workflowId?: string,
+  ): Promise<{ items: EventEnvelope[]; reset: boolean }> {
+    const filter = workflowId ? ' AND workflow_id = ?' : '';
+    const params: unknown[] = workflowId ? [projectId, after, workflowId, limit] : [projectId, after, limit];
+    const rows = await this.db.query(
+      `SELECT seq, type, workflow_id, step_id, at, data FROM events WHERE project_id = ? AND seq > ?${filter} ORDER BY seq LIMIT ?`,
+      params,
+    );
+    let reset = false;
+    if (workflowId || rows.length === 0 || Number(rows[0].seq) !== after + 1) {
+      // is anything at or before `after + 1` still kept? if the oldest kept event is later, the log has a hole
+      const oldest = await this.db.query('SELECT MIN(seq) AS s FROM events WHERE project_id = ?', [
+        projectId,
+      ]);
+      const min = oldest[0]?.s === null || oldest[0]?.s === undefined ? null : Number(oldest[0].s);
+      const last = await this.lastSeq(projectId);
+      reset = after < last && (min === null || min > after + 1);
+    }
+    return { items: reset ? [] : rows.map((r) => this.toEnvelope(projectId, r)), reset };
+  }
+
   /** Retention: drops events older than the cutoff; the counter row (and so the seq) is kept. */
   async trimBefore(cutoffMs: number, batch = 5000): Promise<number> {
     let total = 0;

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { CqrsModule } from '@nestjs/cqrs';
 import { EventLogModule } from '../event-log/event-log.module';
 import { WorkflowsController } from './http/workflows.controller';
 import { WorkflowRepository } from './database/workflow.repository';
@@ -20,7 +19,7 @@ import { FailStalledWorkflowHandler } from './commands/fail-stalled-workflow/fai
 import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './queries/workflow-query.handlers';
 
 @Module({
-  imports: [CqrsModule, EventLogModule],
+  imports: [EventLogModule],
   controllers: [WorkflowsController],
   providers: [
     WorkflowRepository,

@@ -1,0 +1,248 @@
+import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { EventBus } from '@nestjs/cqrs';
+import { Subscription as RxSubscription } from 'rxjs';
+import { DbService } from '../../database/db.service';
+import { CommittedEvent } from '../event-log/committed-events';
+import { EventLogRepository } from '../event-log/event-log.repository';
+import type { EventEnvelope } from '../workflows/domain/workflow.events';
+
+const REPLAY_PAGE = 1000;
+
+/**
+ * One consumer of a project's events: a socket's project or job subscription, or an SSE stream.
+ * While it catches up the hub calls `deliver` for each event; once it is caught up the hub calls
+ * `goLive` and from then on it gets events through `onLive` (sockets: their room; SSE: `deliver`).
+ */
+export interface Subscriber {
+  readonly projectId: string;
+  /** Set for a job subscription: only this workflow's events. */
+  readonly workflowId?: string;
+  /** Holds live events for subscribers that do not use a shared room. */
+  readonly direct: boolean;
+  deliver(env: EventEnvelope): void;
+  goLive(): void;
+  isClosed(): boolean;
+}
+
+export interface SubscribeResult {
+  lastSeq: number;
+  replayed: number;
+  reset?: true;
+}
+
+interface CatchUp {
+  sub: Subscriber;
+  lastSent: number;
+  replaying: boolean;
+  buffer: EventEnvelope[];
+}
+
+/** Per-project delivery state: the seq published so far, and who is catching up or live. */
+class Channel {
+  lastPublished = 0;
+  ready: Promise<void>;
+  pending = new Map<number, EventEnvelope>();
+  filling = false;
+  catchingUp = new Set<CatchUp>();
+  live = new Set<Subscriber>();
+  constructor(init: (ch: Channel) => Promise<void>) {
+    this.ready = init(this);
+  }
+  get size(): number {
+    return this.catchingUp.size + this.live.size;
+  }
+}
+
+export type LiveListener = (env: EventEnvelope) => void;
+
+/**
+ * The delivery hub: committed events in (from the EventBus), subscribers out, with the §4 guarantee:
+ * with `since`, every event with seq > since once and in order, then live ones, no gap and no duplicate,
+ * even while events are being written.
+ *
+ * How: a subscriber first replays from the event log while live events for it are buffered, then drains
+ * the buffer (dropping anything ≤ the last seq it sent), and goes live only once the project's published
+ * seq has reached what it sent. Per project the hub publishes strictly in seq order: an event that arrives
+ * ahead of a missing one waits while the gap is read from the log (the database seq is the truth).
+ */
+@Injectable()
+export class DeliveryHub implements OnModuleDestroy {
+  private readonly logger = new Logger('DeliveryHub');
+  private readonly channels = new Map<string, Channel>();
+  private readonly liveListeners: LiveListener[] = [];
+  private readonly sub: RxSubscription;
+
+  constructor(
+    eventBus: EventBus,
+    private readonly log: EventLogRepository,
+    private readonly db: DbService,
+  ) {
+    this.sub = eventBus.subscribe((e) => {
+      if (e instanceof CommittedEvent) this.onCommitted(e.envelope);
+    });
+  }
+
+  /** Room-based consumers (the socket gateway) get each live event once here, in seq order per project. */
+  onLive(fn: LiveListener): void {
+    this.liveListeners.push(fn);
+  }
+
+  async subscribe(sub: Subscriber, since: number | undefined): Promise<SubscribeResult> {
+    const ch = this.channel(sub.projectId);
+    await ch.ready;
+    const lastSeq = await this.log.lastSeq(sub.projectId);
+    let from = since ?? lastSeq;
+    let reset = false;
+    if (since !== undefined && since > lastSeq) from = lastSeq; // a client ahead of the log gets live events from here
+    const cu: CatchUp = { sub, lastSent: from, replaying: true, buffer: [] };
+    ch.catchingUp.add(cu);
+    let replayed = 0;
+    try {
+      if (since !== undefined && since < lastSeq) {
+        for (;;) {
+          const page = await this.log.replayPage(sub.projectId, cu.lastSent, REPLAY_PAGE, sub.workflowId);
+          if (page.reset) {
+            reset = true;
+            cu.lastSent = Math.max(cu.lastSent, await this.log.lastSeq(sub.projectId));
+            break;
+          }
+          if (sub.isClosed()) break;
+          for (const env of page.items) {
+            sub.deliver(env);
+            cu.lastSent = env.seq;
+            replayed++;
+          }
+          if (page.items.length < REPLAY_PAGE) break;
+        }
+      }
+    } catch (err) {
+      ch.catchingUp.delete(cu);
+      this.dropIfIdle(sub.projectId, ch);
+      throw err;
+    }
+    cu.replaying = false;
+    for (const env of cu.buffer.splice(0)) this.sendCatchUp(cu, env);
+    this.tryGoLive(ch, cu);
+    return reset ? { lastSeq: cu.lastSent, replayed: 0, reset: true } : { lastSeq: cu.lastSent, replayed };
+  }
+
+  unsubscribe(sub: Subscriber): void {
+    const ch = this.channels.get(sub.projectId);
+    if (!ch) return;
+    for (const cu of ch.catchingUp) if (cu.sub === sub) ch.catchingUp.delete(cu);
+    ch.live.delete(sub);
+    this.dropIfIdle(sub.projectId, ch);
+  }
+
+  stats(): { channels: number; subscribers: number } {
+    let subscribers = 0;
+    for (const ch of this.channels.values()) subscribers += ch.size;
+    return { channels: this.channels.size, subscribers };
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------------
+
+  private channel(projectId: string): Channel {
+    let ch = this.channels.get(projectId);
+    if (!ch) {
+      ch = new Channel(async (c) => {
+        c.lastPublished = await this.log.lastSeq(projectId);
+      });
+      this.channels.set(projectId, ch);
+      const created = ch;
+      created.ready.then(
+        () => this.flush(projectId, created),
+        () => this.channels.get(projectId) === created && this.channels.delete(projectId),
+      );
+    }
+    return ch;
+  }
+
+  private dropIfIdle(projectId: string, ch: Channel): void {
+    if (ch.size === 0 && this.channels.get(projectId) === ch) this.channels.delete(projectId);
+  }
+
+  private onCommitted(env: EventEnvelope): void {
+    // a project nobody here watches has no channel: nothing to deliver
+    const ch = this.channels.get(env.projectId);
+    if (!ch) return;
+    if (env.seq > ch.lastPublished) ch.pending.set(env.seq, env);
+    this.flush(env.projectId, ch);
+  }
+
+  /** Publishes pending events in seq order; a hole is filled from the log before anything after it. */
+  private flush(projectId: string, ch: Channel): void {
+    for (;;) {
+      const next = ch.pending.get(ch.lastPublished + 1);
+      if (next) {
+        ch.pending.delete(next.seq);
+        this.publish(ch, next);
+        continue;
+      }
+      for (const seq of ch.pending.keys()) if (seq <= ch.lastPublished) ch.pending.delete(seq);
+      if (ch.pending.size > 0 && !ch.filling) void this.fillGap(projectId, ch);
+      return;
+    }
+  }
+
+  private async fillGap(projectId: string, ch: Channel): Promise<void> {
+    ch.filling = true;
+    try {
+      const upTo = Math.min(...ch.pending.keys());
+      const page = await this.log.replayPage(
+        projectId,
+        ch.lastPublished,
+        Math.min(upTo - ch.lastPublished, REPLAY_PAGE),
+      );
+      for (const env of page.items)
+        if (env.seq > ch.lastPublished && !ch.pending.has(env.seq)) ch.pending.set(env.seq, env);
+      if (page.reset) ch.lastPublished = upTo - 1; // the hole is older than the log keeps
+    } catch (err) {
+      this.logger.warn(`gap fill for ${projectId} failed: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      ch.filling = false;
+    }
+    if (this.channels.get(projectId) === ch && this.db.isReady) this.flush(projectId, ch);
+  }
+
+  private publish(ch: Channel, env: EventEnvelope): void {
+    ch.lastPublished = env.seq;
+    for (const fn of this.liveListeners) fn(env);
+    for (const sub of ch.live) {
+      if (sub.isClosed()) ch.live.delete(sub);
+      else if (sub.direct && (!sub.workflowId || sub.workflowId === env.workflowId)) sub.deliver(env);
+    }
+    for (const cu of ch.catchingUp) {
+      if (cu.sub.isClosed()) {
+        ch.catchingUp.delete(cu);
+        continue;
+      }
+      if (cu.replaying) cu.buffer.push(env);
+      else {
+        this.sendCatchUp(cu, env);
+        this.tryGoLive(ch, cu);
+      }
+    }
+  }
+
+  private sendCatchUp(cu: CatchUp, env: EventEnvelope): void {
+    if (env.seq <= cu.lastSent) return;
+    cu.lastSent = env.seq;
+    if (!cu.sub.workflowId || cu.sub.workflowId === env.workflowId) cu.sub.deliver(env);
+  }
+
+  /** Live once the project's published seq has caught up with what this subscriber already sent. */
+  private tryGoLive(ch: Channel, cu: CatchUp): void {
+    if (cu.replaying || ch.lastPublished < cu.lastSent || !ch.catchingUp.has(cu)) return;
+    ch.catchingUp.delete(cu);
+    if (cu.sub.isClosed()) return;
+    // room members are kept here too, so that the channel lives while anyone watches the project
+    ch.live.add(cu.sub);
+    cu.sub.goLive();
+  }
+
+  onModuleDestroy(): void {
+    this.sub.unsubscribe();
+  }
+}

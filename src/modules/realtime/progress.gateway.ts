@@ -1,0 +1,229 @@
+import { Logger, OnApplicationShutdown } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  OnGatewayConnection,
+  OnGatewayDisconnect,
+  OnGatewayInit,
+  SubscribeMessage as OnMessage,
+  WebSocketGateway,
+  WebSocketServer,
+} from '@nestjs/websockets';
+import type { Server, Socket } from 'socket.io';
+import { bearerToken } from '../../common/auth/auth.guard';
+import { Principal } from '../../common/auth/principal';
+import { DomainError } from '../../common/errors/domain-error';
+import { KeysService } from '../keys/keys.service';
+import { MetricsService } from '../metrics/metrics.service';
+import { WorkflowDirectory } from '../workflows/database/workflow-directory';
+import type { EventEnvelope } from '../workflows/domain/workflow.events';
+import { DeliveryHub, Subscriber } from './delivery-hub';
+import {
+  JobMessage,
+  JoinJobMessage,
+  parseMessage,
+  ProjectMessage,
+  SubscribeMessage,
+} from './realtime.requests';
+
+/** A socket that has this many packets or bytes waiting is too slow: it is cut off and resumes with `since`. */
+export const SLOW_CONSUMER_PACKETS = 10_000;
+export const SLOW_CONSUMER_BYTES = 8 * 1024 * 1024;
+
+const projectRoom = (projectId: string) => `p:${projectId}`;
+const jobRoom = (workflowId: string) => `w:${workflowId}`;
+
+interface SocketData {
+  principal: Principal;
+  subs: Map<string, SocketSubscription>;
+}
+
+type Ack = Record<string, unknown>;
+
+/** One project or job subscription of a socket; live, it is a member of the room the server derived. */
+class SocketSubscription implements Subscriber {
+  readonly direct = false;
+  private closed = false;
+
+  constructor(
+    private readonly socket: Socket,
+    readonly projectId: string,
+    readonly room: string,
+    readonly workflowId?: string,
+  ) {}
+
+  deliver(env: EventEnvelope): void {
+    // a project subscription catching up skips events its socket already gets through a live job room
+    if (!this.workflowId && env.workflowId && this.socket.rooms.has(jobRoom(env.workflowId))) return;
+    this.socket.emit(env.type, env);
+  }
+
+  goLive(): void {
+    if (!this.closed) void this.socket.join(this.room);
+  }
+
+  close(): void {
+    this.closed = true;
+    void this.socket.leave(this.room);
+  }
+
+  isClosed(): boolean {
+    return this.closed || this.socket.disconnected;
+  }
+}
+
+/**
+ * Socket.IO, default namespace. Authenticated in the handshake (guards do not run on connect); rooms are
+ * derived by the server after the access check, never taken from the client. Live events go out once
+ * per project through rooms (`p:<project>`, `w:<workflow>`), each with its type as the event name.
+ */
+@WebSocketGateway()
+export class ProgressGateway
+  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationShutdown
+{
+  private readonly logger = new Logger('ProgressGateway');
+  @WebSocketServer() private server: Server;
+  private slowTimer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly hub: DeliveryHub,
+    private readonly keys: KeysService,
+    private readonly directory: WorkflowDirectory,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  afterInit(server: Server): void {
+    server.use((socket, next) => {
+      const auth = socket.handshake.auth as { token?: unknown } | undefined;
+      const token =
+        typeof auth?.token === 'string' && auth.token
+          ? auth.token
+          : bearerToken(socket.handshake.headers.authorization);
+      if (!token) return next(new Error('unauthorized'));
+      this.keys.authenticate(token).then(
+        (principal) => {
+          if (!principal) return next(new Error('unauthorized'));
+          (socket.data as SocketData).principal = principal;
+          (socket.data as SocketData).subs = new Map();
+          next();
+        },
+        (err: unknown) => next(new Error(err instanceof DomainError ? err.code : 'unavailable')),
+      );
+    });
+    this.hub.onLive((env) => {
+      let target = this.server.to(projectRoom(env.projectId));
+      if (env.workflowId) target = target.to(jobRoom(env.workflowId));
+      target.emit(env.type, env);
+    });
+    this.keys.onRevoke((keyId) => this.disconnectKey(keyId));
+    this.slowTimer = setInterval(() => this.cutSlowConsumers(), 500);
+    this.slowTimer.unref();
+  }
+
+  handleConnection(): void {
+    this.metrics.openConnections.inc({ kind: 'socket' });
+  }
+
+  handleDisconnect(socket: Socket): void {
+    this.metrics.openConnections.dec({ kind: 'socket' });
+    const data = socket.data as SocketData;
+    for (const sub of data.subs?.values() ?? []) {
+      sub.close();
+      this.hub.unsubscribe(sub);
+    }
+    data.subs?.clear();
+  }
+
+  @OnMessage('subscribe')
+  async subscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    const msg = parseMessage(SubscribeMessage, body);
+    if (!msg) return { ok: false, code: 'validation_failed' };
+    const { principal } = socket.data as SocketData;
+    if (!principal.canRead(msg.projectId)) return { ok: false, code: 'forbidden' };
+    return this.start(
+      socket,
+      new SocketSubscription(socket, msg.projectId, projectRoom(msg.projectId)),
+      msg.since,
+    );
+  }
+
+  @OnMessage('unsubscribe')
+  unsubscribe(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Ack {
+    const msg = parseMessage(ProjectMessage, body);
+    if (!msg) return { ok: false, code: 'validation_failed' };
+    this.stop(socket, projectRoom(msg.projectId));
+    return { ok: true };
+  }
+
+  @OnMessage('join_job')
+  async joinJob(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Promise<Ack> {
+    const msg = parseMessage(JoinJobMessage, body);
+    if (!msg) return { ok: false, code: 'validation_failed' };
+    const { principal } = socket.data as SocketData;
+    let projectId: string;
+    try {
+      projectId = await this.directory.projectFor(principal, msg.workflowId);
+    } catch (err) {
+      return { ok: false, code: err instanceof DomainError ? err.code : 'unavailable' };
+    }
+    const sub = new SocketSubscription(socket, projectId, jobRoom(msg.workflowId), msg.workflowId);
+    return this.start(socket, sub, msg.since);
+  }
+
+  @OnMessage('leave_job')
+  leaveJob(@ConnectedSocket() socket: Socket, @MessageBody() body: unknown): Ack {
+    const msg = parseMessage(JobMessage, body);
+    if (!msg) return { ok: false, code: 'validation_failed' };
+    this.stop(socket, jobRoom(msg.workflowId));
+    return { ok: true };
+  }
+
+  private async start(socket: Socket, sub: SocketSubscription, since: number | undefined): Promise<Ack> {
+    const data = socket.data as SocketData;
+    this.stop(socket, sub.room);
+    data.subs.set(sub.room, sub);
+    try {
+      const res = await this.hub.subscribe(sub, since);
+      return { ok: true, ...res };
+    } catch (err) {
+      this.stop(socket, sub.room);
+      return { ok: false, code: err instanceof DomainError ? err.code : 'unavailable' };
+    }
+  }
+
+  private stop(socket: Socket, room: string): void {
+    const data = socket.data as SocketData;
+    const prev = data.subs.get(room);
+    if (!prev) return;
+    data.subs.delete(room);
+    prev.close();
+    this.hub.unsubscribe(prev);
+  }
+
+  private disconnectKey(keyId: string): void {
+    for (const socket of this.server.sockets.sockets.values()) {
+      if ((socket.data as SocketData).principal?.keyId === keyId) socket.disconnect(true);
+    }
+  }
+
+  /** Bounded outbound buffers: a socket that does not read is disconnected, and resumes with `since`. */
+  private cutSlowConsumers(): void {
+    for (const socket of this.server.sockets.sockets.values()) {
+      const conn = socket.conn as any;
+      const packets: number = conn.writeBuffer?.length ?? 0;
+      const bytes: number = conn.transport?.socket?.bufferedAmount ?? 0;
+      if (packets > SLOW_CONSUMER_PACKETS || bytes > SLOW_CONSUMER_BYTES) {
+        this.logger.warn(
+          `disconnecting slow consumer ${socket.id} (${packets} packets, ${bytes} bytes waiting)`,
+        );
+        conn.writeBuffer = [];
+        socket.disconnect(true);
+        conn.close?.();
+      }
+    }
+  }
+
+  onApplicationShutdown(): void {
+    if (this.slowTimer) clearInterval(this.slowTimer);
+  }
+}

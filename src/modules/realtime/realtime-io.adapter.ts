@@ -1,0 +1,44 @@
+import { INestApplicationContext } from '@nestjs/common';
+import { IoAdapter } from '@nestjs/platform-socket.io';
+import type { IncomingMessage } from 'node:http';
+import type { ServerOptions } from 'socket.io';
+
+/**
+ * Socket.IO server options that depend on configuration: both transports, 1 MB message limit, and the
+ * Origin check against CORS_ORIGINS (browsers send Origin; a cross-origin page not on the list is refused,
+ * same-origin pages and non-browser clients are allowed).
+ */
+export class RealtimeIoAdapter extends IoAdapter {
+  constructor(
+    app: INestApplicationContext,
+    private readonly origins: string[] | undefined,
+  ) {
+    super(app);
+  }
+
+  override createIOServer(port: number, options?: ServerOptions): any {
+    const origins = this.origins;
+    return super.createIOServer(port, {
+      ...options,
+      path: '/socket.io',
+      transports: ['polling', 'websocket'],
+      maxHttpBufferSize: 1e6,
+      pingInterval: 10_000,
+      pingTimeout: 10_000,
+      cors: origins ? { origin: origins, credentials: true } : undefined,
+      allowRequest: (req: IncomingMessage, cb: (err: string | null | undefined, ok: boolean) => void) => {
+        const origin = req.headers.origin;
+        if (!origin) return cb(null, true);
+        const sameOrigin = (() => {
+          try {
+            return new URL(origin).host === req.headers.host;
+          } catch {
+            return false;
+          }
+        })();
+        if (sameOrigin || origins?.includes(origin)) return cb(null, true);
+        cb('origin not allowed', false);
+      },
+    } as ServerOptions);
+  }
+}

@@ -1,0 +1,122 @@
+import { Controller, Get, Param, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AllowQueryToken, CurrentPrincipal } from '../../common/auth/auth.decorators';
+import type { Principal } from '../../common/auth/principal';
+import { DomainError } from '../../common/errors/domain-error';
+import { KeysService } from '../keys/keys.service';
+import { MetricsService } from '../metrics/metrics.service';
+import type { EventEnvelope } from '../workflows/domain/workflow.events';
+import { DeliveryHub, Subscriber } from './delivery-hub';
+import { SLOW_CONSUMER_BYTES } from './progress.gateway';
+
+const PING_MS = 15_000;
+/** One encoding per event, shared by every stream that sends it. */
+const frames = new WeakMap<EventEnvelope, string>();
+const frameOf = (env: EventEnvelope): string => {
+  let f = frames.get(env);
+  if (!f) {
+    f = `id: ${env.seq}\nevent: ${env.type}\ndata: ${JSON.stringify(env)}\n\n`;
+    frames.set(env, f);
+  }
+  return f;
+};
+
+function parseSeq(v: unknown, field: string): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  if (typeof v === 'string' && /^\d{1,15}$/.test(v)) return Number(v);
+  throw new DomainError('validation_failed', `${field} must be a non-negative integer`, [
+    { field, message: 'must be a non-negative integer' },
+  ]);
+}
+
+class SseStream implements Subscriber {
+  readonly direct = true;
+  private closed = false;
+
+  constructor(
+    readonly projectId: string,
+    readonly keyId: string,
+    private readonly res: Response,
+  ) {}
+
+  deliver(env: EventEnvelope): void {
+    if (this.closed) return;
+    this.res.write(frameOf(env));
+    // bounded outbound buffer: a reader that does not keep up is cut off and resumes with Last-Event-ID
+    if (this.res.writableLength > SLOW_CONSUMER_BYTES) this.close();
+  }
+
+  goLive(): void {}
+
+  ping(): void {
+    if (!this.closed) this.res.write(': ping\n\n');
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.res.destroy();
+  }
+
+  isClosed(): boolean {
+    return this.closed || this.res.destroyed;
+  }
+}
+
+/** Server-Sent Events: the same delivery hub, rules and access checks as the sockets. */
+@ApiTags('events')
+@ApiBearerAuth()
+@Controller('api/projects/:projectId/status')
+export class SseController {
+  private readonly streams = new Set<SseStream>();
+
+  constructor(
+    private readonly hub: DeliveryHub,
+    private readonly metrics: MetricsService,
+    keys: KeysService,
+  ) {
+    keys.onRevoke((keyId) => {
+      for (const s of this.streams) if (s.keyId === keyId) s.close();
+    });
+  }
+
+  @Get()
+  @AllowQueryToken()
+  @ApiProduces('text/event-stream')
+  @ApiOperation({ summary: 'Live events of a project; resumes after Last-Event-ID or ?since=' })
+  async stream(
+    @Param('projectId') projectId: string,
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    const since =
+      parseSeq(req.headers['last-event-id'], 'Last-Event-ID') ?? parseSeq(req.query.since, 'since');
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    req.socket.setNoDelay(true);
+    res.write('retry: 2000\n\n');
+
+    const stream = new SseStream(projectId, principal.keyId, res);
+    this.streams.add(stream);
+    this.metrics.openConnections.inc({ kind: 'sse' });
+    const ping = setInterval(() => stream.ping(), PING_MS);
+    res.on('close', () => {
+      clearInterval(ping);
+      stream.close();
+      this.streams.delete(stream);
+      this.hub.unsubscribe(stream);
+      this.metrics.openConnections.dec({ kind: 'sse' });
+    });
+    try {
+      await this.hub.subscribe(stream, since);
+    } catch {
+      stream.close();
+    }
+  }
+}
