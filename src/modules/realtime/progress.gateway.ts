@@ -210,8 +210,11 @@ export class ProgressGateway
   private cutSlowConsumers(): void {
     for (const socket of this.server.sockets.sockets.values()) {
       const conn = socket.conn as any;
-      const packets: number = conn.writeBuffer?.length ?? 0;
-      const bytes: number = conn.transport?.socket?.bufferedAmount ?? 0;
+      const queue: { data?: string | Buffer }[] = conn.writeBuffer ?? [];
+      const packets = queue.length;
+      // what waits in engine.io's own buffer (the transport is not writable) and in the websocket's
+      let bytes: number = conn.transport?.socket?.bufferedAmount ?? 0;
+      for (const p of queue) bytes += p.data?.length ?? 0;
       if (packets > SLOW_CONSUMER_PACKETS || bytes > SLOW_CONSUMER_BYTES) {
         this.logger.warn(
           `disconnecting slow consumer ${socket.id} (${packets} packets, ${bytes} bytes waiting)`,

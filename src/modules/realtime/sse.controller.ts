@@ -49,6 +49,10 @@ class SseStream implements Subscriber {
 
   goLive(): void {}
 
+  signalReset(lastSeq: number): void {
+    if (!this.closed) this.res.write(`event: reset\ndata: ${JSON.stringify({ reset: true, lastSeq })}\n\n`);
+  }
+
   ping(): void {
     if (!this.closed) this.res.write(': ping\n\n');
   }
@@ -114,7 +118,9 @@ export class SseController {
       this.metrics.openConnections.dec({ kind: 'sse' });
     });
     try {
-      await this.hub.subscribe(stream, since);
+      const res = await this.hub.subscribe(stream, since);
+      // `since` older than the log keeps: say so (like the socket ack), the client refetches state
+      if (res.reset) stream.signalReset(res.lastSeq);
     } catch {
       stream.close();
     }
