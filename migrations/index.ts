@@ -1,4 +1,5 @@
 import { CoreSchema1763900000000 } from './1763900000000-core-schema';
+import { RunHistory1764000000000 } from './1764000000000-run-history';
 
 /** Every migration, in order; run on start. */
-export const MIGRATIONS = [CoreSchema1763900000000];
+export const MIGRATIONS = [CoreSchema1763900000000, RunHistory1764000000000];

@@ -16,6 +16,7 @@ import { WorkflowsModule } from './modules/workflows/workflows.module';
 import { ProjectsModule } from './modules/projects/projects.module';
 import { HealthModule } from './modules/health/health.module';
 import { RealtimeModule } from './modules/realtime/realtime.module';
+import { ProgressTrackerModule } from './modules/progress-tracker/progress-tracker.module';
 
 @Module({
   imports: [
@@ -48,6 +49,7 @@ import { RealtimeModule } from './modules/realtime/realtime.module';
     ProjectsModule,
     HealthModule,
     RealtimeModule,
+    ProgressTrackerModule,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },

@@ -5,6 +5,7 @@ import {
   WorkflowOrmEntity,
   WorkflowStepOrmEntity,
 } from '../modules/workflows/database/workflow.orm-entity';
+import { RunHistoryOrmEntity } from '../modules/progress-tracker/eta/run-history.orm-entity';
 
 export const ORM_ENTITIES = [
   ProjectOrmEntity,
@@ -13,4 +14,5 @@ export const ORM_ENTITIES = [
   WorkflowStepOrmEntity,
   WorkflowLogOrmEntity,
   ApiKeyOrmEntity,
+  RunHistoryOrmEntity,
 ];

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventLogModule } from '../event-log/event-log.module';
+import { EtaHistoryModule } from '../progress-tracker/eta/eta-history.module';
 import { WorkflowsController } from './http/workflows.controller';
 import { WorkflowRepository } from './database/workflow.repository';
 import { WorkflowUnitOfWork } from './database/workflow-unit-of-work';
@@ -19,7 +20,7 @@ import { FailStalledWorkflowHandler } from './commands/fail-stalled-workflow/fai
 import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './queries/workflow-query.handlers';
 
 @Module({
-  imports: [EventLogModule],
+  imports: [EventLogModule, EtaHistoryModule],
   controllers: [WorkflowsController],
   providers: [
     WorkflowRepository,

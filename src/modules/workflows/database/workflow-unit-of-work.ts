@@ -6,6 +6,8 @@ import { DomainError } from '../../../common/errors/domain-error';
 import { MetricsService } from '../../metrics/metrics.service';
 import { EventLogRepository } from '../../event-log/event-log.repository';
 import { toCommittedEvent } from '../../event-log/committed-events';
+import { EtaHistory } from '../../progress-tracker/eta/eta-history';
+import type { StepMedians } from '../../progress-tracker/eta/eta-estimator';
 import { Workflow } from '../domain/workflow.aggregate';
 import { EVENT_TYPES, EventEnvelope, PendingEvent } from '../domain/workflow.events';
 import { WorkflowRepository } from './workflow.repository';
@@ -29,6 +31,8 @@ export interface OpContext {
   add(wf: Workflow): void;
   /** The active workflow holding a session lock, if any (including ones added earlier in this group). */
   sessionHolder(lock: string): Workflow | undefined;
+  /** ETA history (step medians) of a workflow type of this project, for workflows the op creates. */
+  etaHistory(type: string): StepMedians | undefined;
 }
 
 /** Answer for one command: its result, and the view of the workflow it names as committed. */
@@ -70,6 +74,7 @@ export class WorkflowUnitOfWork {
     private readonly eventLog: EventLogRepository,
     private readonly eventBus: EventBus,
     private readonly metrics: MetricsService,
+    private readonly etaHistory: EtaHistory,
   ) {}
 
   submit<R>(op: WorkflowOp<R>, viewOf?: string): Promise<OpOutcome<R>> {
@@ -119,23 +124,31 @@ export class WorkflowUnitOfWork {
     e.resolve({ result: o.result, view, events: events.slice(o.eventStart, o.eventEnd) });
   }
 
-  private commitGroup(projectId: string, group: Entry[]): Promise<EventEnvelope[]> {
+  private async commitGroup(projectId: string, group: Entry[]): Promise<EventEnvelope[]> {
     const ids = [...new Set(group.flatMap((e) => e.op.workflowIds))];
+    // before the transaction: the aggregates put ETAs into their events synchronously, inside it
+    const history = await this.etaHistory.forProject(projectId);
     return this.db.transaction(async (tx) => {
       const now = Date.now();
       const locks = [...new Set(group.flatMap((e) => e.op.sessionLocks ?? []))];
       const holders = locks.length ? await this.workflows.sessionHolders(tx, locks) : [];
       const loaded = await this.workflows.loadForUpdate(tx, [...new Set([...ids, ...holders])]);
+      for (const wf of loaded.values())
+        if (wf.projectId === projectId) wf.setEtaHistory(history.get(wf.type));
       const touched = new Map<string, Workflow>(loaded);
       const pending: PendingEvent[] = [];
       const ctx: OpContext = {
         now,
         get: (id) => touched.get(id),
-        add: (wf) => touched.set(wf.id, wf),
+        add: (wf) => {
+          wf.setEtaHistory(history.get(wf.type));
+          touched.set(wf.id, wf);
+        },
         sessionHolder: (lock) => {
           for (const wf of touched.values()) if (wf.sessionLock === lock) return wf;
           return undefined;
         },
+        etaHistory: (type) => history.get(type),
       };
       for (const e of group) {
         const snaps = new Map<string, unknown>();

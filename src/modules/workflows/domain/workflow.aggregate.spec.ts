@@ -189,4 +189,25 @@ describe('Workflow aggregate', () => {
     wf.recordProgress('a', { progress: 25 }, T0 + 1000);
     expect(wf.eta(T0 + 1000)).toMatchObject({ basis: 'rate', remainingMs: 3000 });
   });
+
+  it('eta: from the ETA history it is given, in its view and in the data of the events it records', () => {
+    const history = new Map([
+      ['a', 1000],
+      ['b', 3000],
+    ]);
+    const wf = Workflow.create(
+      { id: 'w', projectId: 'p', type: 't', steps: [{ id: 'a' }, { id: 'b' }], requestHash: 'h' },
+      T0,
+      history,
+    );
+    expect(wf.takeEvents()[0].data.eta).toMatchObject({ basis: 'history', remainingMs: 4000 });
+    wf.recordProgress('a', { progress: 50 }, T0 + 500);
+    expect(wf.takeEvents().map((e) => e.data.eta)).toEqual([
+      expect.objectContaining({ basis: 'history', remainingMs: 4000 }), // workflow:started
+      expect.objectContaining({ basis: 'history', remainingMs: 4000 }), // step:started (0 %, just begun)
+      expect.objectContaining({ basis: 'history', remainingMs: 3500 }), // step:progress at 50 %
+    ]);
+    wf.setEtaHistory(undefined);
+    expect(wf.eta(T0 + 500).basis).toBe('rate');
+  });
 });

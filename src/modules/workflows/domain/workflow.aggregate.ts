@@ -1,6 +1,7 @@
 import { EVENT_TYPES, EventType, PendingEvent } from './workflow.events';
 import { invalidTransition, progressRegression, stepNotFound } from './workflow.errors';
 import { progressFromCount, workflowProgress } from './progress';
+import { estimateEta, type StepMedians } from '../../progress-tracker/eta/eta-estimator';
 import {
   ErrorInfo,
   Eta,
@@ -48,10 +49,12 @@ export class Workflow {
   private resultSteps = new Set<string>();
   private dirty = false;
   private created = false;
+  /** Step medians of this workflow's type (ETA history), given by the unit of work; not part of its state. */
+  private etaHistory: StepMedians | undefined;
 
   private constructor(private s: WorkflowState) {}
 
-  static create(input: NewWorkflow, now: number): Workflow {
+  static create(input: NewWorkflow, now: number, etaHistory?: StepMedians): Workflow {
     const wf = new Workflow({
       id: input.id,
       projectId: input.projectId,
@@ -93,6 +96,7 @@ export class Workflow {
       leaseExpiresAt: null,
       workerId: null,
     });
+    wf.etaHistory = etaHistory;
     wf.created = true;
     wf.dirty = true;
     for (const st of wf.s.steps) wf.dirtySteps.add(st.id);
@@ -115,6 +119,9 @@ export class Workflow {
   }
   get projectId(): string {
     return this.s.projectId;
+  }
+  get type(): string {
+    return this.s.type;
   }
   get status(): WorkflowStatus {
     return this.s.status;
@@ -316,14 +323,13 @@ export class Workflow {
     this.created = x.created;
   }
 
-  /** Rate-based estimate: elapsed time scaled by the progress still to make. History-based ETA comes later. */
+  setEtaHistory(medians: StepMedians | undefined): void {
+    this.etaHistory = medians;
+  }
+
+  /** From the step medians of earlier runs of this type when known, else from this run's own rate. */
   eta(now: number): Eta {
-    const s = this.s;
-    if (s.status !== 'running' || s.startedAt === null || s.progress <= 0 || s.progress >= 100)
-      return { remainingMs: null, finishAt: null, basis: 'none' };
-    const elapsed = Math.max(0, now - s.startedAt);
-    const remainingMs = Math.round((elapsed * (100 - s.progress)) / s.progress);
-    return { remainingMs, finishAt: new Date(now + remainingMs).toISOString(), basis: 'rate' };
+    return estimateEta(this.s, this.etaHistory, now);
   }
 
   // ---- internals ---------------------------------------------------------------------------------------

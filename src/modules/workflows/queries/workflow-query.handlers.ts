@@ -5,17 +5,22 @@ import { DomainError, notFound } from '../../../common/errors/domain-error';
 import { WorkflowDirectory } from '../database/workflow-directory';
 import { WorkflowMapper } from '../database/workflow.mapper';
 import { WorkflowRepository } from '../database/workflow.repository';
+import { EtaHistory } from '../../progress-tracker/eta/eta-history';
 import type { WorkflowPage, WorkflowView } from '../http/workflow.view';
 import type { LogView } from '../commands/append-log/append-log.command';
 import { GetWorkflowQuery, ListLogsQuery, ListWorkflowsQuery } from './workflow.queries';
 
 @QueryHandler(GetWorkflowQuery)
 export class GetWorkflowHandler implements IQueryHandler<GetWorkflowQuery, WorkflowView> {
-  constructor(private readonly workflows: WorkflowRepository) {}
+  constructor(
+    private readonly workflows: WorkflowRepository,
+    private readonly etaHistory: EtaHistory,
+  ) {}
 
   async execute(q: GetWorkflowQuery): Promise<WorkflowView> {
     const wf = await this.workflows.findById(q.workflowId);
     if (!wf || !q.principal.canRead(wf.projectId)) throw notFound(`workflow ${q.workflowId}`);
+    await this.etaHistory.attach([wf]);
     return WorkflowMapper.toView(wf, Date.now());
   }
 }
@@ -39,6 +44,7 @@ export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, W
   constructor(
     private readonly db: DbService,
     private readonly workflows: WorkflowRepository,
+    private readonly etaHistory: EtaHistory,
   ) {}
 
   async execute(q: ListWorkflowsQuery): Promise<WorkflowPage> {
@@ -62,6 +68,7 @@ export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, W
     );
     const page = rows.slice(0, q.limit);
     const items = await this.workflows.findManyOrdered(page);
+    await this.etaHistory.attach(items);
     const now = Date.now();
     const last = page[page.length - 1];
     return {

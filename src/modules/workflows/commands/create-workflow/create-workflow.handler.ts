@@ -72,7 +72,7 @@ export class CreateWorkflowHandler implements ICommandHandler<CreateWorkflowComm
                 activeWorkflowId: holder.id,
               },
             );
-          ctx.add(Workflow.create({ ...input, requestHash }, ctx.now));
+          ctx.add(Workflow.create({ ...input, requestHash }, ctx.now, ctx.etaHistory(input.type)));
           return true;
         },
       },

@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { EtaHistory } from './eta-history';
+import { RunHistoryRepository } from './run-history.repository';
+
+/** The ETA history on its own, so that the workflows write path can use it without the rest of the tracker. */
+@Module({
+  providers: [RunHistoryRepository, EtaHistory],
+  exports: [RunHistoryRepository, EtaHistory],
+})
+export class EtaHistoryModule {}

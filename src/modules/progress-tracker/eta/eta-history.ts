@@ -1,0 +1,82 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { Workflow } from '../../workflows/domain/workflow.aggregate';
+import type { StepMedians } from './eta-estimator';
+import { RunHistoryRepository } from './run-history.repository';
+
+/** Step medians by workflow type, for one project. */
+export type ProjectEtaHistory = ReadonlyMap<string, StepMedians>;
+
+const EMPTY: ProjectEtaHistory = new Map();
+/** A cached project older than this is reloaded in the background (other instances record history too). */
+const REFRESH_AFTER_MS = 60_000;
+const MAX_PROJECTS = 10_000;
+
+interface Entry {
+  history: ProjectEtaHistory;
+  loadedAt: number;
+  /** Which load produced it: a slower, older load never overwrites a newer one. */
+  load: number;
+}
+
+/**
+ * The ETA history as the write path needs it: medians in memory, so that the aggregate can estimate
+ * synchronously inside the transaction. Awaited once per project (then cached, also when empty), refreshed
+ * when a run is recorded. Best effort: a failed load means "no history", never a failed write.
+ */
+@Injectable()
+export class EtaHistory {
+  private readonly logger = new Logger('EtaHistory');
+  private readonly cache = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Promise<ProjectEtaHistory>>();
+  private loads = 0;
+
+  constructor(private readonly runs: RunHistoryRepository) {}
+
+  async forProject(projectId: string): Promise<ProjectEtaHistory> {
+    const hit = this.cache.get(projectId);
+    if (hit) {
+      if (Date.now() - hit.loadedAt > REFRESH_AFTER_MS && !this.inflight.has(projectId))
+        this.load(projectId).catch(() => undefined);
+      return hit.history;
+    }
+    try {
+      return await (this.inflight.get(projectId) ?? this.load(projectId));
+    } catch (err) {
+      this.logger.warn(`history of ${projectId} not loaded: ${(err as Error).message}`);
+      return EMPTY;
+    }
+  }
+
+  /** Gives each workflow the medians of its type, for reads outside the write path. */
+  async attach(workflows: Iterable<Workflow>): Promise<void> {
+    const list = [...workflows];
+    for (const projectId of new Set(list.map((wf) => wf.projectId))) {
+      const history = await this.forProject(projectId);
+      for (const wf of list) if (wf.projectId === projectId) wf.setEtaHistory(history.get(wf.type));
+    }
+  }
+
+  /** After a run is recorded: reload the project, so that the next estimate uses it. */
+  async refresh(projectId: string): Promise<void> {
+    await this.load(projectId);
+  }
+
+  private load(projectId: string): Promise<ProjectEtaHistory> {
+    const load = ++this.loads;
+    const p = this.runs
+      .loadMedians(projectId)
+      .then((history) => {
+        const current = this.cache.get(projectId);
+        if (current && current.load > load) return current.history;
+        this.cache.delete(projectId); // re-inserted last: the oldest-loaded project goes first when full
+        this.cache.set(projectId, { history, loadedAt: Date.now(), load });
+        if (this.cache.size > MAX_PROJECTS) this.cache.delete(this.cache.keys().next().value!);
+        return history;
+      })
+      .finally(() => {
+        if (this.inflight.get(projectId) === p) this.inflight.delete(projectId);
+      });
+    this.inflight.set(projectId, p);
+    return p;
+  }
+}

@@ -1,0 +1,161 @@
+import { client, Client } from './support/http';
+import { RunningServer, startServer } from './support/server';
+import { createTestDatabase, TestDatabase } from './support/test-db';
+
+/**
+ * CONTRACT §2 ETA: "history" from earlier completed runs of the same type in the project (median of the
+ * last 20), "rate" from the run's own progress, "none" otherwise; after 5 completed runs of a type with
+ * steady step durations, a new run's estimate at 50 % progress is within ±25 % of the real remaining time.
+ */
+
+const PROJECT = 'eta-history';
+const TYPE = 'render-job';
+/** Three steps of equal weight: at 50 % of the middle one the workflow is at 50 %. */
+const STEPS = [
+  { id: 'fetch', ms: 200 },
+  { id: 'parse', ms: 300 },
+  { id: 'render', ms: 300 },
+];
+const HALF_WAY_STEP = 'parse';
+
+let db: TestDatabase;
+let server: RunningServer;
+let admin: Client;
+let runs = 0;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  server = await startServer({ databaseUrl: db.url });
+  admin = client(server.url);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function post(path: string, body: unknown, status = 200): Promise<any> {
+  const res = await admin.post(path, body);
+  expect({ path, status: res.status }).toEqual({ path, status });
+  return res.body;
+}
+
+async function create(id: string): Promise<any> {
+  return post(
+    `/api/projects/${PROJECT}/workflows`,
+    { id, type: TYPE, steps: STEPS.map((s) => ({ id: s.id })) },
+    201,
+  );
+}
+
+interface Run {
+  id: string;
+  /** The workflow as answered by the progress write that took it to 50 %. */
+  halfWay: any;
+  completed: any;
+}
+
+/** One run driven over HTTP the way a worker would: each step started, worked on (reporting 50 %), completed. */
+async function drive(): Promise<Run> {
+  const id = `run-${++runs}`;
+  await create(id);
+  let halfWay: any;
+  let completed: any;
+  for (const step of STEPS) {
+    await post(`/api/workflows/${id}/steps/${step.id}/start`, {});
+    await sleep(step.ms / 2);
+    const wf = await post(`/api/workflows/${id}/steps/${step.id}/progress`, { progress: 50 });
+    if (step.id === HALF_WAY_STEP) halfWay = wf;
+    await sleep(step.ms / 2);
+    completed = await post(`/api/workflows/${id}/steps/${step.id}/complete`, {});
+  }
+  expect(halfWay.progress).toBe(50);
+  expect(completed.status).toBe('completed');
+  return { id, halfWay, completed };
+}
+
+/** Real remaining time at the 50 % write, on the server's clock: finishedAt − the write's time. */
+const realRemainingMs = (run: Run) =>
+  Date.parse(run.completed.finishedAt) - Date.parse(run.halfWay.updatedAt);
+
+describe('ETA', () => {
+  it('without history: "none" before any progress, then "rate"; "none" once terminal', async () => {
+    const created = await create('first-queued');
+    expect(created.eta).toEqual({ remainingMs: null, finishAt: null, basis: 'none' });
+
+    const first = await drive();
+    expect(first.halfWay.eta.basis).toBe('rate');
+    expect(first.halfWay.eta.remainingMs).toBeGreaterThan(0);
+    expect(Date.parse(first.halfWay.eta.finishAt)).toBe(
+      Date.parse(first.halfWay.updatedAt) + first.halfWay.eta.remainingMs,
+    );
+    expect(first.completed.eta).toEqual({ remainingMs: null, finishAt: null, basis: 'none' });
+  });
+
+  it('after 5 completed runs, the estimate at 50 % is history-based and within ±25 % of the real remaining time', async () => {
+    while (runs < 5) await drive();
+
+    const probe = await drive();
+    const estimate = probe.halfWay.eta.remainingMs as number;
+    const real = realRemainingMs(probe);
+    const error = Math.abs(estimate - real) / real;
+    expect({ basis: probe.halfWay.eta.basis, estimate, real, withinBound: error <= 0.25 }).toEqual({
+      basis: 'history',
+      estimate,
+      real,
+      withinBound: true,
+    });
+
+    // the same estimate is in the event that change committed (§3: eta in every step event's data)
+    const page = await admin.get(`/api/projects/${PROJECT}/events?after=0&limit=1000`);
+    const halfWayEvent = page.body.items.find(
+      (e: any) =>
+        e.workflowId === probe.id &&
+        e.type === 'workflow:step:progress' &&
+        e.stepId === HALF_WAY_STEP &&
+        e.seq === probe.halfWay.lastSeq,
+    );
+    expect(halfWayEvent.data.eta).toEqual(probe.halfWay.eta);
+  });
+
+  it('a new workflow of a known type is estimated from history before it starts, in its view and its events', async () => {
+    const created = await create('queued-with-history');
+    const total = STEPS.reduce((sum, s) => sum + s.ms, 0);
+    // the sum of the step medians, which include request latency: never less than the steps' own work
+    const plausible = (eta: any) => ({
+      basis: eta.basis,
+      plausible: eta.remainingMs >= total * 0.95 && eta.remainingMs < total * 1.5,
+    });
+    expect(plausible(created.eta)).toEqual({ basis: 'history', plausible: true });
+
+    const page = await admin.get(`/api/projects/${PROJECT}/events?after=${created.lastSeq - 1}`);
+    expect(page.body.items[0]).toMatchObject({ type: 'workflow:created', data: { eta: created.eta } });
+
+    // (the last run's history may land in between, so the value may have moved a little)
+    const read = await admin.get(`/api/workflows/queued-with-history`);
+    expect(plausible(read.body.eta)).toEqual({ basis: 'history', plausible: true });
+    const list = await admin.get(`/api/projects/${PROJECT}/workflows?status=queued&type=${TYPE}`);
+    expect(list.body.items.map((w: any) => w.eta.basis)).toEqual(['history', 'history']);
+
+    // another project's runs of the same type are its own business
+    const other = await post(
+      `/api/projects/eta-other/workflows`,
+      { type: TYPE, steps: STEPS.map((s) => ({ id: s.id })) },
+      201,
+    );
+    expect(other.eta.basis).toBe('none');
+  });
+
+  it('the history survives a restart', async () => {
+    await server.stop();
+    server = await startServer({ databaseUrl: db.url });
+    admin = client(server.url);
+    const read = await admin.get(`/api/workflows/queued-with-history`);
+    expect(read.status).toBe(200);
+    expect(read.body.eta.basis).toBe('history');
+    const created = await create('after-restart');
+    expect(created.eta.basis).toBe('history');
+  });
+});
