@@ -1,5 +1,6 @@
 import { CoreSchema1763900000000 } from './1763900000000-core-schema';
 import { RunHistory1764000000000 } from './1764000000000-run-history';
+import { QueuesAndSessions1764100000000 } from './1764100000000-queues-and-sessions';
 
 /** Every migration, in order; run on start. */
-export const MIGRATIONS = [CoreSchema1763900000000, RunHistory1764000000000];
+export const MIGRATIONS = [CoreSchema1763900000000, RunHistory1764000000000, QueuesAndSessions1764100000000];

@@ -16,6 +16,8 @@ import { WorkflowsModule } from './modules/workflows/workflows.module';
 import { ProjectsModule } from './modules/projects/projects.module';
 import { HealthModule } from './modules/health/health.module';
 import { RealtimeModule } from './modules/realtime/realtime.module';
+import { QueueMonitoringModule } from './modules/queue-monitoring/queue-monitoring.module';
+import { SessionsModule } from './modules/sessions/sessions.module';
 import { ProgressTrackerModule } from './modules/progress-tracker/progress-tracker.module';
 
 @Module({
@@ -49,6 +51,8 @@ import { ProgressTrackerModule } from './modules/progress-tracker/progress-track
     ProjectsModule,
     HealthModule,
     RealtimeModule,
+    QueueMonitoringModule,
+    SessionsModule,
     ProgressTrackerModule,
   ],
   providers: [

@@ -6,6 +6,7 @@ import { WorkflowRepository } from './database/workflow.repository';
 import { WorkflowUnitOfWork } from './database/workflow-unit-of-work';
 import { WorkflowDirectory } from './database/workflow-directory';
 import { WorkflowWriter } from './database/workflow-writer';
+import { WorkflowLogsReader } from './database/workflow-logs.reader';
 import { StalledWorkflowReaper } from './stalled-workflow.reaper';
 import { CreateWorkflowHandler } from './commands/create-workflow/create-workflow.handler';
 import { StartStepHandler } from './commands/start-step/start-step.handler';
@@ -27,6 +28,7 @@ import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './que
     WorkflowUnitOfWork,
     WorkflowDirectory,
     WorkflowWriter,
+    WorkflowLogsReader,
     StalledWorkflowReaper,
     CreateWorkflowHandler,
     StartStepHandler,
@@ -42,6 +44,6 @@ import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './que
     ListWorkflowsHandler,
     ListLogsHandler,
   ],
-  exports: [WorkflowUnitOfWork, WorkflowRepository, WorkflowDirectory, WorkflowWriter],
+  exports: [WorkflowUnitOfWork, WorkflowRepository, WorkflowDirectory, WorkflowWriter, WorkflowLogsReader],
 })
 export class WorkflowsModule {}

@@ -31,6 +31,8 @@ export interface OpContext {
   add(wf: Workflow): void;
   /** The active workflow holding a session lock, if any (including ones added earlier in this group). */
   sessionHolder(lock: string): Workflow | undefined;
+  /** Rows of another table to insert in the same transaction (dropped if the op is rejected). */
+  insertRow(table: string, columns: readonly string[], values: unknown[]): void;
   /** ETA history (step medians) of a workflow type of this project, for workflows the op creates. */
   etaHistory(type: string): StepMedians | undefined;
 }
@@ -137,6 +139,7 @@ export class WorkflowUnitOfWork {
         if (wf.projectId === projectId) wf.setEtaHistory(history.get(wf.type));
       const touched = new Map<string, Workflow>(loaded);
       const pending: PendingEvent[] = [];
+      const extraRows: { table: string; columns: readonly string[]; values: unknown[] }[] = [];
       const ctx: OpContext = {
         now,
         get: (id) => touched.get(id),
@@ -149,6 +152,7 @@ export class WorkflowUnitOfWork {
           return undefined;
         },
         etaHistory: (type) => history.get(type),
+        insertRow: (table, columns, values) => extraRows.push({ table, columns, values }),
       };
       for (const e of group) {
         const snaps = new Map<string, unknown>();
@@ -158,6 +162,7 @@ export class WorkflowUnitOfWork {
         }
         const before = new Set(touched.keys());
         const eventStart = pending.length;
+        const rowsStart = extraRows.length;
         try {
           const result = e.op.run(ctx);
           for (const wf of touched.values()) pending.push(...wf.takeEvents());
@@ -172,12 +177,13 @@ export class WorkflowUnitOfWork {
         } catch (error) {
           for (const [id, snap] of snaps) touched.get(id)!.restore(snap);
           for (const id of touched.keys()) if (!before.has(id)) touched.delete(id);
+          extraRows.length = rowsStart;
           e.outcome = { ok: false, error };
           if (!(error instanceof DomainError)) this.logger.error(error);
         }
       }
       const { changed, stepRows } = this.workflows.collectChanges(touched.values());
-      if (pending.length === 0 && changed.length === 0) return [];
+      if (pending.length === 0 && changed.length === 0 && extraRows.length === 0) return [];
       if (changed.some((wf) => wf.projectId !== projectId))
         throw new Error('a group may only write workflows of its own project');
 
@@ -197,6 +203,7 @@ export class WorkflowUnitOfWork {
       for (const env of envelopes) touched.get(env.workflowId!)?.setLastSeq(env.seq);
       await this.workflows.writeWorkflows(tx, changed);
       await this.writeLogs(tx, envelopes);
+      for (const r of extraRows) await insertMany(tx, r.table, r.columns, [r.values]);
       await this.eventLog.append(tx, envelopes);
       return envelopes;
     });

@@ -14,9 +14,14 @@ export class WorkflowWriter {
     private readonly uow: WorkflowUnitOfWork,
   ) {}
 
+  /**
+   * `lease`: the X-Lease-Token the request carried — a write to a workflow on a queue must hold its lease
+   * (fencing). Pass `null` for writes that need no lease (cancel).
+   */
   async apply<R = void>(
     principal: Principal,
     workflowId: string,
+    lease: string | undefined | null,
     change: (wf: Workflow, now: number) => R,
   ): Promise<OpOutcome<R> & { view: WorkflowView }> {
     const projectId = await this.directory.projectFor(principal, workflowId);
@@ -27,6 +32,7 @@ export class WorkflowWriter {
         run: (ctx) => {
           const wf = ctx.get(workflowId);
           if (!wf) throw notFound(`workflow ${workflowId}`);
+          if (lease !== null) wf.assertLease(lease, ctx.now);
           return change(wf, ctx.now);
         },
       },

@@ -1,5 +1,5 @@
 import { EVENT_TYPES, EventType, PendingEvent } from './workflow.events';
-import { invalidTransition, progressRegression, stepNotFound } from './workflow.errors';
+import { invalidTransition, leaseLost, progressRegression, stepNotFound } from './workflow.errors';
 import { progressFromCount, workflowProgress } from './progress';
 import { estimateEta, type StepMedians } from '../../progress-tracker/eta/eta-estimator';
 import {
@@ -34,8 +34,12 @@ export interface ProgressInput {
   metrics?: Record<string, unknown>;
 }
 
+/** Backoff before attempt n (n ≥ 2): 1 s · 2^(n−2), at most 60 s. */
+export const requeueBackoffMs = (attempt: number) => Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 2));
+
 export const sessionLockOf = (projectId: string, sessionId: string) => `${projectId}/${sessionId}`;
 
+export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_STALE_AFTER_MS = 30 * 60 * 1000;
 
 /**
@@ -215,7 +219,8 @@ export class Workflow {
     this.completeIfDone(now);
   }
 
-  failStep(stepId: string, error: ErrorInfo, now: number): void {
+  /** The step fails and so does the workflow, unless it is retryable and a queued workflow has attempts left. */
+  failStep(stepId: string, error: ErrorInfo, now: number, retryable = false): void {
     this.assertWritable();
     const step = this.step(stepId);
     if (step.status !== 'pending' && step.status !== 'running')
@@ -226,8 +231,101 @@ export class Workflow {
     step.error = error;
     this.touchStep(step, now);
     this.record(EVENT_TYPES.StepFailed, step.id, now, { ...this.stepData(step, now), error });
+    if (retryable && this.s.queue !== null && this.s.attempt < this.s.maxAttempts) {
+      this.requeue(now, 'step_failed', error);
+      return;
+    }
     this.finish('failed', now, error);
     this.record(EVENT_TYPES.WorkflowFailed, null, now, { ...this.workflowData(now), error });
+  }
+
+  // ---- queue: claim, fencing, leases -------------------------------------------------------------------
+
+  /** Ready for a claimer: queued on a queue, not leased, backoff over. */
+  isClaimable(now: number): boolean {
+    const s = this.s;
+    return s.status === 'queued' && s.queue !== null && s.leaseToken === null && (s.availableAt ?? 0) <= now;
+  }
+
+  /**
+   * Fencing: a write to a workflow on a queue must carry the current, unexpired lease token. Terminal
+   * workflows answer invalid_transition first (a worker's write after a cancel).
+   */
+  assertLease(token: string | undefined, now: number): void {
+    this.assertWritable();
+    if (this.s.queue === null) return;
+    const s = this.s;
+    if (!token || s.leaseToken === null || token !== s.leaseToken || (s.leaseExpiresAt ?? 0) <= now)
+      throw leaseLost();
+  }
+
+  heartbeat(token: string, leaseMs: number | undefined, now: number): number {
+    this.assertLease(token, now);
+    this.s.leaseExpiresAt = now + (leaseMs ?? DEFAULT_LEASE_MS);
+    this.s.updatedAt = now;
+    this.dirty = true;
+    return this.s.leaseExpiresAt;
+  }
+
+  /** The reaper: an expired lease requeues the workflow, or fails it when no attempt is left. */
+  expireLease(now: number): boolean {
+    const s = this.s;
+    if (this.isTerminal || s.leaseToken === null || (s.leaseExpiresAt ?? 0) > now) return false;
+    const error: ErrorInfo = {
+      code: 'lease_expired',
+      message: `lease of worker ${s.workerId ?? '?'} expired`,
+    };
+    if (s.attempt < s.maxAttempts) this.requeue(now, 'lease_expired', error);
+    else {
+      this.finish('failed', now, error);
+      this.record(EVENT_TYPES.WorkflowFailed, null, now, { ...this.workflowData(now), error });
+    }
+    return true;
+  }
+
+  /** A worker shutting down gives its lease back: requeued at once, as the next attempt. */
+  release(token: string, now: number): void {
+    this.assertLease(token, now);
+    this.requeue(now, 'released', null, 0);
+  }
+
+  /** Attempt + 1, steps back to pending, ready again after 1 s · 2^(attempt−2) (at most 60 s). */
+  private requeue(now: number, reason: string, error: ErrorInfo | null, backoffMs?: number): void {
+    const s = this.s;
+    s.attempt += 1;
+    const delay = backoffMs ?? requeueBackoffMs(s.attempt);
+    for (const step of s.steps) {
+      Object.assign(step, {
+        status: 'pending',
+        progress: 0,
+        current: null,
+        total: null,
+        message: null,
+        startedAt: null,
+        finishedAt: null,
+        result: null,
+        error: null,
+        metrics: null,
+      });
+      this.dirtySteps.add(step.id);
+    }
+    s.status = 'queued';
+    s.progress = 0;
+    s.startedAt = null;
+    s.leaseToken = null;
+    s.leaseExpiresAt = null;
+    s.workerId = null;
+    s.availableAt = now + delay;
+    s.updatedAt = now;
+    this.dirty = true;
+    this.record(EVENT_TYPES.WorkflowRequeued, null, now, {
+      ...this.workflowData(now),
+      queue: s.queue,
+      attempt: s.attempt,
+      availableAt: new Date(s.availableAt).toISOString(),
+      reason,
+      error,
+    });
   }
 
   skipStep(stepId: string, now: number, message?: string): void {

@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, RequireRole } from '../../../common/auth/auth.decorators';
 import type { Principal } from '../../../common/auth/principal';
@@ -30,6 +30,11 @@ import { WorkflowPage, WorkflowView } from './workflow.view';
 
 @ApiTags('workflows')
 @ApiBearerAuth()
+@ApiHeader({
+  name: 'X-Lease-Token',
+  required: false,
+  description: 'required for writes to a claimed workflow (§6)',
+})
 @Controller('api')
 export class WorkflowsController {
   constructor(
@@ -80,8 +85,9 @@ export class WorkflowsController {
     @Param('id') id: string,
     @Param('stepId') stepId: string,
     @Body() b: MessageRequest,
+    @Headers('x-lease-token') lease?: string,
   ) {
-    return this.commands.execute(new StartStepCommand(p, id, stepId, b.message));
+    return this.commands.execute(new StartStepCommand(p, id, stepId, b.message, lease));
   }
 
   @Post('workflows/:id/steps/:stepId/progress')
@@ -93,8 +99,9 @@ export class WorkflowsController {
     @Param('id') id: string,
     @Param('stepId') stepId: string,
     @Body() b: StepProgressRequest,
+    @Headers('x-lease-token') lease?: string,
   ) {
-    return this.commands.execute(new RecordStepProgressCommand(p, id, stepId, b));
+    return this.commands.execute(new RecordStepProgressCommand(p, id, stepId, b, lease));
   }
 
   @Post('workflows/:id/steps/:stepId/complete')
@@ -106,8 +113,9 @@ export class WorkflowsController {
     @Param('id') id: string,
     @Param('stepId') stepId: string,
     @Body() b: CompleteStepRequest,
+    @Headers('x-lease-token') lease?: string,
   ) {
-    return this.commands.execute(new CompleteStepCommand(p, id, stepId, b.result, b.message));
+    return this.commands.execute(new CompleteStepCommand(p, id, stepId, b.result, b.message, lease));
   }
 
   @Post('workflows/:id/steps/:stepId/fail')
@@ -119,8 +127,9 @@ export class WorkflowsController {
     @Param('id') id: string,
     @Param('stepId') stepId: string,
     @Body() b: FailStepRequest,
+    @Headers('x-lease-token') lease?: string,
   ) {
-    return this.commands.execute(new FailStepCommand(p, id, stepId, b.error, b.retryable ?? false));
+    return this.commands.execute(new FailStepCommand(p, id, stepId, b.error, b.retryable ?? false, lease));
   }
 
   @Post('workflows/:id/steps/:stepId/skip')
@@ -132,8 +141,9 @@ export class WorkflowsController {
     @Param('id') id: string,
     @Param('stepId') stepId: string,
     @Body() b: MessageRequest,
+    @Headers('x-lease-token') lease?: string,
   ) {
-    return this.commands.execute(new SkipStepCommand(p, id, stepId, b.message));
+    return this.commands.execute(new SkipStepCommand(p, id, stepId, b.message, lease));
   }
 
   @Post('workflows/:id/cancel')
@@ -146,8 +156,13 @@ export class WorkflowsController {
 
   @Post('workflows/:id/logs')
   @RequireRole('producer')
-  appendLog(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() b: AppendLogRequest) {
-    return this.commands.execute(new AppendLogCommand(p, id, b));
+  appendLog(
+    @CurrentPrincipal() p: Principal,
+    @Param('id') id: string,
+    @Body() b: AppendLogRequest,
+    @Headers('x-lease-token') lease?: string,
+  ) {
+    return this.commands.execute(new AppendLogCommand(p, id, b, lease));
   }
 
   @Get('workflows/:id/logs')
@@ -158,7 +173,11 @@ export class WorkflowsController {
   @Post('progress')
   @RequireRole('producer')
   @HttpCode(200)
-  async batch(@CurrentPrincipal() p: Principal, @Body() b: BatchProgressRequest) {
-    return { results: await this.commands.execute(new RecordProgressBatchCommand(p, b.updates)) };
+  async batch(
+    @CurrentPrincipal() p: Principal,
+    @Body() b: BatchProgressRequest,
+    @Headers('x-lease-token') lease?: string,
+  ) {
+    return { results: await this.commands.execute(new RecordProgressBatchCommand(p, b.updates, lease)) };
   }
 }

@@ -3,6 +3,7 @@ import { DbService } from '../../../database/db.service';
 import { placeholders } from '../../../database/sql';
 import { DomainError, notFound } from '../../../common/errors/domain-error';
 import { WorkflowDirectory } from '../database/workflow-directory';
+import { WorkflowLogsReader } from '../database/workflow-logs.reader';
 import { WorkflowMapper } from '../database/workflow.mapper';
 import { WorkflowRepository } from '../database/workflow.repository';
 import { EtaHistory } from '../../progress-tracker/eta/eta-history';
@@ -81,26 +82,12 @@ export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, W
 @QueryHandler(ListLogsQuery)
 export class ListLogsHandler implements IQueryHandler<ListLogsQuery, { items: LogView[] }> {
   constructor(
-    private readonly db: DbService,
+    private readonly logs: WorkflowLogsReader,
     private readonly directory: WorkflowDirectory,
   ) {}
 
   async execute(q: ListLogsQuery): Promise<{ items: LogView[] }> {
     await this.directory.projectFor(q.principal, q.workflowId);
-    const rows = await this.db.query(
-      'SELECT id, workflow_id, step_id, level, message, details, at FROM workflow_logs WHERE workflow_id = ? AND id > ? ORDER BY id LIMIT ?',
-      [q.workflowId, q.after, q.limit],
-    );
-    return {
-      items: rows.map((r) => ({
-        id: Number(r.id),
-        workflowId: r.workflow_id,
-        stepId: r.step_id ?? null,
-        level: r.level,
-        message: r.message,
-        details: r.details === null || r.details === undefined ? null : JSON.parse(r.details),
-        at: new Date(Number(r.at)).toISOString(),
-      })),
-    };
+    return { items: await this.logs.after(q.workflowId, q.after, q.limit) };
   }
 }

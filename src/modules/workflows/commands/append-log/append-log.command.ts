@@ -18,6 +18,8 @@ export class AppendLogCommand extends Command<LogView> {
     readonly principal: Principal,
     readonly workflowId: string,
     readonly body: AppendLogRequest,
+    /** X-Lease-Token: required when the workflow is on a queue (fencing). */
+    readonly leaseToken?: string,
   ) {
     super();
   }

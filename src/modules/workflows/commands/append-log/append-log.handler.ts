@@ -8,7 +8,7 @@ export class AppendLogHandler implements ICommandHandler<AppendLogCommand, LogVi
 
   async execute(c: AppendLogCommand): Promise<LogView> {
     const b = c.body;
-    const { events } = await this.writer.apply(c.principal, c.workflowId, (wf, now) =>
+    const { events } = await this.writer.apply(c.principal, c.workflowId, c.leaseToken, (wf, now) =>
       wf.appendLog(b.stepId ?? null, now, {
         id: null, // the event's seq, filled in at commit
         workflowId: c.workflowId,

@@ -8,6 +8,7 @@ export class CancelWorkflowHandler implements ICommandHandler<CancelWorkflowComm
   constructor(private readonly writer: WorkflowWriter) {}
 
   async execute(c: CancelWorkflowCommand): Promise<WorkflowView> {
-    return (await this.writer.apply(c.principal, c.workflowId, (wf, now) => wf.cancel(now, c.reason))).view;
+    return (await this.writer.apply(c.principal, c.workflowId, null, (wf, now) => wf.cancel(now, c.reason)))
+      .view;
   }
 }

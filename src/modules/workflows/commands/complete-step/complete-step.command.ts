@@ -10,6 +10,8 @@ export class CompleteStepCommand extends Command<WorkflowView> {
     readonly stepId: string,
     readonly result?: unknown,
     readonly message?: string,
+    /** X-Lease-Token: required when the workflow is on a queue (fencing). */
+    readonly leaseToken?: string,
   ) {
     super();
   }

@@ -9,7 +9,7 @@ export class CompleteStepHandler implements ICommandHandler<CompleteStepCommand,
 
   async execute(c: CompleteStepCommand): Promise<WorkflowView> {
     return (
-      await this.writer.apply(c.principal, c.workflowId, (wf, now) =>
+      await this.writer.apply(c.principal, c.workflowId, c.leaseToken, (wf, now) =>
         wf.completeStep(c.stepId, now, c.result, c.message),
       )
     ).view;

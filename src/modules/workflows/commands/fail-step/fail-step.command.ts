@@ -11,6 +11,8 @@ export class FailStepCommand extends Command<WorkflowView> {
     readonly stepId: string,
     readonly error: ErrorInfo,
     readonly retryable = false,
+    /** X-Lease-Token: required when the workflow is on a queue (fencing). */
+    readonly leaseToken?: string,
   ) {
     super();
   }

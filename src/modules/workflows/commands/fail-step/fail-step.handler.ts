@@ -13,7 +13,9 @@ export class FailStepHandler implements ICommandHandler<FailStepCommand, Workflo
         ? { message: c.error.message }
         : { message: c.error.message, code: c.error.code };
     return (
-      await this.writer.apply(c.principal, c.workflowId, (wf, now) => wf.failStep(c.stepId, error, now))
+      await this.writer.apply(c.principal, c.workflowId, c.leaseToken, (wf, now) =>
+        wf.failStep(c.stepId, error, now, c.retryable),
+      )
     ).view;
   }
 }

@@ -9,6 +9,8 @@ export class RecordProgressBatchCommand extends Command<BatchResult[]> {
   constructor(
     readonly principal: Principal,
     readonly updates: BatchProgressUpdate[],
+    /** X-Lease-Token, checked against each update's workflow when it is on a queue. */
+    readonly leaseToken?: string,
   ) {
     super();
   }

@@ -40,6 +40,7 @@ export class RecordProgressBatchHandler implements ICommandHandler<
         run: (ctx) => {
           const wf = ctx.get(workflowId);
           if (!wf) throw new DomainError('not_found', `workflow ${workflowId} not found`);
+          wf.assertLease(c.leaseToken, ctx.now);
           return wf.recordProgress(stepId, input, ctx.now);
         },
       });

@@ -10,6 +10,8 @@ export class RecordStepProgressCommand extends Command<WorkflowView> {
     readonly workflowId: string,
     readonly stepId: string,
     readonly input: ProgressInput,
+    /** X-Lease-Token: required when the workflow is on a queue (fencing). */
+    readonly leaseToken?: string,
   ) {
     super();
   }

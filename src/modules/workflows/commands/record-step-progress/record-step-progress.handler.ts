@@ -16,7 +16,7 @@ export class RecordStepProgressHandler implements ICommandHandler<RecordStepProg
       ...c.input,
       progress: c.input.progress === undefined ? undefined : Math.floor(c.input.progress),
     };
-    const { view, result } = await this.writer.apply(c.principal, c.workflowId, (wf, now) =>
+    const { view, result } = await this.writer.apply(c.principal, c.workflowId, c.leaseToken, (wf, now) =>
       wf.recordProgress(c.stepId, input, now),
     );
     if (result) this.metrics.progressUpdates.inc();

@@ -9,7 +9,9 @@ export class SkipStepHandler implements ICommandHandler<SkipStepCommand, Workflo
 
   async execute(c: SkipStepCommand): Promise<WorkflowView> {
     return (
-      await this.writer.apply(c.principal, c.workflowId, (wf, now) => wf.skipStep(c.stepId, now, c.message))
+      await this.writer.apply(c.principal, c.workflowId, c.leaseToken, (wf, now) =>
+        wf.skipStep(c.stepId, now, c.message),
+      )
     ).view;
   }
 }

@@ -9,6 +9,8 @@ export class StartStepCommand extends Command<WorkflowView> {
     readonly workflowId: string,
     readonly stepId: string,
     readonly message?: string,
+    /** X-Lease-Token: required when the workflow is on a queue (fencing). */
+    readonly leaseToken?: string,
   ) {
     super();
   }

@@ -9,7 +9,9 @@ export class StartStepHandler implements ICommandHandler<StartStepCommand, Workf
 
   async execute(c: StartStepCommand): Promise<WorkflowView> {
     return (
-      await this.writer.apply(c.principal, c.workflowId, (wf, now) => wf.startStep(c.stepId, now, c.message))
+      await this.writer.apply(c.principal, c.workflowId, c.leaseToken, (wf, now) =>
+        wf.startStep(c.stepId, now, c.message),
+      )
     ).view;
   }
 }

@@ -1,0 +1,126 @@
+import { Injectable } from '@nestjs/common';
+import { EventBus } from '@nestjs/cqrs';
+import { randomBytes } from 'node:crypto';
+import type { Principal } from '../../common/auth/principal';
+import { DbService } from '../../database/db.service';
+import { placeholders } from '../../database/sql';
+import { WorkflowCreatedEvent, WorkflowRequeuedEvent } from '../event-log/committed-events';
+import { WorkflowRepository } from '../workflows/database/workflow.repository';
+import { WorkflowMapper } from '../workflows/database/workflow.mapper';
+import { EtaHistory } from '../progress-tracker/eta/eta-history';
+import type { WorkflowView } from '../workflows/http/workflow.view';
+
+export interface Claimed {
+  workflow: WorkflowView;
+  leaseToken: string;
+  leaseExpiresAt: string;
+  attempt: number;
+}
+
+const POLL_MS = 250;
+
+/**
+ * The claim path, shared by external workers (HTTP) and the in-process pool: one short transaction that
+ * picks the oldest ready workflow of the queue in the caller's projects (`FOR UPDATE SKIP LOCKED` on MySQL,
+ * the single writer on SQLite) and leases it. Waiting claims wake when work is created or requeued.
+ */
+@Injectable()
+export class ClaimService {
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(
+    private readonly db: DbService,
+    private readonly workflows: WorkflowRepository,
+    private readonly etaHistory: EtaHistory,
+    eventBus: EventBus,
+  ) {
+    eventBus.subscribe((e) => {
+      if (e instanceof WorkflowCreatedEvent || e instanceof WorkflowRequeuedEvent) {
+        const queue = (e.envelope.data as { queue?: string | null }).queue;
+        if (queue) this.wake(queue);
+      }
+    });
+  }
+
+  async claim(
+    principal: Principal,
+    queue: string,
+    workerId: string,
+    leaseMs: number,
+    waitMs: number,
+  ): Promise<Claimed | null> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      const claimed = await this.tryClaim(principal, queue, workerId, leaseMs);
+      if (claimed) return claimed;
+      const left = deadline - Date.now();
+      if (left <= 0) return null;
+      await this.waitForWork(queue, Math.min(left, POLL_MS));
+    }
+  }
+
+  private async tryClaim(
+    principal: Principal,
+    queue: string,
+    workerId: string,
+    leaseMs: number,
+  ): Promise<Claimed | null> {
+    const token = randomBytes(18).toString('base64url');
+    const picked = await this.db.transaction(async (tx) => {
+      const now = Date.now();
+      const scope = principal.allProjects
+        ? ''
+        : ` AND project_id IN (${placeholders(principal.projects.length)})`;
+      const rows = await tx.query(
+        `SELECT id, stale_after_ms FROM workflows WHERE queue = ? AND status = 'queued' AND lease_token IS NULL AND available_at <= ?${scope} ` +
+          `ORDER BY available_at, created_at, created_seq LIMIT 1${tx.dialect.skipLocked}`,
+        [queue, now, ...(principal.allProjects ? [] : principal.projects)],
+      );
+      await tx.exec(
+        `${tx.dialect.insertIgnore()} queue_workers (queue, worker_id, last_seen_at) VALUES (?, ?, ?)`,
+        [queue, workerId, now],
+      );
+      await tx.exec('UPDATE queue_workers SET last_seen_at = ? WHERE queue = ? AND worker_id = ?', [
+        now,
+        queue,
+        workerId,
+      ]);
+      if (rows.length === 0) return null;
+      const id = rows[0].id as string;
+      const res = await tx.exec(
+        'UPDATE workflows SET lease_token = ?, lease_expires_at = ?, worker_id = ?, updated_at = ?, stale_at = ? WHERE id = ? AND lease_token IS NULL',
+        [token, now + leaseMs, workerId, now, now + Number(rows[0].stale_after_ms), id],
+      );
+      return res.affectedRows === 1 ? id : null;
+    });
+    if (!picked) return null;
+    const wf = (await this.workflows.findById(picked))!;
+    wf.setEtaHistory((await this.etaHistory.forProject(wf.projectId)).get(wf.type));
+    const s = wf.state;
+    return {
+      workflow: WorkflowMapper.toView(wf, Date.now()),
+      leaseToken: token,
+      leaseExpiresAt: new Date(s.leaseExpiresAt!).toISOString(),
+      attempt: s.attempt,
+    };
+  }
+
+  private waitForWork(queue: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      let set = this.waiters.get(queue);
+      if (!set) this.waiters.set(queue, (set = new Set()));
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0) this.waiters.delete(queue);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      set.add(done);
+    });
+  }
+
+  private wake(queue: string): void {
+    for (const fn of [...(this.waiters.get(queue) ?? [])]) fn();
+  }
+}

@@ -1,0 +1,37 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+
+export class ClaimRequest {
+  @ApiProperty()
+  @IsString()
+  @Length(1, 128)
+  workerId: string;
+
+  @ApiPropertyOptional({ default: 30000, minimum: 1000, maximum: 600000 })
+  @IsOptional()
+  @IsInt()
+  @Min(1000)
+  @Max(600000)
+  leaseMs?: number;
+
+  @ApiPropertyOptional({ default: 0, minimum: 0, maximum: 30000 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(30000)
+  waitMs?: number;
+}
+
+export class HeartbeatRequest {
+  @ApiProperty()
+  @IsString()
+  @Length(1, 128)
+  leaseToken: string;
+
+  @ApiPropertyOptional({ minimum: 1000, maximum: 600000 })
+  @IsOptional()
+  @IsInt()
+  @Min(1000)
+  @Max(600000)
+  leaseMs?: number;
+}

@@ -1,0 +1,69 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CurrentPrincipal, RequireRole } from '../../../common/auth/auth.decorators';
+import type { Principal } from '../../../common/auth/principal';
+import { DomainError } from '../../../common/errors/domain-error';
+import { ID_MESSAGE, isId } from '../../../common/validation/validators';
+import { DEFAULT_LEASE_MS } from '../../workflows/domain/workflow.aggregate';
+import { ClaimService, Claimed } from '../claim.service';
+import { HeartbeatCommand } from '../commands/heartbeat/heartbeat.command';
+import { QueueMonitoringQueries, QueueSummary } from '../queries/queue-monitoring.queries';
+import { ClaimRequest, HeartbeatRequest } from './queue.requests';
+
+@ApiTags('queues')
+@ApiBearerAuth()
+@Controller('api')
+export class QueuesController {
+  constructor(
+    private readonly claims: ClaimService,
+    private readonly queries: QueueMonitoringQueries,
+    private readonly commands: CommandBus,
+  ) {}
+
+  /** 200 with a lease, or 204 when nothing is ready within waitMs. Claims only in the key's projects. */
+  @Post('queues/:queue/claim')
+  @RequireRole('producer')
+  async claim(
+    @CurrentPrincipal() p: Principal,
+    @Param('queue') queue: string,
+    @Body() b: ClaimRequest,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<Claimed | undefined> {
+    if (!isId(queue))
+      throw new DomainError('validation_failed', `queue ${ID_MESSAGE}`, [
+        { field: 'queue', message: ID_MESSAGE },
+      ]);
+    const claimed = await this.claims.claim(
+      p,
+      queue,
+      b.workerId,
+      b.leaseMs ?? DEFAULT_LEASE_MS,
+      b.waitMs ?? 0,
+    );
+    if (!claimed) {
+      res.status(204);
+      return undefined;
+    }
+    res.status(200);
+    return claimed;
+  }
+
+  @Post('workflows/:id/heartbeat')
+  @RequireRole('producer')
+  @HttpCode(200)
+  heartbeat(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() b: HeartbeatRequest) {
+    return this.commands.execute(new HeartbeatCommand(p, id, b.leaseToken, b.leaseMs));
+  }
+
+  @Get('queues')
+  queues(@CurrentPrincipal() p: Principal): Promise<{ items: QueueSummary[] }> {
+    return this.queries.listQueues(p);
+  }
+
+  @Get('projects/:projectId/queue')
+  projectQueue(@Param('projectId') projectId: string) {
+    return this.queries.projectQueue(projectId);
+  }
+}
