@@ -3,7 +3,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
-const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
+/** STEPLINE_MAIN lets a run use another build (e.g. while a benchmark holds dist/). */
+const MAIN = process.env.STEPLINE_MAIN ?? join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
