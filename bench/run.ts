@@ -1,0 +1,575 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { createConnection } from 'mysql2/promise';
+import { createTestDatabase, TestDatabase } from '../test/support/test-db';
+import { mysqlBaseline } from './baseline-mysql';
+import { sqliteBaseline } from './baseline-sqlite';
+import { HttpLoad, runHttp } from './load';
+import { CpuUse, waitQuiet, watchCpu } from './machine';
+import { ADMIN_TOKEN, BenchServer, startNoopServer, startServer } from './server';
+import { eventCount, seed } from './seed';
+import { Measured, perSecond } from './stats';
+import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './workload';
+
+/**
+ * `npm run bench`: the real server (a child process, as `npm start` runs it) driven over HTTP keep-alive
+ * connections by autocannon, next to a raw baseline that runs the same transaction straight through
+ * mysql2 / better-sqlite3 on its own fresh database with the same schema and rows. Each Stepline cell is
+ * followed at once by its baseline cell, so that both see the same machine state.
+ *
+ *   BENCH_DB=sqlite|mysql|both (both)   BENCH_SECONDS=5 (per cell)   BENCH_CONNECTIONS=1,8,32
+ *   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/stepline_bench_test (databases are created beside it and dropped)
+ *   BENCH_QUIET_MS=8000: before each cell, wait up to this long for the (shared) machine to go idle; 0: never
+ *   BENCH_PROF=1: the server runs with --cpu-prof; profiles land in bench/profiles/
+ *   BENCH_RESULTS: where the markdown goes (bench/results.md)
+ */
+type Kind = 'sqlite' | 'mysql';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,8,32').split(',').map(Number);
+const DBS: Kind[] = (() => {
+  const v = (process.env.BENCH_DB ?? 'both').toLowerCase();
+  if (v === 'both') return ['sqlite', 'mysql'];
+  if (v === 'sqlite' || v === 'mysql') return [v];
+  if (v === 'mariadb') return ['mysql'];
+  throw new Error(`BENCH_DB must be sqlite, mysql or both, not "${v}"`);
+})();
+const QUIET_MS = Number(process.env.BENCH_QUIET_MS ?? 8000);
+const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/stepline_bench_test';
+const ROOT = join(__dirname, '..', '..');
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR ?? join(ROOT, 'bench', 'profiles');
+const RESULTS = process.env.BENCH_RESULTS ?? join(ROOT, 'bench', 'results.md');
+
+/** One measured run with the CPU each party used meanwhile. */
+interface Run {
+  m: Measured;
+  cpu: CpuUse;
+}
+
+interface Cell {
+  db: Kind;
+  batch: number;
+  spread: string;
+  connections: number;
+  app: Run;
+  /** Events the server committed during the cell, against the updates it answered 2xx. */
+  events: string;
+  raw: Run;
+}
+
+interface Reference {
+  db: Kind;
+  name: string;
+  connections: number;
+  run: Run;
+}
+
+const cells: Cell[] = [];
+let noopRef: Run | undefined;
+const refs: Reference[] = [];
+const versions: Record<string, string> = {};
+/** 1-minute load average before and after: the machine is shared, and a busy one skews every figure. */
+const load = { before: loadavg()[0], after: 0 };
+/** Whose CPU to account for: this process (load generator or raw loop), the server, the database server. */
+const pids: Record<'bench' | 'server' | 'db', number[]> = { bench: [process.pid], server: [], db: [] };
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const fmt = (n: number, digits = 0) =>
+  Number.isFinite(n)
+    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : '–';
+const ms = (n: number) => fmt(n, n < 10 ? 2 : 1);
+const cores = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(2));
+const dbName = (k: Kind) => (k === 'mysql' ? 'MariaDB' : 'SQLite');
+const scenarioName = (batch: number) => (batch === 1 ? 'single' : `batch${batch}`);
+const ratio = (c: Cell) => perSecond(c.app.m) / perSecond(c.raw.m);
+
+/** Which code was measured: the commit, and whether src/ or migrations/ differed from it. */
+function revision(): string {
+  if (process.env.BENCH_REVISION) return process.env.BENCH_REVISION;
+  try {
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-C', ROOT, ...args], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src', 'migrations') !== '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' + uncommitted changes in src/' : ''}`;
+  } catch {
+    return 'unknown revision';
+  }
+}
+
+/** Waits for a quiet machine, then runs `fn`, accounting for the CPU everyone used meanwhile. */
+async function measured(fn: () => Promise<Measured> | Measured): Promise<Run> {
+  await waitQuiet(QUIET_MS);
+  const w = watchCpu(pids);
+  const m = await fn();
+  return { m, cpu: w.stop() };
+}
+
+async function freshDatabase(kind: Kind): Promise<TestDatabase> {
+  if (kind === 'mysql') process.env.DATABASE_URL = MYSQL_URL;
+  else delete process.env.DATABASE_URL;
+  return createTestDatabase();
+}
+
+/** The database server's processes (mariadbd / mysqld), found through /proc; none for SQLite. */
+function databasePids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((d) => /^\d+$/.test(d))
+      .filter((d) => {
+        try {
+          return /^(mariadbd|mysqld)$/.test(readFileSync(`/proc/${d}/comm`, 'utf8').trim());
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Node flags for the server: with BENCH_PROF, a CPU profile of the whole run (`--cpu-prof` is refused in NODE_OPTIONS). */
+function serverArgs(kind: Kind): string[] {
+  if (!process.env.BENCH_PROF) return [];
+  mkdirSync(PROFILE_DIR, { recursive: true });
+  return [
+    '--cpu-prof',
+    `--cpu-prof-dir=${PROFILE_DIR}`,
+    `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`,
+    '--require',
+    join(__dirname, 'prof-preload.js'),
+  ];
+}
+
+/** Progress updates through the API for `seconds`; checks that each accepted update committed one event. */
+async function progressCell(
+  server: BenchServer,
+  token: string,
+  spread: Spread,
+  batch: number,
+  connections: number,
+  seconds: number,
+): Promise<{ app: Run; events: string }> {
+  const before = await eventCount(server.url, ADMIN_TOKEN, spread.projects);
+  const app = await measured(() =>
+    runHttp({
+      url: server.url,
+      connections,
+      seconds,
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      updatesPerRequest: batch,
+      next:
+        batch === 1
+          ? () => {
+              const u = spread.next();
+              return {
+                path: `/api/workflows/${u.workflowId}/steps/${u.stepId}/progress`,
+                body: JSON.stringify({ current: u.current, total: u.total }),
+              };
+            }
+          : () => ({
+              path: '/api/progress',
+              body: JSON.stringify({
+                updates: spread.batch(batch).map((u) => ({
+                  workflowId: u.workflowId,
+                  stepId: u.stepId,
+                  current: u.current,
+                  total: u.total,
+                })),
+              }),
+            }),
+    }),
+  );
+  // requests still in flight when the clock stopped may commit after it: let them land
+  await new Promise((r) => setTimeout(r, 500));
+  const delta = (await eventCount(server.url, ADMIN_TOKEN, spread.projects)) - before;
+  const accepted = app.m.updates;
+  const inFlight = connections * batch;
+  const events =
+    delta < accepted
+      ? `FEWER events (${delta}) than accepted updates (${accepted})`
+      : delta > accepted + inFlight
+        ? `MORE events (${delta}) than accepted updates (${accepted}) + in flight (${inFlight})`
+        : 'ok';
+  return { app, events };
+}
+
+async function referenceCells(kind: Kind, server: BenchServer, token: string): Promise<void> {
+  const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  const run = async (
+    name: string,
+    connections: number,
+    load: Omit<HttpLoad, 'url' | 'connections' | 'seconds'>,
+  ) => {
+    const r = await measured(() => runHttp({ url: server.url, connections, seconds: SECONDS, ...load }));
+    refs.push({ db: kind, name, connections, run: r });
+    log(
+      `  ${name} ×${connections}: ${fmt(perSecond(r.m))}/s p50 ${ms(r.m.p50)} p99 ${ms(r.m.p99)}${r.m.failures ? ` (${r.m.failures} failed)` : ''}`,
+    );
+  };
+  await run('GET /health (one SELECT 1)', 8, {
+    method: 'GET',
+    headers: {},
+    next: () => ({ path: '/health' }),
+  });
+  await run('POST answered 400 by validation (no database; logged at warn)', 8, {
+    method: 'POST',
+    headers: auth,
+    expect: 400,
+    next: () => ({ path: '/api/progress', body: '{"updates":[]}' }),
+  });
+  let n = 0;
+  for (const connections of [1, 8]) {
+    await run(`create workflow (${STEPS_PER_WORKFLOW} steps, over 50 projects)`, connections, {
+      method: 'POST',
+      headers: auth,
+      expect: 201,
+      next: () => ({
+        path: `/api/projects/c${String(n++ % 50).padStart(2, '0')}/workflows`,
+        body: createBody(),
+      }),
+    });
+  }
+}
+
+/** The bare Nest app's no-op POST, once per run: how fast the framework alone is on this machine today. */
+async function noopReference(): Promise<void> {
+  const noop = await startNoopServer();
+  try {
+    pids.server = [noop.proc.pid!];
+    const load: HttpLoad = {
+      url: noop.url,
+      connections: 8,
+      seconds: 1,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      next: () => ({ path: '/noop', body: '{"a":1}' }),
+    };
+    await runHttp(load);
+    const r = await measured(() => runHttp({ ...load, seconds: SECONDS }));
+    noopRef = r;
+    log(`bare Nest no-op POST ×8: ${fmt(perSecond(r.m))}/s p50 ${ms(r.m.p50)} p99 ${ms(r.m.p99)}`);
+  } finally {
+    pids.server = [];
+    await noop.stop();
+  }
+}
+
+async function benchDatabase(kind: Kind): Promise<void> {
+  log(`\n== ${dbName(kind)} ==`);
+  const appDb = await freshDatabase(kind);
+  const rawDb = await freshDatabase(kind);
+  const spreads = layouts();
+  let server: BenchServer | undefined;
+  try {
+    if (kind === 'mysql') {
+      const c = await createConnection(MYSQL_URL.replace(/\/[^/]*$/, '/'));
+      const [rows] = await c.query<any[]>('SELECT VERSION() AS v, @@innodb_flush_log_at_trx_commit AS f');
+      versions.mysql = `${rows[0].v} (innodb_flush_log_at_trx_commit=${rows[0].f})`;
+      await c.end();
+    }
+    // the baseline's database: migrated and seeded by the app itself, then the app goes away
+    const prep = await startServer(rawDb.url);
+    await seed(prep.url, ADMIN_TOKEN, spreads);
+    await prep.stop();
+
+    server = await startServer(appDb.url, {}, serverArgs(kind));
+    pids.server = [server.proc.pid!];
+    pids.db = kind === 'mysql' ? databasePids() : [];
+    const token = await seed(server.url, ADMIN_TOKEN, spreads);
+    log(
+      `seeded ${spreads.map((s) => `${s.label}: ${s.targets.length} workflows`).join(', ')}, ${STEPS_PER_WORKFLOW} running steps each`,
+    );
+
+    // warm both paths up (JIT, pools, buffer pool) before anything is measured
+    const rawFile = rawDb.url.slice('sqlite:'.length);
+    await progressCell(server, token, spreads[1], 1, 8, 2);
+    await progressCell(server, token, spreads[1], BATCH_SIZE, 8, 1);
+    if (kind === 'mysql') await mysqlBaseline(rawDb.url, spreads[1], 1, 8, 1);
+    else sqliteBaseline(rawFile, spreads[1], 1, 1);
+
+    await referenceCells(kind, server, token);
+
+    for (const batch of [1, BATCH_SIZE]) {
+      for (const spread of spreads) {
+        // SQLite's raw loop is synchronous: one writer, no waiting, so one run serves every connection count
+        const sqliteRaw =
+          kind === 'sqlite'
+            ? await measured(() => sqliteBaseline(rawFile, spread, batch, SECONDS))
+            : undefined;
+        for (const connections of CONNECTIONS) {
+          const { app, events } = await progressCell(server, token, spread, batch, connections, SECONDS);
+          const raw =
+            sqliteRaw ??
+            (await measured(() => mysqlBaseline(rawDb.url, spread, batch, connections, SECONDS)));
+          const cell: Cell = { db: kind, batch, spread: spread.label, connections, app, events, raw };
+          cells.push(cell);
+          log(
+            `  ${scenarioName(batch)} ${spread.label} ×${connections}: ${fmt(perSecond(app.m))}/s p50 ${ms(app.m.p50)} p99 ${ms(app.m.p99)}` +
+              ` | raw ${fmt(perSecond(raw.m))}/s | ${ratio(cell).toFixed(2)}×` +
+              ` | server ${cores(app.cpu.groups.server)} cores, others ${cores(app.cpu.others)}/${cores(raw.cpu.others)}` +
+              (app.m.failures ? ` | ${app.m.failures} failed` : '') +
+              (app.m.rejected ? ` | ${app.m.rejected} rejected` : '') +
+              (events !== 'ok' ? ` | ${events}` : ''),
+          );
+        }
+      }
+    }
+  } finally {
+    if (server) {
+      const died = server.exit();
+      if (died) log(`the server ${died} during the run; its last output:\n${server.output().slice(-3000)}`);
+      await server.stop();
+      const errors = server
+        .output()
+        .split('\n')
+        .filter((l) => /"level":(50|60)/.test(l));
+      if (errors.length) log(`server logged ${errors.length} error lines, first: ${errors[0].slice(0, 400)}`);
+    }
+    pids.server = [];
+    await appDb.drop();
+    await rawDb.drop();
+  }
+}
+
+// ---- report -------------------------------------------------------------------------------------------------
+
+interface Target {
+  db: Kind;
+  name: string;
+  measured: string;
+  pass: boolean;
+  stretch?: boolean;
+}
+
+function targets(): Target[] {
+  const out: Target[] = [];
+  const cell = (db: Kind, batch: number, spread: string, c: number) =>
+    cells.find((x) => x.db === db && x.batch === batch && x.spread === spread && x.connections === c);
+  for (const db of DBS) {
+    for (const spread of ['1 project', '50 projects']) {
+      const x = cell(db, 1, spread, 32);
+      if (x)
+        out.push({
+          db,
+          name: `single updates, ${spread}, 32 conns ≥ 0.5 × raw`,
+          measured: `${ratio(x).toFixed(2)}×`,
+          pass: ratio(x) >= 0.5,
+        });
+    }
+    for (const spread of ['1 project', '50 projects']) {
+      const x = cell(db, BATCH_SIZE, spread, 32);
+      if (x)
+        out.push({
+          db,
+          name: `batch${BATCH_SIZE}, ${spread}, 32 conns ≥ 0.5 × raw batched`,
+          measured: `${ratio(x).toFixed(2)}×`,
+          pass: ratio(x) >= 0.5,
+        });
+    }
+    for (const spread of ['1 project', '50 projects']) {
+      const x = cell(db, 1, spread, 8);
+      if (x)
+        out.push({
+          db,
+          name: `progress update p99 < 20 ms, ${spread}, 8 conns`,
+          measured: `${ms(x.app.m.p99)} ms`,
+          pass: x.app.m.p99 < 20,
+        });
+    }
+    for (const r of refs.filter((r) => r.db === db && r.name.startsWith('create')))
+      out.push({
+        db,
+        name: `create-workflow p99 < 10 ms, ${r.connections} conn${r.connections > 1 ? 's' : ''}`,
+        measured: `${ms(r.run.m.p99)} ms`,
+        pass: r.run.m.p99 < 10,
+      });
+    const x = cell(db, 1, '1 project', 32);
+    if (x)
+      out.push({
+        db,
+        name: 'stretch: single updates, 1 project, 32 conns ≥ 2 × raw one-tx-per-update',
+        measured: `${ratio(x).toFixed(2)}×`,
+        pass: ratio(x) >= 2,
+        stretch: true,
+      });
+  }
+  return out;
+}
+
+/** CPU time per update, in microseconds, of one party. */
+const usPerUpdate = (r: Run, group: string) => {
+  const c = r.cpu.groups[group];
+  return c === undefined || !Number.isFinite(c) || r.m.updates === 0
+    ? '–'
+    : fmt((c * r.m.seconds * 1e6) / r.m.updates);
+};
+
+function report(): string {
+  const lines: string[] = [];
+  const cpu = cpus();
+  const row = (...cols: string[]) => lines.push(`| ${cols.join(' | ')} |`);
+  lines.push('# Stepline benchmark');
+  lines.push('');
+  lines.push(
+    `${new Date().toISOString()} · ${revision()} · Node ${process.version} · ${cpu.length} × ${cpu[0]?.model ?? 'cpu'} · ${Math.round(totalmem() / 2 ** 30)} GiB` +
+      (versions.mysql ? ` · MariaDB ${versions.mysql}` : '') +
+      ` · ${SECONDS} s per cell · load average ${load.before.toFixed(1)} before, ${load.after.toFixed(1)} after`,
+  );
+  lines.push('');
+  lines.push(
+    `Updates go to running steps of ${STEPS_PER_WORKFLOW}-step workflows: "1 project" = 32 workflows in one project, ` +
+      '"50 projects" = 4 workflows in each of 50. single = `POST /api/workflows/:id/steps/:stepId/progress`, ' +
+      `batch${BATCH_SIZE} = \`POST /api/progress\` with ${BATCH_SIZE} updates (random workflows and steps of the layout). ` +
+      'conns = keep-alive connections, one request in flight each (autocannon, in the bench process). Latencies are per request. ' +
+      '"raw" = the same transaction (the same SQL statements, in the same order) straight through mysql2 / better-sqlite3 ' +
+      'with no framework, one transaction per request, on its own database seeded the same way; N conns = N loops on N ' +
+      'connections (SQLite: one synchronous loop, the same figure for every connection count). "events" checks that the ' +
+      'server committed exactly one event per accepted update. "failed" counts non-2xx answers, socket errors and ' +
+      'updates a batch answered `ok: false`.',
+  );
+  lines.push('');
+  row(
+    'db',
+    'updates',
+    'spread',
+    'conns',
+    'Stepline updates/s',
+    'p50 ms',
+    'p99 ms',
+    'failed',
+    'events',
+    'raw updates/s',
+    'raw p50 ms',
+    'raw p99 ms',
+    'ratio',
+  );
+  row('---', '---', '---', '--:', '--:', '--:', '--:', '--:', '---', '--:', '--:', '--:', '--:');
+  for (const c of cells)
+    row(
+      dbName(c.db),
+      scenarioName(c.batch),
+      c.spread,
+      String(c.connections),
+      fmt(perSecond(c.app.m)),
+      ms(c.app.m.p50),
+      ms(c.app.m.p99),
+      String(c.app.m.failures + c.app.m.rejected),
+      c.events === 'ok' ? 'ok' : `**${c.events}**`,
+      fmt(perSecond(c.raw.m)),
+      ms(c.raw.m.p50),
+      ms(c.raw.m.p99),
+      `${ratio(c).toFixed(2)}×`,
+    );
+  lines.push('');
+  lines.push('Reference requests:');
+  lines.push('');
+  row(
+    'db',
+    'request',
+    'conns',
+    'requests/s',
+    'p50 ms',
+    'p99 ms',
+    'failed',
+    'server cores',
+    'server µs CPU/request',
+  );
+  row('---', '---', '--:', '--:', '--:', '--:', '--:', '--:', '--:');
+  if (noopRef)
+    row(
+      '–',
+      'bare Nest app, no-op `POST` (no guard, logger, interceptor or database: the framework floor)',
+      '8',
+      fmt(perSecond(noopRef.m)),
+      ms(noopRef.m.p50),
+      ms(noopRef.m.p99),
+      String(noopRef.m.failures),
+      cores(noopRef.cpu.groups.server),
+      usPerUpdate(noopRef, 'server'),
+    );
+  for (const r of refs)
+    row(
+      dbName(r.db),
+      r.name,
+      String(r.connections),
+      fmt(perSecond(r.run.m)),
+      ms(r.run.m.p50),
+      ms(r.run.m.p99),
+      String(r.run.m.failures),
+      cores(r.run.cpu.groups.server),
+      usPerUpdate(r.run, 'server'),
+    );
+  lines.push('');
+  lines.push('Targets (the issue sets them for MariaDB; SQLite is held to the same bars for information):');
+  lines.push('');
+  row('db', 'target', 'measured', 'result');
+  row('---', '---', '--:', '---');
+  for (const t of targets())
+    row(dbName(t.db), t.name, t.measured, t.pass ? 'pass' : t.stretch ? 'not reached' : '**FAIL**');
+  lines.push('');
+  lines.push(
+    `Where the time goes: CPU used during each cell, in cores (of ${cpu.length}), by the server, the database server ` +
+      '(MariaDB; SQLite runs inside its client), the bench process (the load generator, or the raw loop) and everything else ' +
+      'on the machine ("others": the machine is shared, and a cell where others is well above 0 is skewed); and the ' +
+      "server's, or the raw client's, CPU per update.",
+  );
+  lines.push('');
+  row(
+    'db',
+    'updates',
+    'spread',
+    'conns',
+    'server',
+    'db',
+    'load gen',
+    'others',
+    'server µs/update',
+    'raw: client',
+    'raw: db',
+    'raw: others',
+    'raw client µs/update',
+  );
+  row('---', '---', '---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:');
+  for (const c of cells)
+    row(
+      dbName(c.db),
+      scenarioName(c.batch),
+      c.spread,
+      String(c.connections),
+      cores(c.app.cpu.groups.server),
+      cores(c.db === 'mysql' ? c.app.cpu.groups.db : undefined),
+      cores(c.app.cpu.groups.bench),
+      cores(c.app.cpu.others),
+      usPerUpdate(c.app, 'server'),
+      cores(c.raw.cpu.groups.bench),
+      cores(c.db === 'mysql' ? c.raw.cpu.groups.db : undefined),
+      cores(c.raw.cpu.others),
+      usPerUpdate(c.raw, 'bench'),
+    );
+  lines.push('');
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  await noopReference();
+  for (const kind of DBS) await benchDatabase(kind);
+  load.after = loadavg()[0];
+  const text = report();
+  process.stdout.write(`\n${text}\n`);
+  writeFileSync(RESULTS, text);
+  log(`written to ${RESULTS} in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});

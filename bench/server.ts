@@ -1,0 +1,92 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ADMIN_TOKEN, freePort } from '../test/support/server';
+
+export { ADMIN_TOKEN };
+
+/** The built server next to this compiled file (`dist/bench/` → `dist/src/main.js`). */
+const MAIN = join(__dirname, '..', 'src', 'main.js');
+
+export interface BenchServer {
+  url: string;
+  proc: ChildProcess;
+  output(): string;
+  /** How it ended, once it has. */
+  exit(): string | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the real server as `npm start` runs it. (test/support/server.ts does the same for ts-jest, where
+ * it finds `dist/` from the sources; compiled into `dist/` that path no longer holds, hence this.)
+ */
+export async function startServer(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  nodeArgs: string[] = [],
+): Promise<BenchServer> {
+  const port = await freePort();
+  return spawnAndWait([...nodeArgs, MAIN], port, '/health', {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATABASE_URL: databaseUrl,
+    ADMIN_TOKEN,
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+}
+
+/** The bare Nest app of noop-server.ts: the framework's floor on this machine. */
+export async function startNoopServer(): Promise<BenchServer> {
+  const port = await freePort();
+  return spawnAndWait([join(__dirname, 'noop-server.js'), String(port)], port, null, {});
+}
+
+async function spawnAndWait(
+  args: string[],
+  port: number,
+  healthPath: string | null,
+  env: Record<string, string>,
+): Promise<BenchServer> {
+  let out = '';
+  const proc = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout.on('data', (d) => (out = (out + String(d)).slice(-200_000)));
+  proc.stderr.on('data', (d) => (out = (out + String(d)).slice(-200_000)));
+  let exit: string | undefined;
+  const exited = new Promise<void>((r) =>
+    proc.once('exit', (code, signal) => {
+      exit = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      r();
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`server exited early:\n${out}`);
+    try {
+      if (healthPath === null) {
+        if (out.includes('listening')) break;
+      } else if ((await fetch(`${url}${healthPath}`)).status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`server did not become ready:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    proc,
+    output: () => out,
+    exit: () => exit,
+    stop: async () => {
+      if (proc.exitCode === null) proc.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
