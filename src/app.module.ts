@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Module, RequestMethod } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { LoggerModule } from 'nestjs-pino';
@@ -26,6 +26,11 @@ import { ProgressTrackerModule } from './modules/progress-tracker/progress-track
     LoggerModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
+        // per-request logging (a child logger and redaction per request) costs a few % of a write; it is on
+        // at debug/trace only. App logs and errors are structured pino lines at every level.
+        ...(['debug', 'trace'].includes(config.logLevel)
+          ? {}
+          : { exclude: [{ method: RequestMethod.ALL, path: '{*path}' }] }),
         pinoHttp: {
           level: config.logLevel,
           // request lines at debug (cheap to skip at info); failures stand out

@@ -44,6 +44,10 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     charset: 'utf8mb4_unicode_ci',
     supportBigNumbers: true,
     bigNumberStrings: false,
+    // the write transaction sends its statements in a few multi-statement round trips (all parameterised)
+    multipleStatements: true,
+    // no stack capture per query: it costs ~5 % of a write on the hot path
+    trace: false,
     extra: { connectionLimit: 24, enableKeepAlive: true, connectTimeout: 3000 },
   } as DataSourceOptions;
 }

@@ -1,5 +1,10 @@
 import type { DatabaseKind } from './data-source-options';
-import type { Tx } from './db.service';
+import type { Statement, StatementResult, Tx } from './db.service';
+
+/** The counter statement, and how to read the new last seq from its result. */
+export interface SeqStatement extends Statement {
+  read(result: StatementResult): number;
+}
 
 /**
  * Everything that differs between SQLite and MySQL/MariaDB lives here, so that no other module knows
@@ -14,7 +19,8 @@ export interface Dialect {
   insertIgnore(): string;
   /** Multi-row upsert suffix: update `updateCols` when the key exists. */
   upsert(conflictCols: string[], updateCols: string[]): string;
-  /** Adds n to the project's seq counter (creating the project row on its first write) and returns the new last seq. */
+  /** Adds n to the project's seq counter (creating the project row on its first write); read() gives the new last seq. */
+  seqStatement(projectId: string, n: number, now: number): SeqStatement;
   allocateSeq(tx: Tx, projectId: string, n: number, now: number): Promise<number>;
   isRetryable(err: unknown): boolean;
   isUnavailable(err: unknown): boolean;
@@ -48,15 +54,18 @@ export const mysqlDialect: Dialect = {
   insertIgnore: () => 'INSERT IGNORE INTO',
   upsert: (_conflict, update) =>
     ` ON DUPLICATE KEY UPDATE ${update.map((c) => `${c} = VALUES(${c})`).join(', ')}`,
-  async allocateSeq(tx, projectId, n, now) {
-    // LAST_INSERT_ID(expr) hands the new counter back in the OK packet: one round trip, and the row lock
-    // is taken last in the transaction so it is held for the shortest time.
-    const res = await tx.exec(
+  // LAST_INSERT_ID(expr) hands the new counter back in the OK packet: no extra read, and the row lock is
+  // taken last in the transaction so it is held for the shortest time.
+  seqStatement: (projectId, n, now) => ({
+    sql:
       'INSERT INTO projects (id, last_seq, last_event_at, created_at) VALUES (?, LAST_INSERT_ID(?), ?, ?) ' +
-        'ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + ?), last_event_at = VALUES(last_event_at)',
-      [projectId, n, now, now, n],
-    );
-    return Number(res.insertId);
+      'ON DUPLICATE KEY UPDATE last_seq = LAST_INSERT_ID(last_seq + ?), last_event_at = VALUES(last_event_at)',
+    params: [projectId, n, now, now, n],
+    read: (r) => Number(r.insertId),
+  }),
+  async allocateSeq(tx, projectId, n, now) {
+    const st = mysqlDialect.seqStatement(projectId, n, now);
+    return st.read((await tx.batch([st]))[0]);
   },
   isRetryable: (err) => MYSQL_RETRYABLE.has(errCode(err).errno ?? -1),
   isUnavailable: (err) => {
@@ -72,14 +81,17 @@ export const sqliteDialect: Dialect = {
   insertIgnore: () => 'INSERT OR IGNORE INTO',
   upsert: (conflict, update) =>
     ` ON CONFLICT(${conflict.join(', ')}) DO UPDATE SET ${update.map((c) => `${c} = excluded.${c}`).join(', ')}`,
-  async allocateSeq(tx, projectId, n, now) {
-    const rows = await tx.query<{ last_seq: number }>(
+  seqStatement: (projectId, n, now) => ({
+    sql:
       'INSERT INTO projects (id, last_seq, last_event_at, created_at) VALUES (?, ?, ?, ?) ' +
-        'ON CONFLICT(id) DO UPDATE SET last_seq = last_seq + excluded.last_seq, last_event_at = excluded.last_event_at ' +
-        'RETURNING last_seq',
-      [projectId, n, now, now],
-    );
-    return Number(rows[0].last_seq);
+      'ON CONFLICT(id) DO UPDATE SET last_seq = last_seq + excluded.last_seq, last_event_at = excluded.last_event_at ' +
+      'RETURNING last_seq',
+    params: [projectId, n, now, now],
+    read: (r) => Number(r.rows[0].last_seq),
+  }),
+  async allocateSeq(tx, projectId, n, now) {
+    const st = sqliteDialect.seqStatement(projectId, n, now);
+    return st.read((await tx.batch([st]))[0]);
   },
   isRetryable: (err) => errCode(err).code === 'SQLITE_BUSY',
   isUnavailable: (err) =>

@@ -1,9 +1,29 @@
-import type { Tx } from './db.service';
+import type { Statement, Tx } from './db.service';
 
 /** Placeholders per statement stay well under SQLite's and MySQL's limits. */
 const MAX_PARAMS = 12000;
 
-/** Multi-row INSERT (optionally an upsert via `suffix`), chunked: set-based, never one statement per row. */
+/** Multi-row INSERT statements (optionally upserts via `suffix`), chunked: set-based, never one per row. */
+export function insertStatements(
+  table: string,
+  columns: readonly string[],
+  rows: readonly unknown[][],
+  suffix = '',
+  verb = 'INSERT INTO',
+): Statement[] {
+  const out: Statement[] = [];
+  const perChunk = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
+  const tuple = `(${columns.map(() => '?').join(', ')})`;
+  for (let i = 0; i < rows.length; i += perChunk) {
+    const chunk = rows.slice(i, i + perChunk);
+    out.push({
+      sql: `${verb} ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}${suffix}`,
+      params: chunk.flat(),
+    });
+  }
+  return out;
+}
+
 export async function insertMany(
   tx: Tx,
   table: string,
@@ -12,14 +32,7 @@ export async function insertMany(
   suffix = '',
   verb = 'INSERT INTO',
 ): Promise<void> {
-  if (rows.length === 0) return;
-  const perChunk = Math.max(1, Math.floor(MAX_PARAMS / columns.length));
-  const tuple = `(${columns.map(() => '?').join(', ')})`;
-  for (let i = 0; i < rows.length; i += perChunk) {
-    const chunk = rows.slice(i, i + perChunk);
-    const sql = `${verb} ${table} (${columns.join(', ')}) VALUES ${chunk.map(() => tuple).join(', ')}${suffix}`;
-    await tx.exec(sql, chunk.flat());
-  }
+  for (const st of insertStatements(table, columns, rows, suffix, verb)) await tx.exec(st.sql, st.params);
 }
 
 export function placeholders(n: number): string {

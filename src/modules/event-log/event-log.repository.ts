@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DbService, Tx } from '../../database/db.service';
-import { insertMany } from '../../database/sql';
+import { DbService, Statement } from '../../database/db.service';
+import { insertStatements } from '../../database/sql';
 import type { EventEnvelope, EventType } from '../workflows/domain/workflow.events';
 
 const COLUMNS = ['project_id', 'seq', 'type', 'workflow_id', 'step_id', 'at', 'data'];
@@ -17,9 +17,8 @@ export class EventLogRepository {
   constructor(private readonly db: DbService) {}
 
   /** Inside the transaction, after the counter allocated their seqs. */
-  async append(tx: Tx, events: EventEnvelope[]): Promise<void> {
-    await insertMany(
-      tx,
+  appendStatements(events: EventEnvelope[]): Statement[] {
+    return insertStatements(
       'events',
       COLUMNS,
       events.map((e) => [

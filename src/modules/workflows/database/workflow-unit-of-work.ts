@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
-import { DbService, Tx } from '../../../database/db.service';
-import { insertMany, json } from '../../../database/sql';
+import { DbService, Statement } from '../../../database/db.service';
+import { insertStatements, json } from '../../../database/sql';
 import { DomainError } from '../../../common/errors/domain-error';
 import { MetricsService } from '../../metrics/metrics.service';
 import { EventLogRepository } from '../../event-log/event-log.repository';
@@ -187,9 +187,14 @@ export class WorkflowUnitOfWork {
       if (changed.some((wf) => wf.projectId !== projectId))
         throw new Error('a group may only write workflows of its own project');
 
-      await this.workflows.writeSteps(tx, stepRows);
-      // the counter row last: its lock is the one every writer of this project waits for
-      const lastSeq = pending.length ? await tx.dialect.allocateSeq(tx, projectId, pending.length, now) : 0;
+      // round trip 1: changed steps, then the counter row (last: its lock is the one every writer of this
+      // project waits for, so it is held for the shortest time)
+      const seq = pending.length ? tx.dialect.seqStatement(projectId, pending.length, now) : undefined;
+      const first = await tx.batch([
+        ...this.workflows.stepStatements(tx.dialect, stepRows),
+        ...(seq ? [seq] : []),
+      ]);
+      const lastSeq = seq ? seq.read(first[first.length - 1]) : 0;
       const firstSeq = lastSeq - pending.length + 1;
       const envelopes: EventEnvelope[] = pending.map((p, i) => ({
         seq: firstSeq + i,
@@ -201,16 +206,19 @@ export class WorkflowUnitOfWork {
         data: p.data,
       }));
       for (const env of envelopes) touched.get(env.workflowId!)?.setLastSeq(env.seq);
-      await this.workflows.writeWorkflows(tx, changed);
-      await this.writeLogs(tx, envelopes);
-      for (const r of extraRows) await insertMany(tx, r.table, r.columns, [r.values]);
-      await this.eventLog.append(tx, envelopes);
+      // round trip 2: workflow rows (with their last seq), logs, rows of other tables, the events
+      await tx.batch([
+        ...this.workflows.workflowStatements(tx.dialect, changed),
+        ...this.logStatements(envelopes),
+        ...extraRows.flatMap((r) => insertStatements(r.table, r.columns, [r.values])),
+        ...this.eventLog.appendStatements(envelopes),
+      ]);
       return envelopes;
     });
   }
 
   /** A log's id is the seq of its `workflow:log` event: unique in its workflow and in log order. */
-  private async writeLogs(tx: Tx, envelopes: EventEnvelope[]): Promise<void> {
+  private logStatements(envelopes: EventEnvelope[]): Statement[] {
     const rows: unknown[][] = [];
     for (const env of envelopes) {
       if (env.type !== EVENT_TYPES.LogAppended) continue;
@@ -227,8 +235,7 @@ export class WorkflowUnitOfWork {
         Date.parse(env.at),
       ]);
     }
-    await insertMany(
-      tx,
+    return insertStatements(
       'workflow_logs',
       ['workflow_id', 'id', 'project_id', 'step_id', 'level', 'message', 'details', 'at'],
       rows,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { DbService, Tx } from '../../../database/db.service';
-import { insertMany, placeholders } from '../../../database/sql';
+import { DbService, Statement, Tx } from '../../../database/db.service';
+import type { Dialect } from '../../../database/dialect';
+import { insertStatements, placeholders } from '../../../database/sql';
 import { Workflow } from '../domain/workflow.aggregate';
 import { STEP_COLUMNS, WORKFLOW_COLUMNS, WorkflowMapper } from './workflow.mapper';
 
@@ -16,22 +17,19 @@ const STEP_MUTABLE = STEP_COLUMNS.filter((c) => c !== 'workflow_id' && c !== 'id
 export class WorkflowRepository {
   constructor(private readonly db: DbService) {}
 
-  /** Inside a write transaction: loads and row-locks the workflows (sorted ids, so lock order is fixed). */
+  /**
+   * Inside a write transaction: loads and row-locks the workflows (sorted ids, so the lock order is fixed)
+   * with their steps, in one round trip.
+   */
   async loadForUpdate(tx: Tx, ids: string[]): Promise<Map<string, Workflow>> {
-    const out = new Map<string, Workflow>();
-    if (ids.length === 0) return out;
+    if (ids.length === 0) return new Map();
     const sorted = [...ids].sort();
-    const rows = await tx.query(
-      `${WF_SELECT} WHERE id IN (${placeholders(sorted.length)}) ORDER BY id${tx.dialect.forUpdate}`,
-      sorted,
-    );
-    if (rows.length === 0) return out;
-    const found = rows.map((r) => r.id as string);
-    const steps = await tx.query(
-      `${STEP_SELECT} WHERE workflow_id IN (${placeholders(found.length)}) ORDER BY workflow_id, position`,
-      found,
-    );
-    return this.assemble(rows, steps);
+    const list = placeholders(sorted.length);
+    const [wf, steps] = await tx.batch([
+      { sql: `${WF_SELECT} WHERE id IN (${list}) ORDER BY id${tx.dialect.forUpdate}`, params: sorted },
+      { sql: `${STEP_SELECT} WHERE workflow_id IN (${list}) ORDER BY workflow_id, position`, params: sorted },
+    ]);
+    return wf.rows.length ? this.assemble(wf.rows, steps.rows) : new Map();
   }
 
   /** Ids of the workflows holding these session locks (locked with them). */
@@ -58,20 +56,19 @@ export class WorkflowRepository {
   }
 
   /** One multi-row upsert for every changed step row. */
-  async writeSteps(tx: Tx, stepRows: unknown[][]): Promise<void> {
-    await insertMany(
-      tx,
+  stepStatements(dialect: Dialect, stepRows: unknown[][]): Statement[] {
+    return insertStatements(
       'workflow_steps',
       STEP_COLUMNS,
       stepRows,
-      tx.dialect.upsert(['workflow_id', 'id'], STEP_MUTABLE),
+      dialect.upsert(['workflow_id', 'id'], STEP_MUTABLE),
     );
   }
 
   /** One multi-row upsert for every changed workflow row. */
-  async writeWorkflows(tx: Tx, workflows: Workflow[]): Promise<void> {
+  workflowStatements(dialect: Dialect, workflows: Workflow[]): Statement[] {
     const rows = workflows.map((wf) => WorkflowMapper.toRow(wf.state));
-    await insertMany(tx, 'workflows', WORKFLOW_COLUMNS, rows, tx.dialect.upsert(['id'], WF_MUTABLE));
+    return insertStatements('workflows', WORKFLOW_COLUMNS, rows, dialect.upsert(['id'], WF_MUTABLE));
   }
 
   // ---- reads (outside write transactions) ----------------------------------------------------------------

@@ -261,6 +261,7 @@ export class Workflow {
 
   heartbeat(token: string, leaseMs: number | undefined, now: number): number {
     this.assertLease(token, now);
+    if (this.s.queue === null) throw leaseLost(); // on no queue there is no lease to extend
     this.s.leaseExpiresAt = now + (leaseMs ?? DEFAULT_LEASE_MS);
     this.s.updatedAt = now;
     this.dirty = true;
