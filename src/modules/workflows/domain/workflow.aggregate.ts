@@ -39,6 +39,21 @@ export const requeueBackoffMs = (attempt: number) => Math.min(60_000, 1000 * 2 *
 
 export const sessionLockOf = (projectId: string, sessionId: string) => `${projectId}/${sessionId}`;
 
+/** A step as it is before it ever ran (at creation, and again when a requeue resets it). */
+const pendingStep = () =>
+  ({
+    status: 'pending',
+    progress: 0,
+    current: null,
+    total: null,
+    message: null,
+    startedAt: null,
+    finishedAt: null,
+    result: null,
+    error: null,
+    metrics: null,
+  }) satisfies Omit<StepState, 'id' | 'name' | 'weight'>;
+
 export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_STALE_AFTER_MS = 30 * 60 * 1000;
 
@@ -70,16 +85,7 @@ export class Workflow {
         id: st.id,
         name: st.name ?? st.id,
         weight: st.weight ?? 1,
-        status: 'pending',
-        progress: 0,
-        current: null,
-        total: null,
-        message: null,
-        startedAt: null,
-        finishedAt: null,
-        result: null,
-        error: null,
-        metrics: null,
+        ...pendingStep(),
       })),
       queue: input.queue ?? null,
       attempt: 1,
@@ -296,18 +302,7 @@ export class Workflow {
     s.attempt += 1;
     const delay = backoffMs ?? requeueBackoffMs(s.attempt);
     for (const step of s.steps) {
-      Object.assign(step, {
-        status: 'pending',
-        progress: 0,
-        current: null,
-        total: null,
-        message: null,
-        startedAt: null,
-        finishedAt: null,
-        result: null,
-        error: null,
-        metrics: null,
-      });
+      Object.assign(step, pendingStep());
       this.dirtySteps.add(step.id);
     }
     s.status = 'queued';
