@@ -12,13 +12,21 @@ const T0 = 1_700_000_000_000;
 const TOKEN = 'lease-token-1';
 
 /** A workflow on queue `q` as the claim leaves it: leased to worker `w1` until T0 + leaseMs. */
+interface LeasedOpts {
+  maxAttempts?: number;
+  leaseMs?: number;
+  attempt?: number;
+  queue?: string | null;
+  sessionId?: string | null;
+}
+
 function leased({
   maxAttempts = 3,
   leaseMs = 10_000,
   attempt = 1,
-  queue = 'q' as string | null,
-  sessionId = null as string | null,
-} = {}): Workflow {
+  queue = 'q',
+  sessionId = null,
+}: LeasedOpts = {}): Workflow {
   const wf = Workflow.create(
     {
       id: 'w1',
@@ -247,10 +255,9 @@ describe('Workflow queue: expireLease (the reaper)', () => {
 
   it('a workflow whose lease keeps expiring: backoffs 1 s, 2 s, 4 s, then failed after maxAttempts 4', () => {
     let wf = leased({ maxAttempts: 4, leaseMs: 1000 });
-    let now = T0;
     const backoffs: number[] = [];
     for (let round = 0; round < 4; round++) {
-      now = wf.state.leaseExpiresAt!;
+      let now = wf.state.leaseExpiresAt!;
       expect(wf.expireLease(now)).toBe(true);
       const events = wf.takeEvents();
       if (round < 3) {
