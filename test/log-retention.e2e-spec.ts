@@ -1,0 +1,74 @@
+import { client, Client } from './support/http';
+import { RunningServer, startServer } from './support/server';
+import { createTestDatabase, TestDatabase } from './support/test-db';
+
+/**
+ * LOG_RETENTION_HOURS (CONTRACT §5): logs and session messages of terminal workflows are deleted once older
+ * than the retention; those of active workflows are kept whatever their age.
+ */
+describe('log and message retention', () => {
+  let db: TestDatabase;
+  let server: RunningServer;
+  let api: Client;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    // 0.0005 h = 1.8 s
+    server = await startServer({
+      databaseUrl: db.url,
+      env: { LOG_RETENTION_HOURS: '0.0005', SWEEP_INTERVAL_MS: '200' },
+    });
+    api = client(server.url);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  async function waitFor(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  it('deletes old logs and messages of terminal workflows, keeps those of active ones', async () => {
+    const p = 'retention';
+    // a finished session analysis: its two messages and its log must go
+    const sub = await api.post(`/api/projects/${p}/sessions/s1/analysis`, { question: 'q?' });
+    expect(sub.status).toBe(202);
+    const claim = await api.post('/api/queues/session-analysis/claim', { workerId: 'w', waitMs: 2000 });
+    expect(claim.status).toBe(200);
+    const wid = claim.body.workflow.id as string;
+    const lease = { 'x-lease-token': claim.body.leaseToken as string };
+    expect(
+      (await api.post(`/api/workflows/${wid}/logs`, { level: 'info', message: 'done soon' }, lease)).status,
+    ).toBe(201);
+    expect((await api.post(`/api/workflows/${wid}/cancel`, { reason: 'test' })).status).toBe(200);
+
+    // an active workflow with an old log: kept
+    const active = await api.post(`/api/projects/${p}/workflows`, {
+      id: 'still-running',
+      type: 't',
+      steps: [{ id: 'a' }],
+    });
+    expect(active.status).toBe(201);
+    expect(
+      (await api.post('/api/workflows/still-running/logs', { level: 'info', message: 'keep me' })).status,
+    ).toBe(201);
+
+    await waitFor(
+      async () => (await api.get(`/api/workflows/${wid}/logs`)).body.items.length === 0,
+      'the old log to go',
+    );
+    await waitFor(
+      async () => (await api.get(`/api/projects/${p}/sessions/s1/messages`)).body.items.length === 0,
+      'the old messages to go',
+    );
+    const kept = await api.get('/api/workflows/still-running/logs');
+    expect(kept.body.items.map((l: any) => l.message)).toEqual(['keep me']);
+    // the workflows themselves stay
+    expect((await api.get(`/api/workflows/${wid}`)).body.status).toBe('cancelled');
+  });
+});
