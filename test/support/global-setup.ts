@@ -5,5 +5,7 @@ import { join } from 'node:path';
 export default function globalSetup(): void {
   if (!existsSync(join(__dirname, '..', '..', 'dist', 'src', 'main.js')))
     throw new Error('dist/src/main.js is missing: run `npm run build` (npm test does it for you)');
-  process.stdout.write(`\n[stepline tests] database: ${/^(mysql|mariadb):/.test(process.env.DATABASE_URL ?? '') ? 'MySQL/MariaDB' : 'SQLite'}\n`);
+  process.stdout.write(
+    `\n[stepline tests] database: ${/^(mysql|mariadb):/.test(process.env.DATABASE_URL ?? '') ? 'MySQL/MariaDB' : 'SQLite'}\n`,
+  );
 }

@@ -8,7 +8,12 @@ export interface ApiResponse<T = any> {
 
 /** A small JSON client over fetch (undici): what any producer would use. */
 export function client(baseUrl: string, token: string | undefined = ADMIN_TOKEN) {
-  const request = async <T = any>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> => {
+  const request = async <T = any>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<ApiResponse<T>> => {
     const h: Record<string, string> = { ...headers };
     if (token) h.authorization = `Bearer ${token}`;
     let payload: string | undefined;
@@ -29,7 +34,8 @@ export function client(baseUrl: string, token: string | undefined = ADMIN_TOKEN)
   return {
     request,
     get: <T = any>(path: string) => request<T>('GET', path),
-    post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => request<T>('POST', path, body ?? {}, headers),
+    post: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) =>
+      request<T>('POST', path, body ?? {}, headers),
     del: <T = any>(path: string) => request<T>('DELETE', path),
     withToken: (t: string | undefined) => client(baseUrl, t),
   };
@@ -38,7 +44,12 @@ export function client(baseUrl: string, token: string | undefined = ADMIN_TOKEN)
 export type Client = ReturnType<typeof client>;
 
 /** Creates a key through the admin API and returns its secret. */
-export async function createKey(admin: Client, role: 'producer' | 'viewer', projects: string[], name = `${role}-${projects.join('+')}`): Promise<string> {
+export async function createKey(
+  admin: Client,
+  role: 'producer' | 'viewer',
+  projects: string[],
+  name = `${role}-${projects.join('+')}`,
+): Promise<string> {
   const res = await admin.post('/api/keys', { name, role, projects });
   if (res.status !== 201) throw new Error(`key creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.key as string;

@@ -12,7 +12,8 @@ export const usingMysql = (): boolean => /^(mysql|mariadb):\/\//.test(process.en
 
 /** The guard: never wipe a database whose name does not say it is for tests. */
 export function assertTestDatabaseName(name: string): void {
-  if (!/test/i.test(name)) throw new Error(`refusing to wipe database "${name}": its name does not say it is for tests`);
+  if (!/test/i.test(name))
+    throw new Error(`refusing to wipe database "${name}": its name does not say it is for tests`);
 }
 
 export interface TestDatabase {
@@ -31,13 +32,22 @@ function mysqlBase(): URL {
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (!usingMysql()) {
     const dir = mkdtempSync(join(tmpdir(), 'stepline-test-'));
-    return { url: `sqlite:${join(dir, 'stepline.sqlite')}`, kind: 'sqlite', drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      url: `sqlite:${join(dir, 'stepline.sqlite')}`,
+      kind: 'sqlite',
+      drop: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
+    };
   }
   const base = mysqlBase();
   const prefix = base.pathname.replace(/^\//, '') || 'stepline_test';
   const name = `${prefix}_${randomBytes(4).toString('hex')}`.replace(/[^A-Za-z0-9_]/g, '_').slice(0, 64);
   assertTestDatabaseName(name);
-  const conn = await createConnection({ host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || 'root'), password: decodeURIComponent(base.password) });
+  const conn = await createConnection({
+    host: base.hostname,
+    port: Number(base.port || 3306),
+    user: decodeURIComponent(base.username || 'root'),
+    password: decodeURIComponent(base.password),
+  });
   await conn.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await conn.end();
   const url = new URL(base.toString());
@@ -49,7 +59,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     port: Number(base.port || 3306),
     drop: async () => {
       assertTestDatabaseName(name);
-      const c = await createConnection({ host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || 'root'), password: decodeURIComponent(base.password) });
+      const c = await createConnection({
+        host: base.hostname,
+        port: Number(base.port || 3306),
+        user: decodeURIComponent(base.username || 'root'),
+        password: decodeURIComponent(base.password),
+      });
       await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await c.end();
     },
