@@ -1,11 +1,25 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
-import { createTestDatabase, TestDatabase } from '../test/support/test-db';
 import { mysqlBaseline } from './baseline-mysql';
 import { sqliteBaseline } from './baseline-sqlite';
+import { claimsReport, ClaimsResult, runClaims } from './claims';
+import {
+  cores,
+  databasePids,
+  fmt,
+  freshDatabase,
+  Kind,
+  log,
+  ms,
+  MYSQL_URL,
+  QUIET_MS,
+  ROOT,
+  SECONDS,
+} from './common';
+import { fanoutReport, FanoutResult, runFanout } from './fanout';
 import { HttpLoad, runHttp } from './load';
 import { CpuUse, waitQuiet, watchCpu } from './machine';
 import { ADMIN_TOKEN, BenchServer, startNoopServer, startServer } from './server';
@@ -14,10 +28,14 @@ import { Measured, perSecond } from './stats';
 import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './workload';
 
 /**
- * `npm run bench`: the real server (a child process, as `npm start` runs it) driven over HTTP keep-alive
+ * `npm run bench`: three suites, chosen with BENCH_SUITES=core,fanout,claims (default: all three).
+ *
+ * core: the real server (a child process, as `npm start` runs it) driven over HTTP keep-alive
  * connections by autocannon, next to a raw baseline that runs the same transaction straight through
  * mysql2 / better-sqlite3 on its own fresh database with the same schema and rows. Each Stepline cell is
  * followed at once by its baseline cell, so that both see the same machine state.
+ * fanout: live delivery to 100 … 10,000 Socket.IO subscribers against a bare Socket.IO server (fanout.ts).
+ * claims: queue claims and claim → complete round trips on MariaDB against raw mysql2 (claims.ts).
  *
  *   BENCH_DB=sqlite|mysql|both (both)   BENCH_SECONDS=5 (per cell)   BENCH_CONNECTIONS=1,8,32
  *   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/stepline_bench_test (databases are created beside it and dropped)
@@ -25,9 +43,17 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  *   BENCH_PROF=1: the server runs with --cpu-prof; profiles land in bench/profiles/
  *   BENCH_RESULTS: where the markdown goes (bench/results.md)
  */
-type Kind = 'sqlite' | 'mysql';
-
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SUITES = (() => {
+  const all = ['core', 'fanout', 'claims'];
+  const v = (process.env.BENCH_SUITES ?? all.join(','))
+    .split(',')
+    .map((x) => x.trim().toLowerCase())
+    .filter(Boolean);
+  const bad = v.filter((x) => !all.includes(x));
+  if (bad.length || v.length === 0)
+    throw new Error(`BENCH_SUITES takes core, fanout, claims; not "${bad.join(',')}"`);
+  return new Set(v);
+})();
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,8,32').split(',').map(Number);
 const DBS: Kind[] = (() => {
   const v = (process.env.BENCH_DB ?? 'both').toLowerCase();
@@ -36,9 +62,6 @@ const DBS: Kind[] = (() => {
   if (v === 'mariadb') return ['mysql'];
   throw new Error(`BENCH_DB must be sqlite, mysql or both, not "${v}"`);
 })();
-const QUIET_MS = Number(process.env.BENCH_QUIET_MS ?? 8000);
-const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/stepline_bench_test';
-const ROOT = join(__dirname, '..', '..');
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR ?? join(ROOT, 'bench', 'profiles');
 const RESULTS = process.env.BENCH_RESULTS ?? join(ROOT, 'bench', 'results.md');
 
@@ -69,19 +92,14 @@ interface Reference {
 const cells: Cell[] = [];
 let noopRef: Run | undefined;
 const refs: Reference[] = [];
+let fanout: FanoutResult | undefined;
+let claims: ClaimsResult | undefined;
 const versions: Record<string, string> = {};
 /** 1-minute load average before and after: the machine is shared, and a busy one skews every figure. */
 const load = { before: loadavg()[0], after: 0 };
 /** Whose CPU to account for: this process (load generator or raw loop), the server, the database server. */
 const pids: Record<'bench' | 'server' | 'db', number[]> = { bench: [process.pid], server: [], db: [] };
 
-const log = (s: string) => process.stderr.write(`${s}\n`);
-const fmt = (n: number, digits = 0) =>
-  Number.isFinite(n)
-    ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
-    : '–';
-const ms = (n: number) => fmt(n, n < 10 ? 2 : 1);
-const cores = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(2));
 const dbName = (k: Kind) => (k === 'mysql' ? 'MariaDB' : 'SQLite');
 const scenarioName = (batch: number) => (batch === 1 ? 'single' : `batch${batch}`);
 const ratio = (c: Cell) => perSecond(c.app.m) / perSecond(c.raw.m);
@@ -108,30 +126,6 @@ async function measured(fn: () => Promise<Measured> | Measured): Promise<Run> {
   const w = watchCpu(pids);
   const m = await fn();
   return { m, cpu: w.stop() };
-}
-
-async function freshDatabase(kind: Kind): Promise<TestDatabase> {
-  if (kind === 'mysql') process.env.DATABASE_URL = MYSQL_URL;
-  else delete process.env.DATABASE_URL;
-  return createTestDatabase();
-}
-
-/** The database server's processes (mariadbd / mysqld), found through /proc; none for SQLite. */
-function databasePids(): number[] {
-  try {
-    return readdirSync('/proc')
-      .filter((d) => /^\d+$/.test(d))
-      .filter((d) => {
-        try {
-          return /^(mariadbd|mysqld)$/.test(readFileSync(`/proc/${d}/comm`, 'utf8').trim());
-        } catch {
-          return false;
-        }
-      })
-      .map(Number);
-  } catch {
-    return [];
-  }
 }
 
 /** Node flags for the server: with BENCH_PROF, a CPU profile of the whole run (`--cpu-prof` is refused in NODE_OPTIONS). */
@@ -413,17 +407,25 @@ const usPerUpdate = (r: Run, group: string) => {
 };
 
 function report(): string {
+  const cpu = cpus();
+  const parts = [
+    '# Stepline benchmark',
+    '',
+    `${new Date().toISOString()} · ${revision()} · Node ${process.version} · ${cpu.length} × ${cpu[0]?.model ?? 'cpu'} · ${Math.round(totalmem() / 2 ** 30)} GiB` +
+      (versions.mysql ? ` · MariaDB ${versions.mysql}` : '') +
+      ` · suites: ${[...SUITES].join(', ')} · ${SECONDS} s per cell · load average ${load.before.toFixed(1)} before, ${load.after.toFixed(1)} after`,
+    '',
+  ];
+  if (SUITES.has('core')) parts.push('## REST writes (core)', '', coreReport());
+  if (fanout) parts.push(fanoutReport(fanout));
+  if (claims) parts.push(claimsReport(claims));
+  return parts.join('\n');
+}
+
+function coreReport(): string {
   const lines: string[] = [];
   const cpu = cpus();
   const row = (...cols: string[]) => lines.push(`| ${cols.join(' | ')} |`);
-  lines.push('# Stepline benchmark');
-  lines.push('');
-  lines.push(
-    `${new Date().toISOString()} · ${revision()} · Node ${process.version} · ${cpu.length} × ${cpu[0]?.model ?? 'cpu'} · ${Math.round(totalmem() / 2 ** 30)} GiB` +
-      (versions.mysql ? ` · MariaDB ${versions.mysql}` : '') +
-      ` · ${SECONDS} s per cell · load average ${load.before.toFixed(1)} before, ${load.after.toFixed(1)} after`,
-  );
-  lines.push('');
   lines.push(
     `Updates go to running steps of ${STEPS_PER_WORKFLOW}-step workflows: "1 project" = 32 workflows in one project, ` +
       '"50 projects" = 4 workflows in each of 50. single = `POST /api/workflows/:id/steps/:stepId/progress`, ' +
@@ -560,8 +562,15 @@ function report(): string {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  await noopReference();
-  for (const kind of DBS) await benchDatabase(kind);
+  if (SUITES.has('core')) {
+    await noopReference();
+    for (const kind of DBS) await benchDatabase(kind);
+  }
+  if (SUITES.has('fanout')) fanout = await runFanout();
+  if (SUITES.has('claims')) {
+    claims = await runClaims();
+    versions.mysql ??= claims.mysqlVersion;
+  }
   load.after = loadavg()[0];
   const text = report();
   process.stdout.write(`\n${text}\n`);

@@ -42,6 +42,12 @@ export async function startNoopServer(): Promise<BenchServer> {
   return spawnAndWait([join(__dirname, 'noop-server.js'), String(port)], port, null, {});
 }
 
+/** The bare Socket.IO server of fanout-baseline.ts: the fan-out suite's floor. */
+export async function startFanoutBaseline(token: string): Promise<BenchServer> {
+  const port = await freePort();
+  return spawnAndWait([join(__dirname, 'fanout-baseline.js'), String(port), token], port, '/health', {});
+}
+
 async function spawnAndWait(
   args: string[],
   port: number,

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { randomBytes } from 'node:crypto';
 import type { Principal } from '../../common/auth/principal';
-import { DbService } from '../../database/db.service';
+import { DbService, Statement } from '../../database/db.service';
 import { placeholders } from '../../database/sql';
 import { WorkflowCreatedEvent, WorkflowRequeuedEvent } from '../event-log/committed-events';
 import { WorkflowRepository } from '../workflows/database/workflow.repository';
@@ -76,21 +76,23 @@ export class ClaimService {
           `ORDER BY available_at, created_at, created_seq LIMIT 1${tx.dialect.skipLocked}`,
         [queue, now, ...(principal.allProjects ? [] : principal.projects)],
       );
-      await tx.exec(
-        `${tx.dialect.insertIgnore()} queue_workers (queue, worker_id, last_seen_at) VALUES (?, ?, ?)`,
-        [queue, workerId, now],
-      );
-      await tx.exec('UPDATE queue_workers SET last_seen_at = ? WHERE queue = ? AND worker_id = ?', [
-        now,
-        queue,
-        workerId,
-      ]);
-      if (rows.length === 0) return null;
+      const seen: Statement = {
+        sql: `INSERT INTO queue_workers (queue, worker_id, last_seen_at) VALUES (?, ?, ?)${tx.dialect.upsert(['queue', 'worker_id'], ['last_seen_at'])}`,
+        params: [queue, workerId, now],
+      };
+      if (rows.length === 0) {
+        await tx.batch([seen]);
+        return null;
+      }
       const id = rows[0].id as string;
-      const res = await tx.exec(
-        'UPDATE workflows SET lease_token = ?, lease_expires_at = ?, worker_id = ?, updated_at = ?, stale_at = ? WHERE id = ? AND lease_token IS NULL',
-        [token, now + leaseMs, workerId, now, now + Number(rows[0].stale_after_ms), id],
-      );
+      // one round trip: the lease, and the worker's last-seen time
+      const [res] = await tx.batch([
+        {
+          sql: 'UPDATE workflows SET lease_token = ?, lease_expires_at = ?, worker_id = ?, updated_at = ?, stale_at = ? WHERE id = ? AND lease_token IS NULL',
+          params: [token, now + leaseMs, workerId, now, now + Number(rows[0].stale_after_ms), id],
+        },
+        seen,
+      ]);
       return res.affectedRows === 1 ? id : null;
     });
     if (!picked) return null;

@@ -29,6 +29,7 @@ export class EtaHistory {
   private readonly cache = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<ProjectEtaHistory>>();
   private loads = 0;
+  private readonly again = new Set<string>();
 
   constructor(private readonly runs: RunHistoryRepository) {}
 
@@ -57,8 +58,14 @@ export class EtaHistory {
   }
 
   /** After a run is recorded: reload the project, so that the next estimate uses it. */
+  /** Reloads after a recorded run; completions that land during a load coalesce into one more load. */
   async refresh(projectId: string): Promise<void> {
+    if (this.inflight.has(projectId)) {
+      this.again.add(projectId);
+      return;
+    }
     await this.load(projectId);
+    while (this.again.delete(projectId)) await this.load(projectId);
   }
 
   private load(projectId: string): Promise<ProjectEtaHistory> {

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { WorkflowRepository } from '../../../workflows/database/workflow.repository';
 import { runDurations } from '../../eta/eta-estimator';
@@ -13,7 +14,18 @@ export class RecordRunHistoryHandler implements ICommandHandler<RecordRunHistory
     private readonly etaHistory: EtaHistory,
   ) {}
 
+  private readonly logger = new Logger('RunHistory');
+
+  /** Best effort, off the request path: a failure loses one run's durations, said in a warning. */
   async execute(c: RecordRunHistoryCommand): Promise<void> {
+    try {
+      await this.record(c);
+    } catch (err) {
+      this.logger.warn(`run ${c.workflowId} not recorded: ${(err as Error).message}`);
+    }
+  }
+
+  private async record(c: RecordRunHistoryCommand): Promise<void> {
     // the committed event names the workflow; its steps' times are in its rows
     const wf = await this.workflows.findById(c.workflowId);
     if (!wf || wf.projectId !== c.projectId || wf.status !== 'completed') return;
