@@ -179,11 +179,11 @@ export class DbService implements OnApplicationShutdown {
           for (const st of statements) {
             const res = await qr.query(st.sql, st.params, true);
             const r = toResult(res.raw);
-            out.push(
-              Array.isArray(res.records) && res.records.length && !Array.isArray(res.raw)
-                ? { ...r, rows: res.records }
-                : r,
-            );
+            // better-sqlite3 reports the changed-row count as `affected`, not inside `raw`
+            if (typeof res.affected === 'number') r.affectedRows = res.affected;
+            if (!Array.isArray(res.raw) && Array.isArray(res.records) && res.records.length)
+              r.rows = res.records;
+            out.push(r);
           }
           return out;
         }
