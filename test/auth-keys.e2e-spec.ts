@@ -1,25 +1,13 @@
-import { client, Client, createKey } from './support/http';
-import { RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { Client, createKey } from './support/http';
+import { useServer } from './support/fixture';
 
 /** CONTRACT §1: keys, roles, project scope, and existence that never leaks across projects. */
 
-let db: TestDatabase;
-let server: RunningServer;
 let admin: Client;
 let counter = 0;
 const project = (name: string) => `auth-${name}-${++counter}`;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer({ databaseUrl: db.url });
-  admin = client(server.url);
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
+useServer((fx) => (admin = fx.admin));
 
 function expectError(res: { status: number; body: any }, status: number, code: string, what = ''): void {
   expect({ what, status: res.status, code: res.body?.code }).toEqual({ what, status, code });

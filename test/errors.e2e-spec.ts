@@ -1,7 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import { ApiResponse, client, Client, createKey } from './support/http';
-import { RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { ApiResponse, Client, createKey } from './support/http';
+import { useServer } from './support/fixture';
 
 /**
  * CONTRACT §0 and §1: the error body, malformed and oversized bodies, unknown routes, and the rule that a
@@ -10,22 +9,11 @@ import { createTestDatabase, TestDatabase } from './support/test-db';
 
 const MiB = 1024 * 1024;
 
-let db: TestDatabase;
-let server: RunningServer;
 let admin: Client;
 let counter = 0;
 const project = (name: string) => `err-${name}-${++counter}`;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer({ databaseUrl: db.url });
-  admin = client(server.url);
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
+useServer((fx) => (admin = fx.admin));
 
 /** The contract's error body: statusCode, error (the status text), code, message; JSON. */
 function expectErrorBody(res: ApiResponse, status: number, code: string, what = ''): void {

@@ -1,6 +1,5 @@
-import { client, Client } from './support/http';
-import { RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { Client } from './support/http';
+import { useServer } from './support/fixture';
 
 /** CONTRACT §3 (the per-project event log over REST), and §2's batch progress and logs. */
 
@@ -8,22 +7,11 @@ const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 /** Any ETA (its values depend on the clock; expectEta checks its shape). */
 const ETA = expect.objectContaining({ basis: expect.stringMatching(/^(none|rate|history)$/) });
 
-let db: TestDatabase;
-let server: RunningServer;
 let admin: Client;
 let counter = 0;
 const project = (name: string) => `ebl-${name}-${++counter}`;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer({ databaseUrl: db.url });
-  admin = client(server.url);
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
+useServer((fx) => (admin = fx.admin));
 
 function expectError(res: { status: number; body: any }, status: number, code: string): void {
   expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });

@@ -1,29 +1,17 @@
-import { client, Client, createKey } from './support/http';
-import { RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { Client, createKey } from './support/http';
+import { useServer } from './support/fixture';
 
 /** CONTRACT §2: workflows and steps over REST, against the real built server. */
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
-let db: TestDatabase;
-let server: RunningServer;
 let admin: Client;
 let counter = 0;
 /** A project id of its own for each test. */
 const project = (name: string) => `wf-${name}-${++counter}`;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer({ databaseUrl: db.url });
-  admin = client(server.url);
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
+useServer((fx) => (admin = fx.admin));
 
 function expectError(res: { status: number; body: any }, status: number, code: string): void {
   expect({ status: res.status, code: res.body?.code }).toEqual({ status, code });
