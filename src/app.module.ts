@@ -19,6 +19,7 @@ import { RealtimeModule } from './modules/realtime/realtime.module';
 import { QueueMonitoringModule } from './modules/queue-monitoring/queue-monitoring.module';
 import { SessionsModule } from './modules/sessions/sessions.module';
 import { ProgressTrackerModule } from './modules/progress-tracker/progress-tracker.module';
+import { AnalysisStepsModule } from './modules/analysis-steps/analysis-steps.module';
 
 @Module({
   imports: [
@@ -59,6 +60,7 @@ import { ProgressTrackerModule } from './modules/progress-tracker/progress-track
     QueueMonitoringModule,
     SessionsModule,
     ProgressTrackerModule,
+    AnalysisStepsModule,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },

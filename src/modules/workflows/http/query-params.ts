@@ -3,19 +3,23 @@ import { Transform, Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { ID_MESSAGE, ID_PATTERN } from '../../../common/validation/validators';
 
-const STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'];
-
-export class ListWorkflowsParams {
-  @ApiPropertyOptional({ description: 'comma-separated: queued,running,completed,failed,cancelled' })
-  @IsOptional()
-  @Transform(({ value }) =>
+/** `?status=a,b` → `['a', 'b']` (a repeated parameter arrives as an array already). */
+export const CommaSeparated = () =>
+  Transform(({ value }) =>
     typeof value === 'string'
       ? value
           .split(',')
           .map((s) => s.trim())
           .filter(Boolean)
       : value,
-  )
+  );
+
+const STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+
+export class ListWorkflowsParams {
+  @ApiPropertyOptional({ description: 'comma-separated: queued,running,completed,failed,cancelled' })
+  @IsOptional()
+  @CommaSeparated()
   @IsIn(STATUSES, { each: true, message: `status must be among ${STATUSES.join(', ')}` })
   status?: string[];
 

@@ -1,0 +1,20 @@
+/**
+ * Keeps a result within `maxBytes` of JSON: while it is too big, the longest top-level array is halved and
+ * the result marked `truncated: true` (counts such as `total` stay exact). Small results pass untouched.
+ */
+export function fitResult<T>(result: T, maxBytes: number): T {
+  if (!result || typeof result !== 'object' || Array.isArray(result)) return result;
+  let size = Buffer.byteLength(JSON.stringify(result));
+  if (size <= maxBytes) return result;
+  const out: Record<string, unknown> = { ...(result as Record<string, unknown>), truncated: true };
+  while (size > maxBytes) {
+    const longest = Object.keys(out)
+      .filter((k) => Array.isArray(out[k]) && (out[k] as unknown[]).length > 0)
+      .sort((a, b) => (out[b] as unknown[]).length - (out[a] as unknown[]).length)[0];
+    if (!longest) break;
+    const arr = out[longest] as unknown[];
+    out[longest] = arr.slice(0, Math.floor(arr.length / 2));
+    size = Buffer.byteLength(JSON.stringify(out));
+  }
+  return out as T;
+}
