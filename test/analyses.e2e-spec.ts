@@ -13,7 +13,8 @@ import {
   sleep,
   waitFor,
 } from './support/live-clients';
-import { ADMIN_TOKEN } from './support/server';
+import { ADMIN_TOKEN, startServer } from './support/server';
+import { createTestDatabase } from './support/test-db';
 
 /**
  * Project analyses (CONTRACT §7, §6 built-in workers) against the real server on the database of the run,
@@ -295,6 +296,46 @@ describe('a cancelled analysis stops', () => {
     expect(cancelled.body.status).toBe('cancelled');
     expect(cancelled.body.steps.filter((s: any) => s.status === 'completed').length).toBeLessThan(4);
     expect((await api.get('/api/projects/cancelling/analysis-steps')).body.items).toEqual([]);
+  });
+});
+
+describe('a restart in the middle of an analysis', () => {
+  it('gives the lease back on SIGTERM, and the next instance runs the analysis to the end as attempt 2', async () => {
+    const db = await createTestDatabase();
+    const env = { ANALYSIS_ROOT: ROOT, WORKER_CONCURRENCY: '1' };
+    let server = await startServer({ databaseUrl: db.url, env });
+    try {
+      const first = client(server.url);
+      const created = await first.post('/api/projects/restarting/analyses', {
+        path: 'big',
+        types: ['issues'],
+      });
+      expectStatus(created, 202);
+      await waitFor(
+        async () => (await first.get(`/api/workflows/${created.body.id}`)).body.steps[0].current > 0,
+        'the issues step to report progress',
+        { timeoutMs: 30_000 },
+      );
+      await server.stop(); // SIGTERM: the pool aborts the analyzer and releases its lease
+      server = await startServer({ databaseUrl: db.url, env });
+      const again = client(server.url);
+      const done = await waitFor(
+        async () => {
+          const wf = (await again.get(`/api/workflows/${created.body.id}`)).body;
+          return wf.status === 'completed' ? wf : undefined;
+        },
+        'the analysis to complete on the new instance',
+        { timeoutMs: 60_000, intervalMs: 100 },
+      );
+      expect(done.attempt).toBe(2);
+      expect(result(done, 'issues').total).toBe(4000);
+      const types = (await restEvents(again, 'restarting')).map((e) => e.type);
+      expect(types).toContain('workflow:requeued');
+      expect(types[types.length - 1]).toBe('workflow:completed');
+    } finally {
+      await server.stop();
+      await db.drop();
+    }
   });
 });
 
