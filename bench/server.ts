@@ -48,6 +48,21 @@ export async function startFanoutBaseline(token: string): Promise<BenchServer> {
   return spawnAndWait([join(__dirname, 'fanout-baseline.js'), String(port), token], port, '/health', {});
 }
 
+/** The hand-wired BullMQ → QueueEvents → Socket.IO relay of compare-relay.ts: the compare suite's pipeline. */
+export async function startCompareRelay(
+  redisUrl: string,
+  queue: string,
+  prefix: string,
+): Promise<BenchServer> {
+  const port = await freePort();
+  return spawnAndWait(
+    [join(__dirname, 'compare-relay.js'), String(port), redisUrl, queue, prefix],
+    port,
+    null,
+    {},
+  );
+}
+
 async function spawnAndWait(
   args: string[],
   port: number,
