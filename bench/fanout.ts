@@ -36,9 +36,9 @@ const WORKFLOW = 'wf-fan';
 const STEP = 's0';
 const REPLAY_PROJECT = 'replay';
 
-type Who = 'Stepline' | 'Socket.IO';
+export type Who = 'Stepline' | 'Socket.IO';
 
-interface Target {
+export interface Target {
   who: Who;
   base: URL;
   path: string;
@@ -105,7 +105,7 @@ export interface FanoutResult {
 
 // ---- subscriber processes -------------------------------------------------------------------------------
 
-class ClientProc {
+export class ClientProc {
   readonly proc: ChildProcess;
   private rid = 0;
   private readonly pending = new Map<number, { resolve(v: any): void; reject(e: Error): void }>();
@@ -159,10 +159,10 @@ class ClientProc {
 }
 
 /** Splits n over the processes as evenly as possible. */
-const split = (n: number, parts: number) =>
+export const split = (n: number, parts: number) =>
   Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
 
-async function connectGroup(
+export async function connectGroup(
   procs: ClientProc[],
   group: string,
   url: string,
@@ -185,7 +185,7 @@ async function connectGroup(
   };
 }
 
-const closeGroup = (procs: ClientProc[], group: string) =>
+export const closeGroup = (procs: ClientProc[], group: string) =>
   Promise.all(procs.map((p) => p.call({ op: 'close', group })));
 
 // ---- producer ----------------------------------------------------------------------------------------------
@@ -230,7 +230,7 @@ function post(
 }
 
 /** Posts `rate` updates a second for `seconds`, each stamped with its send time in `message`. */
-async function produce(
+export async function produce(
   t: Target,
   rate: number,
   seconds: number,

@@ -5,7 +5,17 @@ import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
 import { mysqlBaseline } from './baseline-mysql';
 import { sqliteBaseline } from './baseline-sqlite';
+import {
+  analysisReport,
+  AnalysisBenchReport,
+  runAnalysisBench,
+  runAnalysisThroughServer,
+  ServerAnalysisReport,
+  serverAnalysisReport,
+} from './analysis';
 import { claimsReport, ClaimsResult, runClaims } from './claims';
+import { compareReport, CompareReport, runCompare } from './compare';
+import { crossNodeReport, CrossNodeResult, runCrossNode } from './cross-node';
 import {
   cores,
   databasePids,
@@ -28,7 +38,8 @@ import { Measured, perSecond } from './stats';
 import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './workload';
 
 /**
- * `npm run bench`: three suites, chosen with BENCH_SUITES=core,fanout,claims (default: all three).
+ * `npm run bench`: six suites, chosen with BENCH_SUITES=core,fanout,claims,analysis,compare,crossnode
+ * (default: all of them).
  *
  * core: the real server (a child process, as `npm start` runs it) driven over HTTP keep-alive
  * connections by autocannon, next to a raw baseline that runs the same transaction straight through
@@ -36,6 +47,9 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  * followed at once by its baseline cell, so that both see the same machine state.
  * fanout: live delivery to 100 … 10,000 Socket.IO subscribers against a bare Socket.IO server (fanout.ts).
  * claims: queue claims and claim → complete round trips on MariaDB against raw mysql2 (claims.ts).
+ * analysis: the four analyzers on the repository's own node_modules, in-process and through the server (analysis.ts).
+ * compare: Stepline against a hand-wired BullMQ → QueueEvents → Socket.IO pipeline, end to end (compare.ts).
+ * crossnode: two instances on MariaDB + Redis, POST to A → subscribers on both (cross-node.ts).
  *
  *   BENCH_DB=sqlite|mysql|both (both)   BENCH_SECONDS=5 (per cell)   BENCH_CONNECTIONS=1,8,32
  *   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/stepline_bench_test (databases are created beside it and dropped)
@@ -44,14 +58,14 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  *   BENCH_RESULTS: where the markdown goes (bench/results.md)
  */
 const SUITES = (() => {
-  const all = ['core', 'fanout', 'claims'];
+  const all = ['core', 'fanout', 'claims', 'analysis', 'compare', 'crossnode'];
   const v = (process.env.BENCH_SUITES ?? all.join(','))
     .split(',')
     .map((x) => x.trim().toLowerCase())
     .filter(Boolean);
   const bad = v.filter((x) => !all.includes(x));
   if (bad.length || v.length === 0)
-    throw new Error(`BENCH_SUITES takes core, fanout, claims; not "${bad.join(',')}"`);
+    throw new Error(`BENCH_SUITES takes ${all.join(', ')}; not "${bad.join(',')}"`);
   return new Set(v);
 })();
 const CONNECTIONS = (process.env.BENCH_CONNECTIONS ?? '1,8,32').split(',').map(Number);
@@ -94,6 +108,9 @@ let noopRef: Run | undefined;
 const refs: Reference[] = [];
 let fanout: FanoutResult | undefined;
 let claims: ClaimsResult | undefined;
+let analysis: { engine: AnalysisBenchReport; server: ServerAnalysisReport } | undefined;
+let compare: CompareReport | undefined;
+let crossNode: CrossNodeResult | undefined;
 const versions: Record<string, string> = {};
 /** 1-minute load average before and after: the machine is shared, and a busy one skews every figure. */
 const load = { before: loadavg()[0], after: 0 };
@@ -419,6 +436,17 @@ function report(): string {
   if (SUITES.has('core')) parts.push('## REST writes (core)', '', coreReport());
   if (fanout) parts.push(fanoutReport(fanout));
   if (claims) parts.push(claimsReport(claims));
+  if (analysis)
+    parts.push(
+      '## Project analyses (#6)',
+      '',
+      analysisReport(analysis.engine),
+      '',
+      serverAnalysisReport(analysis.server),
+      '',
+    );
+  if (compare) parts.push(compareReport(compare));
+  if (crossNode) parts.push(crossNodeReport(crossNode));
   return parts.join('\n');
 }
 
@@ -571,6 +599,12 @@ async function main(): Promise<void> {
     claims = await runClaims();
     versions.mysql ??= claims.mysqlVersion;
   }
+  if (SUITES.has('analysis')) {
+    log('analysis: the engine on node_modules, then through the server');
+    analysis = { engine: await runAnalysisBench(), server: await runAnalysisThroughServer() };
+  }
+  if (SUITES.has('compare')) compare = await runCompare();
+  if (SUITES.has('crossnode')) crossNode = await runCrossNode();
   load.after = loadavg()[0];
   const text = report();
   process.stdout.write(`\n${text}\n`);

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppConfigModule } from './config/config.module';
 import { AppConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
+import { ClusterModule } from './modules/cluster/cluster.module';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { AuthGuard } from './common/auth/auth.guard';
 import { MetricsModule } from './modules/metrics/metrics.module';
@@ -51,6 +52,7 @@ import { AnalysisStepsModule } from './modules/analysis-steps/analysis-steps.mod
     CqrsModule.forRoot(),
     DatabaseModule,
     MetricsModule,
+    ClusterModule,
     KeysModule,
     EventLogModule,
     WorkflowsModule,

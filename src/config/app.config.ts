@@ -22,6 +22,9 @@ export class AppConfig {
   get redisUrl(): string | undefined {
     return this.config.get('REDIS_URL', { infer: true });
   }
+  get redisPrefix(): string | undefined {
+    return this.config.get('REDIS_PREFIX', { infer: true });
+  }
   get workerConcurrency(): number {
     return this.config.get('WORKER_CONCURRENCY', { infer: true });
   }

@@ -50,6 +50,11 @@ export class EnvironmentVariables {
   @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be redis://host:port' })
   REDIS_URL?: string;
 
+  /** Redis channel namespace; default `stepline:<database name>`, so that instances of one database share it. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/, { message: 'REDIS_PREFIX must be letters, digits, _.:-' })
+  REDIS_PREFIX?: string;
+
   @IsOptional()
   @Transform(toInt)
   @IsInt()
@@ -101,5 +106,9 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
     );
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
+  if (env.REDIS_URL && !/^(mysql|mariadb):/.test(env.DATABASE_URL))
+    throw new Error(
+      'Invalid configuration:\n  REDIS_URL is set: several instances share one MySQL/MariaDB, but DATABASE_URL is SQLite (a file one process owns)',
+    );
   return env;
 }

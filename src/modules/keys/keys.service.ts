@@ -1,9 +1,10 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AppConfig } from '../../config/app.config';
 import { DbService } from '../../database/db.service';
 import { notFound } from '../../common/errors/domain-error';
 import { Principal, Role } from '../../common/auth/principal';
+import { ClusterBus } from '../cluster/cluster-bus';
 
 export interface KeyView {
   id: string;
@@ -15,6 +16,9 @@ export interface KeyView {
 
 const CACHE_TTL_MS = 2000;
 const ADMIN_KEY_ID = 'admin';
+/** With REDIS_URL: how often revocations are read from the database, in case a message was lost. */
+const REVOKED_POLL_MS = 1000;
+const REVOKED_WINDOW_MS = 60_000;
 
 export const hashSecret = (secret: string) => createHash('sha256').update(secret).digest('hex');
 
@@ -22,18 +26,36 @@ export const hashSecret = (secret: string) => createHash('sha256').update(secret
  * API keys: secrets are random 32-byte tokens, stored as sha256 (they are not passwords: high entropy,
  * so a fast hash is enough). Lookups are cached for 2 s; a revocation through this instance drops the
  * cache entry at once, so the next request with a revoked key gets 401.
+ *
+ * With REDIS_URL the revocation is announced to the other instances, which drop the cache entry and close
+ * the key's sockets and streams at once; in case that message is lost, each instance also reads the
+ * keys revoked in the last minute every second (revocations are rare: a small, cheap query).
  */
 @Injectable()
-export class KeysService {
+export class KeysService implements OnApplicationShutdown {
   private readonly logger = new Logger('Keys');
   private readonly cache = new Map<string, { principal: Principal; at: number }>();
   private readonly revokeListeners: Array<(keyId: string) => void> = [];
+  /** Revocations already applied here (REDIS_URL): each is applied once, by message or by poll. */
+  private readonly revoked = new Set<string>();
+  private revokedTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly db: DbService,
     private readonly config: AppConfig,
+    private readonly cluster: ClusterBus,
   ) {
     db.whenReady(() => this.bootstrapAdmin());
+    if (cluster.enabled) {
+      cluster.on('keys', (payload) => {
+        const { id, hash } = JSON.parse(payload) as { id: string; hash: string };
+        this.applyRevocation(id, hash);
+      });
+      db.whenReady(() => {
+        this.revokedTimer = setInterval(() => void this.pollRevoked(), REVOKED_POLL_MS);
+        this.revokedTimer.unref();
+      });
+    }
   }
 
   onRevoke(fn: (keyId: string) => void): void {
@@ -88,8 +110,35 @@ export class KeysService {
     ]);
     if (rows.length === 0) throw notFound(`key ${id}`);
     await this.db.query('UPDATE api_keys SET revoked_at = ? WHERE id = ?', [Date.now(), id]);
-    this.cache.delete(rows[0].key_hash);
+    this.applyRevocation(id, rows[0].key_hash);
+    this.cluster.publish('keys', JSON.stringify({ id, hash: rows[0].key_hash }));
+  }
+
+  /** Requests with the key get 401 from now on, and its live sockets and streams here are closed. */
+  private applyRevocation(id: string, hash: string): void {
+    this.cache.delete(hash);
+    if (this.cluster.enabled) {
+      if (this.revoked.has(id)) return;
+      if (this.revoked.size > 10_000) this.revoked.clear();
+      this.revoked.add(id);
+    }
     for (const fn of this.revokeListeners) fn(id);
+  }
+
+  private async pollRevoked(): Promise<void> {
+    if (!this.db.isReady) return;
+    try {
+      const rows = await this.db.query('SELECT id, key_hash FROM api_keys WHERE revoked_at >= ?', [
+        Date.now() - REVOKED_WINDOW_MS,
+      ]);
+      for (const r of rows) this.applyRevocation(r.id, r.key_hash);
+    } catch {
+      // the database is away: the next poll tries again
+    }
+  }
+
+  onApplicationShutdown(): void {
+    if (this.revokedTimer) clearInterval(this.revokedTimer);
   }
 
   /** ADMIN_TOKEN, stored hashed; when unset, one is generated on first start and printed once. */

@@ -28,6 +28,18 @@ export class MetricsService {
     labelNames: ['kind'],
     registers: [this.registry],
   });
+  readonly clusterMessages = new Counter({
+    name: 'stepline_cluster_messages_total',
+    help: 'Redis messages between instances (REDIS_URL): sent, lost (publish failed), received, by topic',
+    labelNames: ['direction', 'topic'],
+    registers: [this.registry],
+  });
+  readonly gapFills = new Counter({
+    name: 'stepline_event_gap_fills_total',
+    help: 'Event-log reads that filled a hole in the live event stream (with REDIS_URL: a lost or late message)',
+    labelNames: ['consumer'],
+    registers: [this.registry],
+  });
   readonly groupSize = new Histogram({
     name: 'stepline_commit_group_size',
     help: 'Commands committed per transaction (group commit)',

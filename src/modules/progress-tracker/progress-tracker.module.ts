@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { WorkflowsModule } from '../workflows/workflows.module';
+import { EventLogModule } from '../event-log/event-log.module';
 import { EtaHistoryModule } from './eta/eta-history.module';
 import { TaskProgressTracker } from './task-progress-tracker.saga';
 import { RecordRunHistoryHandler } from './commands/record-run-history/record-run-history.handler';
@@ -11,7 +12,7 @@ import { ActiveWorkflowsReadModel } from './active-workflows/active-workflows.re
  * No CqrsModule import here: the app's CqrsModule.forRoot() is global, and a second one would split the EventBus.
  */
 @Module({
-  imports: [WorkflowsModule, EtaHistoryModule],
+  imports: [WorkflowsModule, EtaHistoryModule, EventLogModule],
   providers: [TaskProgressTracker, RecordRunHistoryHandler, ActiveWorkflowsReadModel],
   exports: [ActiveWorkflowsReadModel, EtaHistoryModule],
 })

@@ -5,6 +5,8 @@ import type { Principal } from '../../common/auth/principal';
 import { DbService, Statement } from '../../database/db.service';
 import { placeholders } from '../../database/sql';
 import { WorkflowCreatedEvent, WorkflowRequeuedEvent } from '../event-log/committed-events';
+import { EventBridge } from '../cluster/event-bridge';
+import { EVENT_TYPES } from '../workflows/domain/workflow.events';
 import { WorkflowRepository } from '../workflows/database/workflow.repository';
 import { WorkflowMapper } from '../workflows/database/workflow.mapper';
 import { EtaHistory } from '../progress-tracker/eta/eta-history';
@@ -22,7 +24,9 @@ const POLL_MS = 250;
 /**
  * The claim path, shared by external workers (HTTP) and the in-process pool: one short transaction that
  * picks the oldest ready workflow of the queue in the caller's projects (`FOR UPDATE SKIP LOCKED` on MySQL,
- * the single writer on SQLite) and leases it. Waiting claims wake when work is created or requeued.
+ * the single writer on SQLite) and leases it. Waiting claims wake when work is created or requeued, on
+ * any instance (with REDIS_URL, from the events other instances commit); they also retry every POLL_MS,
+ * so a lost wake-up only delays a claim.
  */
 @Injectable()
 export class ClaimService {
@@ -33,10 +37,18 @@ export class ClaimService {
     private readonly workflows: WorkflowRepository,
     private readonly etaHistory: EtaHistory,
     eventBus: EventBus,
+    bridge: EventBridge,
   ) {
     eventBus.subscribe((e) => {
       if (e instanceof WorkflowCreatedEvent || e instanceof WorkflowRequeuedEvent) {
         const queue = (e.envelope.data as { queue?: string | null }).queue;
+        if (queue) this.wake(queue);
+      }
+    });
+    bridge.onRemote((events) => {
+      for (const env of events) {
+        if (env.type !== EVENT_TYPES.WorkflowCreated && env.type !== EVENT_TYPES.WorkflowRequeued) continue;
+        const queue = (env.data as { queue?: string | null }).queue;
         if (queue) this.wake(queue);
       }
     });

@@ -1,12 +1,16 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { Subscription as RxSubscription } from 'rxjs';
-import { DbService } from '../../database/db.service';
 import { CommittedEvent } from '../event-log/committed-events';
 import { EventLogRepository } from '../event-log/event-log.repository';
+import { SeqOrderer } from '../event-log/seq-orderer';
+import { EventBridge } from '../cluster/event-bridge';
+import { MetricsService } from '../metrics/metrics.service';
 import type { EventEnvelope } from '../workflows/domain/workflow.events';
 
 const REPLAY_PAGE = 1000;
+/** With several instances: how long a hole may wait for a late message before it is read from the log. */
+const CLUSTER_GAP_GRACE_MS = 20;
 
 /**
  * One consumer of a project's events: a socket's project or job subscription, or an SSE stream.
@@ -37,16 +41,14 @@ interface CatchUp {
   buffer: EventEnvelope[];
 }
 
-/** Per-project delivery state: the seq published so far, and who is catching up or live. */
+/** Per-project delivery state: the events in seq order (published so far), and who is catching up or live. */
 class Channel {
-  lastPublished = 0;
-  ready: Promise<void>;
-  pending = new Map<number, EventEnvelope>();
-  filling = false;
+  ready!: Promise<void>;
+  order!: SeqOrderer;
   catchingUp = new Set<CatchUp>();
   live = new Set<Subscriber>();
-  constructor(init: (ch: Channel) => Promise<void>) {
-    this.ready = init(this);
+  get lastPublished(): number {
+    return this.order.lastEmitted;
   }
   get size(): number {
     return this.catchingUp.size + this.live.size;
@@ -64,6 +66,10 @@ export type LiveListener = (env: EventEnvelope) => void;
  * the buffer (dropping anything ≤ the last seq it sent), and goes live only once the project's published
  * seq has reached what it sent. Per project the hub publishes strictly in seq order: an event that arrives
  * ahead of a missing one waits while the gap is read from the log (the database seq is the truth).
+ *
+ * With REDIS_URL, events committed by other instances come in through the EventBridge too, in the same
+ * per-project order (SeqOrderer): a lost or late message is a hole like any other, and the bridge's
+ * periodic read of the project counters reveals a lost last event.
  */
 @Injectable()
 export class DeliveryHub implements OnModuleDestroy {
@@ -71,14 +77,23 @@ export class DeliveryHub implements OnModuleDestroy {
   private readonly channels = new Map<string, Channel>();
   private readonly liveListeners: LiveListener[] = [];
   private readonly sub: RxSubscription;
+  private readonly gapGraceMs: number;
 
   constructor(
     eventBus: EventBus,
     private readonly log: EventLogRepository,
-    private readonly db: DbService,
+    bridge: EventBridge,
+    private readonly metrics: MetricsService,
   ) {
     this.sub = eventBus.subscribe((e) => {
       if (e instanceof CommittedEvent) this.onCommitted(e.envelope);
+    });
+    this.gapGraceMs = bridge.enabled ? CLUSTER_GAP_GRACE_MS : 0;
+    bridge.onRemote((events) => {
+      for (const env of events) this.onCommitted(env);
+    });
+    bridge.onTail((tails) => {
+      for (const [projectId, lastSeq] of tails) this.channels.get(projectId)?.order.observe(lastSeq);
     });
   }
 
@@ -94,6 +109,8 @@ export class DeliveryHub implements OnModuleDestroy {
     let from = since ?? lastSeq;
     let reset = false;
     if (since !== undefined && since > lastSeq) from = lastSeq; // a client ahead of the log gets live events from here
+    // the channel went idle and was dropped while this waited (its last subscriber left): use the new one
+    if (this.channels.get(sub.projectId) !== ch) return this.subscribe(sub, since);
     const cu: CatchUp = { sub, lastSent: from, replaying: true, buffer: [] };
     ch.catchingUp.add(cu);
     let replayed = 0;
@@ -145,69 +162,41 @@ export class DeliveryHub implements OnModuleDestroy {
   private channel(projectId: string): Channel {
     let ch = this.channels.get(projectId);
     if (!ch) {
-      ch = new Channel(async (c) => {
-        c.lastPublished = await this.log.lastSeq(projectId);
+      const created = new Channel();
+      created.order = new SeqOrderer({
+        read: (after, limit) => {
+          this.metrics.gapFills.inc({ consumer: 'delivery' });
+          return this.log.replayPage(projectId, after, Math.min(limit, REPLAY_PAGE));
+        },
+        emit: (env) => this.publish(created, env),
+        gapGraceMs: this.gapGraceMs,
+        onError: (err) => this.logger.warn(`gap fill for ${projectId} failed: ${(err as Error).message}`),
       });
-      this.channels.set(projectId, ch);
-      const created = ch;
-      created.ready.then(
-        () => this.flush(projectId, created),
-        () => this.channels.get(projectId) === created && this.channels.delete(projectId),
-      );
+      // the project's position when the channel opens: what is at or below it, subscribers replay themselves
+      created.ready = this.log.lastSeq(projectId).then((last) => created.order.start(last));
+      created.ready.catch(() => {
+        created.order.close();
+        if (this.channels.get(projectId) === created) this.channels.delete(projectId);
+      });
+      this.channels.set(projectId, created);
+      ch = created;
     }
     return ch;
   }
 
   private dropIfIdle(projectId: string, ch: Channel): void {
-    if (ch.size === 0 && this.channels.get(projectId) === ch) this.channels.delete(projectId);
+    if (ch.size === 0 && this.channels.get(projectId) === ch) {
+      this.channels.delete(projectId);
+      ch.order.close();
+    }
   }
 
   private onCommitted(env: EventEnvelope): void {
     // a project nobody here watches has no channel: nothing to deliver
-    const ch = this.channels.get(env.projectId);
-    if (!ch) return;
-    if (env.seq > ch.lastPublished) ch.pending.set(env.seq, env);
-    this.flush(env.projectId, ch);
-  }
-
-  /** Publishes pending events in seq order; a hole is filled from the log before anything after it. */
-  private flush(projectId: string, ch: Channel): void {
-    for (;;) {
-      const next = ch.pending.get(ch.lastPublished + 1);
-      if (next) {
-        ch.pending.delete(next.seq);
-        this.publish(ch, next);
-        continue;
-      }
-      for (const seq of ch.pending.keys()) if (seq <= ch.lastPublished) ch.pending.delete(seq);
-      if (ch.pending.size > 0 && !ch.filling) void this.fillGap(projectId, ch);
-      return;
-    }
-  }
-
-  private async fillGap(projectId: string, ch: Channel): Promise<void> {
-    ch.filling = true;
-    try {
-      const upTo = Math.min(...ch.pending.keys());
-      const page = await this.log.replayPage(
-        projectId,
-        ch.lastPublished,
-        Math.min(upTo - ch.lastPublished, REPLAY_PAGE),
-      );
-      for (const env of page.items)
-        if (env.seq > ch.lastPublished && !ch.pending.has(env.seq)) ch.pending.set(env.seq, env);
-      if (page.reset) ch.lastPublished = upTo - 1; // the hole is older than the log keeps
-    } catch (err) {
-      this.logger.warn(`gap fill for ${projectId} failed: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 200));
-    } finally {
-      ch.filling = false;
-    }
-    if (this.channels.get(projectId) === ch && this.db.isReady) this.flush(projectId, ch);
+    this.channels.get(env.projectId)?.order.offer(env);
   }
 
   private publish(ch: Channel, env: EventEnvelope): void {
-    ch.lastPublished = env.seq;
     for (const fn of this.liveListeners) fn(env);
     for (const sub of ch.live) {
       if (sub.isClosed()) ch.live.delete(sub);

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ClusterBus } from '../../cluster/cluster-bus';
 import type { Workflow } from '../../workflows/domain/workflow.aggregate';
 import type { StepMedians } from './eta-estimator';
 import { RunHistoryRepository } from './run-history.repository';
@@ -9,6 +10,8 @@ export type ProjectEtaHistory = ReadonlyMap<string, StepMedians>;
 const EMPTY: ProjectEtaHistory = new Map();
 /** A cached project older than this is reloaded in the background (other instances record history too). */
 const REFRESH_AFTER_MS = 60_000;
+/** With REDIS_URL: the same, sooner, in case an instance's "run recorded" message was lost. */
+const CLUSTER_REFRESH_AFTER_MS = 10_000;
 const MAX_PROJECTS = 10_000;
 
 interface Entry {
@@ -22,6 +25,7 @@ interface Entry {
  * The ETA history as the write path needs it: medians in memory, so that the aggregate can estimate
  * synchronously inside the transaction. Awaited once per project (then cached, also when empty), refreshed
  * when a run is recorded. Best effort: a failed load means "no history", never a failed write.
+ * With REDIS_URL, an instance that records a run tells the others, which reload that project if they hold it.
  */
 @Injectable()
 export class EtaHistory {
@@ -30,13 +34,23 @@ export class EtaHistory {
   private readonly inflight = new Map<string, Promise<ProjectEtaHistory>>();
   private loads = 0;
   private readonly again = new Set<string>();
+  private readonly refreshAfterMs: number;
 
-  constructor(private readonly runs: RunHistoryRepository) {}
+  constructor(
+    private readonly runs: RunHistoryRepository,
+    private readonly cluster: ClusterBus,
+  ) {
+    this.refreshAfterMs = cluster.enabled ? CLUSTER_REFRESH_AFTER_MS : REFRESH_AFTER_MS;
+    cluster.on('runs', (payload) => {
+      const { projectId } = JSON.parse(payload) as { projectId: string };
+      if (this.cache.has(projectId)) this.refresh(projectId).catch(() => undefined);
+    });
+  }
 
   async forProject(projectId: string): Promise<ProjectEtaHistory> {
     const hit = this.cache.get(projectId);
     if (hit) {
-      if (Date.now() - hit.loadedAt > REFRESH_AFTER_MS && !this.inflight.has(projectId))
+      if (Date.now() - hit.loadedAt > this.refreshAfterMs && !this.inflight.has(projectId))
         this.load(projectId).catch(() => undefined);
       return hit.history;
     }
@@ -57,7 +71,12 @@ export class EtaHistory {
     }
   }
 
-  /** After a run is recorded: reload the project, so that the next estimate uses it. */
+  /** After a run of the project is recorded here: reload it, and have the other instances reload it. */
+  async recorded(projectId: string): Promise<void> {
+    this.cluster.publish('runs', JSON.stringify({ projectId }));
+    await this.refresh(projectId);
+  }
+
   /** Reloads after a recorded run; completions that land during a load coalesce into one more load. */
   async refresh(projectId: string): Promise<void> {
     if (this.inflight.has(projectId)) {

@@ -6,6 +6,7 @@ import { DomainError } from '../../../common/errors/domain-error';
 import { MetricsService } from '../../metrics/metrics.service';
 import { EventLogRepository } from '../../event-log/event-log.repository';
 import { toCommittedEvent } from '../../event-log/committed-events';
+import { EventBridge } from '../../cluster/event-bridge';
 import { EtaHistory } from '../../progress-tracker/eta/eta-history';
 import type { StepMedians } from '../../progress-tracker/eta/eta-estimator';
 import { Workflow } from '../domain/workflow.aggregate';
@@ -77,6 +78,7 @@ export class WorkflowUnitOfWork {
     private readonly eventBus: EventBus,
     private readonly metrics: MetricsService,
     private readonly etaHistory: EtaHistory,
+    private readonly bridge: EventBridge,
   ) {}
 
   submit<R>(op: WorkflowOp<R>, viewOf?: string): Promise<OpOutcome<R>> {
@@ -100,6 +102,8 @@ export class WorkflowUnitOfWork {
       const group = queue.splice(0, MAX_GROUP);
       try {
         const events = await this.commitGroup(projectId, group);
+        // other instances first (one message per commit, with REDIS_URL): their subscribers wait for nothing here
+        if (events.length > 0) this.bridge.announce(events);
         for (const e of group) this.answer(e, events);
         if (events.length > 0) this.publish(events);
       } catch (err) {
@@ -182,7 +186,7 @@ export class WorkflowUnitOfWork {
           if (!(error instanceof DomainError)) this.logger.error(error);
         }
       }
-      const { changed, stepRows } = this.workflows.collectChanges(touched.values());
+      const { changed, created, stepRows } = this.workflows.collectChanges(touched.values());
       if (pending.length === 0 && changed.length === 0 && extraRows.length === 0) return [];
       if (changed.some((wf) => wf.projectId !== projectId))
         throw new Error('a group may only write workflows of its own project');
@@ -208,7 +212,7 @@ export class WorkflowUnitOfWork {
       for (const env of envelopes) touched.get(env.workflowId!)?.setLastSeq(env.seq);
       // round trip 2: workflow rows (with their last seq), logs, rows of other tables, the events
       await tx.batch([
-        ...this.workflows.workflowStatements(tx.dialect, changed),
+        ...this.workflows.workflowStatements(tx.dialect, changed, created),
         ...this.logStatements(envelopes),
         ...extraRows.flatMap((r) => insertStatements(r.table, r.columns, [r.values])),
         ...this.eventLog.appendStatements(envelopes),

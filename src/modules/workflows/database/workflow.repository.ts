@@ -42,17 +42,23 @@ export class WorkflowRepository {
   }
 
   /** Takes the aggregates' changes: the workflows to write and their changed step rows. */
-  collectChanges(workflows: Iterable<Workflow>): { changed: Workflow[]; stepRows: unknown[][] } {
+  collectChanges(workflows: Iterable<Workflow>): {
+    changed: Workflow[];
+    created: Set<Workflow>;
+    stepRows: unknown[][];
+  } {
     const changed: Workflow[] = [];
+    const created = new Set<Workflow>();
     const stepRows: unknown[][] = [];
     for (const wf of workflows) {
       const changes = wf.takeChanges();
       if (!changes.dirty && changes.steps.length === 0) continue;
       changed.push(wf);
+      if (changes.isNew) created.add(wf);
       for (const st of changes.steps)
         stepRows.push(WorkflowMapper.stepToRow(wf.id, wf.state.steps.indexOf(st), st));
     }
-    return { changed, stepRows };
+    return { changed, created, stepRows };
   }
 
   /** One multi-row upsert for every changed step row. */
@@ -65,10 +71,23 @@ export class WorkflowRepository {
     );
   }
 
-  /** One multi-row upsert for every changed workflow row. */
-  workflowStatements(dialect: Dialect, workflows: Workflow[]): Statement[] {
-    const rows = workflows.map((wf) => WorkflowMapper.toRow(wf.state));
-    return insertStatements('workflows', WORKFLOW_COLUMNS, rows, dialect.upsert(['id'], WF_MUTABLE));
+  /**
+   * New workflows with a plain multi-row INSERT, changed ones with a multi-row upsert. A new row must never
+   * be an upsert: MySQL's ON DUPLICATE KEY UPDATE fires on any unique key, so a create racing another
+   * instance's create of the same id or session lock would overwrite that row instead of failing with a
+   * duplicate key (which the transaction retries, and the retry sees the winner).
+   */
+  workflowStatements(dialect: Dialect, workflows: Workflow[], created: ReadonlySet<Workflow>): Statement[] {
+    const rows = (list: Workflow[]) => list.map((wf) => WorkflowMapper.toRow(wf.state));
+    return [
+      ...insertStatements('workflows', WORKFLOW_COLUMNS, rows(workflows.filter((wf) => created.has(wf)))),
+      ...insertStatements(
+        'workflows',
+        WORKFLOW_COLUMNS,
+        rows(workflows.filter((wf) => !created.has(wf))),
+        dialect.upsert(['id'], WF_MUTABLE),
+      ),
+    ];
   }
 
   // ---- reads (outside write transactions) ----------------------------------------------------------------

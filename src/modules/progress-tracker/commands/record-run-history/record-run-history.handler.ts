@@ -38,6 +38,6 @@ export class RecordRunHistoryHandler implements ICommandHandler<RecordRunHistory
       finishedAt: wf.state.finishedAt ?? Date.now(),
       durations,
     });
-    await this.etaHistory.refresh(wf.projectId);
+    await this.etaHistory.recorded(wf.projectId);
   }
 }
