@@ -442,6 +442,30 @@ describeOnMysql(
       expectStatus(await apiA.post(`/api/projects/${p}/sessions/s1/analysis`, { question: 'again' }), 202);
     });
 
+    it('one workflow id created at once through every instance with different bodies: one 201, the rest 409, the winner intact', async () => {
+      const p = project('same-id');
+      const apis = [apiA, apiB, apiC];
+      const answers = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          apis[i % 3].post(`/api/projects/${p}/workflows`, {
+            id: `${p}-wf`,
+            type: `variant-${i}`,
+            steps: [{ id: 's' }],
+          }),
+        ),
+      );
+      const created = answers.filter((r) => r.status === 201);
+      expect(created).toHaveLength(1);
+      expect(answers.filter((r) => r.status !== 201).map((r) => [r.status, r.body.code])).toEqual(
+        Array.from({ length: 11 }, () => [409, 'conflict']),
+      );
+      // the stored workflow is the winner's, not one overwritten by a racing create
+      const stored = await apiB.get(`/api/workflows/${p}-wf`);
+      expect(stored.body.type).toBe(created[0].body.type);
+      const events = (await apiC.get(`/api/projects/${p}/events`)).body.items;
+      expect(events.map((e: { type: string }) => e.type)).toEqual(['workflow:created']);
+    });
+
     it('revoking a key through A: B answers 401 at once, and its sockets and streams on B and C are closed', async () => {
       const p = project('revoke');
       const res = await apiA.post('/api/keys', { name: 'rev', role: 'viewer', projects: [p] });
