@@ -158,7 +158,7 @@ export async function runAnalysisThroughServer(): Promise<ServerAnalysisReport> 
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-    return { status: res.status, body: (await res.json()) };
+    return { status: res.status, body: await res.json() };
   };
   try {
     const pid = server.proc.pid!;

@@ -16,6 +16,9 @@ export async function createApp(): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule, {
     bufferLogs: true,
     bodyParser: false,
+    // on shutdown, close the connections still open once the app has stopped: a browser's preconnected
+    // socket (no request yet) is never "idle" to Node, and server.close() would wait for it indefinitely
+    forceCloseConnections: true,
   });
   app.useLogger(app.get(Logger));
   const config = app.get(AppConfig);

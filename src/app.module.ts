@@ -20,6 +20,7 @@ import { RealtimeModule } from './modules/realtime/realtime.module';
 import { QueueMonitoringModule } from './modules/queue-monitoring/queue-monitoring.module';
 import { SessionsModule } from './modules/sessions/sessions.module';
 import { ProgressTrackerModule } from './modules/progress-tracker/progress-tracker.module';
+import { DashboardModule } from './modules/dashboard/dashboard.module';
 import { AnalysisStepsModule } from './modules/analysis-steps/analysis-steps.module';
 
 @Module({
@@ -62,6 +63,7 @@ import { AnalysisStepsModule } from './modules/analysis-steps/analysis-steps.mod
     QueueMonitoringModule,
     SessionsModule,
     ProgressTrackerModule,
+    DashboardModule,
     AnalysisStepsModule,
   ],
   providers: [

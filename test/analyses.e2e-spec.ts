@@ -6,6 +6,7 @@ import { useServer } from './support/fixture';
 import {
   ack,
   closeAllSockets,
+  metric,
   connectSocket,
   Envelope,
   restEvents,
@@ -272,6 +273,13 @@ describe('analyses (§7)', () => {
 
 describe('a cancelled analysis stops', () => {
   it('stops the running analyzer, writes nothing more, and the worker takes the next analysis', async () => {
+    const examined = async () => {
+      let sum = 0;
+      for (const type of ['issues', 'techstack', 'architecture', 'recommendations'])
+        sum += (await metric(baseUrl, 'stepline_analysis_files_examined_total', `{type="${type}"}`)) ?? 0;
+      return sum;
+    };
+    const before = await examined();
     const accepted = await analyse('cancelling', 'big');
     const progressed = await waitFor(
       async () => {
@@ -289,6 +297,9 @@ describe('a cancelled analysis stops', () => {
     const done = await finished(next.id);
     expect(done.status).toBe('completed');
     expect(result(done, 'issues').items).toEqual([{ file: 'one.ts', line: 1, kind: 'FIXME', text: 'one' }]);
+    // the cancelled analysis stopped where it was: run to the end its four steps examine 4 × 4,000 files
+    const examinedByBoth = (await examined()) - before;
+    expect(examinedByBoth - 1).toBeLessThan(4 * 4000);
 
     const events = (await restEvents(api, 'cancelling')).filter((e) => e.workflowId === accepted.id);
     expect(events[events.length - 1].type).toBe('workflow:cancelled');
@@ -366,6 +377,16 @@ describe('analysis-steps (§7)', () => {
       400,
       'validation_failed',
     );
+    // a workflow created through §2 that happens to have type "analysis": only analysis steps are listed
+    const lookalike = await api.post('/api/projects/listing/workflows', {
+      type: 'analysis',
+      steps: [{ id: 'bogus' }, { id: 'issues' }],
+    });
+    expectStatus(lookalike, 201);
+    const pending = await api.get('/api/projects/listing/analysis-steps?status=pending');
+    expect(pending.body.items.map((s: any) => [s.workflowId, s.stepId])).toEqual([
+      [lookalike.body.id, 'issues'],
+    ]);
   });
 
   it('is scoped to the key: another project answers 403, a viewer of the project can read', async () => {

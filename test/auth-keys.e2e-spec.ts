@@ -176,6 +176,24 @@ describe('keys (admin)', () => {
     expect((await admin.get('/api/keys')).body.items).toHaveLength(before);
     expect((await admin.withToken(target.key).get('/api/projects')).status).toBe(200);
   });
+
+  it('GET /api/keys/me tells any key its own role and projects, and nothing else', async () => {
+    const p = project('me');
+    const created = (await admin.post('/api/keys', { name: 'me-viewer', role: 'viewer', projects: [p] }))
+      .body;
+    const viewer = admin.withToken(created.key);
+    expect((await viewer.get('/api/keys/me')).body).toEqual({
+      id: created.id,
+      role: 'viewer',
+      projects: [p],
+    });
+    const producer = admin.withToken(await createKey(admin, 'producer', ['*']));
+    expect((await producer.get('/api/keys/me')).body).toMatchObject({ role: 'producer', projects: ['*'] });
+    expect((await admin.get('/api/keys/me')).body).toMatchObject({ role: 'admin', projects: ['*'] });
+    expectError(await admin.withToken('').get('/api/keys/me'), 401, 'unauthorized');
+    // still only the admin can revoke: "me" is not taken for a key id
+    expectError(await viewer.del('/api/keys/me'), 403, 'forbidden');
+  });
 });
 
 describe('roles (403)', () => {

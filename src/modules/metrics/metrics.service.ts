@@ -40,6 +40,12 @@ export class MetricsService {
     labelNames: ['consumer'],
     registers: [this.registry],
   });
+  readonly analysisFilesExamined = new Counter({
+    name: 'stepline_analysis_files_examined_total',
+    help: 'Files examined by the built-in analyzers, by analysis type (a stopped analysis counts what it reached)',
+    labelNames: ['type'],
+    registers: [this.registry],
+  });
   readonly groupSize = new Histogram({
     name: 'stepline_commit_group_size',
     help: 'Commands committed per transaction (group commit)',

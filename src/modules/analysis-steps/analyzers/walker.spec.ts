@@ -52,16 +52,30 @@ describe('resolveAnalysisPath', () => {
     await rejects('C:\\Windows', /relative/);
   });
 
+  const REFUSED = /^path must name an existing directory inside ANALYSIS_ROOT$/;
+
   it('rejects symlinks that lead outside', async () => {
-    await rejects('link-to-outside', /outside ANALYSIS_ROOT/);
-    await rejects('link-to-outside/dir', /outside ANALYSIS_ROOT/);
+    await rejects('link-to-outside', REFUSED);
+    await rejects('link-to-outside/dir', REFUSED);
   });
 
   it('rejects what does not exist or is not a directory', async () => {
-    await rejects('nope', /does not exist/);
-    await rejects('file.txt', /not a directory/);
-    await rejects('file.txt/x', /does not exist/);
-    await rejects('secret-link', /outside ANALYSIS_ROOT/);
+    await rejects('nope', REFUSED);
+    await rejects('file.txt', REFUSED);
+    await rejects('file.txt/x', REFUSED);
+    await rejects('secret-link', REFUSED);
+    await rejects('a'.repeat(300), REFUSED); // ENAMETOOLONG is a refusal too, not a server error
+  });
+
+  it('answers alike whether a path outside exists or not, so that nothing outside can be probed', async () => {
+    await rejects('link-to-outside/secret.txt', REFUSED);
+    await rejects('link-to-outside/no-such-file', REFUSED);
+  });
+
+  it('names no path when ANALYSIS_ROOT itself cannot be read (a server error, not a refusal)', async () => {
+    const err: unknown = await resolveAnalysisPath(path.join(root, 'gone'), 'proj').catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(AnalysisPathError);
+    expect((err as Error).message).toBe('ANALYSIS_ROOT cannot be read');
   });
 });
 
@@ -137,6 +151,25 @@ describe('walkFiles', () => {
       expect(await readTextInto({ rel: 'x.bin', abs: path.join(bin, 'x.bin'), size: 3 }, buf)).toBe(-1);
     } finally {
       removeTree(bin);
+    }
+  });
+
+  it('never reads outside through a directory swapped for a symlink after the walk', async () => {
+    const outsideDir = makeTree({ 'inner.txt': 'TOP SECRET' });
+    const tree = makeTree({ 'sub/inner.txt': 'harmless' });
+    try {
+      const walked = await walkFiles(tree);
+      expect(walked.files.map((f) => f.rel)).toEqual(['sub/inner.txt']);
+      // sub/ becomes a symlink to a directory outside holding a file of the same name
+      execFileSync('mv', [path.join(tree, 'sub'), path.join(tree, 'old-sub')]);
+      symlinkSync(outsideDir, path.join(tree, 'sub'));
+      const buf = Buffer.alloc(MAX_FILE_BYTES);
+      expect(await readTextInto(walked.files[0], buf)).toBe(-1);
+      // and a new walk does not enter it
+      expect((await walkFiles(tree)).files.map((f) => f.rel)).toEqual(['old-sub/inner.txt']);
+    } finally {
+      removeTree(tree);
+      removeTree(outsideDir);
     }
   });
 

@@ -1,4 +1,4 @@
-import { constants, promises as fs } from 'node:fs';
+import { constants, existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import ignore from 'ignore';
 import { AnalysisAbortedError, AnalysisPathError, throwIfAborted } from './analysis-errors';
@@ -47,12 +47,33 @@ export interface WalkResult {
 }
 
 const O_READ = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_NONBLOCK ?? 0);
+const O_DIR = constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0) | (constants.O_DIRECTORY ?? 0);
+
+/**
+ * O_NOFOLLOW and lstat guard only the last component of a path: a directory higher up that is swapped for a
+ * symlink after the walk saw it would lead a path-based read outside the tree. On Linux each directory is
+ * therefore opened and listed through its descriptor (`/proc/self/fd/<fd>`), and every opened file or
+ * directory is checked to really be where the walk expects it (readlink of its descriptor); whatever is not
+ * is left out, unread.
+ */
+const PROC_FD = existsSync('/proc/self/fd') ? '/proc/self/fd' : null;
+
+async function isAt(fd: number, expected: string): Promise<boolean> {
+  if (!PROC_FD) return true; // no procfs: the path checks (lstat, O_NOFOLLOW) are all there is
+  try {
+    return (await fs.readlink(`${PROC_FD}/${fd}`)) === expected;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Resolves `relPath` against `root` (ANALYSIS_ROOT) to the real path of a directory inside it.
  * Rejects, with an AnalysisPathError, absolute paths, backslashes, any `..` segment, and anything whose
  * realpath is not `realpath(root)` or below it; only then does it stat the target, so nothing outside is read.
  */
+const NOT_A_DIRECTORY_INSIDE = 'path must name an existing directory inside ANALYSIS_ROOT';
+
 export async function resolveAnalysisPath(root: string, relPath: string): Promise<string> {
   if (typeof relPath !== 'string') throw new AnalysisPathError('path must be a string');
   if (relPath.includes('\0')) throw new AnalysisPathError('path must not contain NUL characters');
@@ -61,20 +82,19 @@ export async function resolveAnalysisPath(root: string, relPath: string): Promis
   if (relPath.includes('\\')) throw new AnalysisPathError('path must use / as its separator');
   if (relPath.split('/').includes('..')) throw new AnalysisPathError('path must not contain ".." segments');
 
-  const realRoot = await fs.realpath(root);
-  let real: string;
-  try {
-    real = await fs.realpath(path.join(realRoot, relPath));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new AnalysisPathError('path does not exist');
-    if (code === 'ELOOP') throw new AnalysisPathError('path has a symlink loop');
-    if (code === 'EACCES') throw new AnalysisPathError('path is not accessible');
-    throw e;
-  }
-  if (!isInside(realRoot, real)) throw new AnalysisPathError('path leads outside ANALYSIS_ROOT');
-  const st = await fs.stat(real);
-  if (!st.isDirectory()) throw new AnalysisPathError('path is not a directory');
+  // a missing or unreadable ANALYSIS_ROOT is the server's configuration, not the caller's input
+  const realRoot = await fs.realpath(root).catch(() => {
+    throw new Error('ANALYSIS_ROOT cannot be read');
+  });
+  // every refusal from here on has one message, so that what exists outside the root cannot be probed
+  // through a symlink inside it (missing, outside, not a directory, unreadable, too long all look alike)
+  const refused = () => new AnalysisPathError(NOT_A_DIRECTORY_INSIDE);
+  const real = await fs.realpath(path.join(realRoot, relPath)).catch(() => {
+    throw refused();
+  });
+  if (!isInside(realRoot, real)) throw refused();
+  const st = await fs.stat(real).catch(() => null);
+  if (!st?.isDirectory()) throw refused();
   return real;
 }
 
@@ -150,43 +170,59 @@ export async function walkFiles(dir: string, opts: WalkOptions = {}): Promise<Wa
 
   const visit = async (rel: string, parentRules: readonly Rules[]): Promise<void> => {
     const absDir = rel ? path.join(dir, rel) : dir;
-    let ents;
+    let dh;
     try {
-      ents = await fs.readdir(absDir, { withFileTypes: true });
+      dh = await fs.open(absDir, O_DIR);
     } catch {
       skipped.other++;
       return;
     }
-    let rules = parentRules;
-    const gi = ents.find((e) => e.name === '.gitignore' && e.isFile());
-    if (gi) {
-      const ig = await readRules(path.join(absDir, gi.name));
-      if (ig) rules = [...parentRules, { base: rel, ig }];
-    }
-    const candidates: string[] = [];
-    for (const e of ents) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isSymbolicLink()) skipped.symlinks++;
-      else if (e.isDirectory()) {
-        if (SKIPPED_DIRS.has(e.name) || isIgnored(rules, r, true)) skipped.ignored++;
-        else queue.push({ rel: r, rules });
-      } else if (e.isFile()) {
-        if (isIgnored(rules, r, false)) skipped.ignored++;
-        else candidates.push(r);
-      } else skipped.other++;
-    }
-    for (let i = 0; i < candidates.length; i += STAT_BATCH) {
-      throwIfAborted(signal);
-      if (stop()) return;
-      const batch = candidates.slice(i, i + STAT_BATCH);
-      const stats = await Promise.all(batch.map((r) => fs.lstat(path.join(dir, r)).catch(() => null)));
-      for (let j = 0; j < batch.length; j++) {
-        const st = stats[j];
-        if (!st || !st.isFile()) skipped.other++;
-        else if (st.size > MAX_FILE_BYTES) skipped.tooLarge++;
-        else if (files.length < maxFiles)
-          files.push({ rel: batch[j], abs: path.join(dir, batch[j]), size: st.size });
+    try {
+      if (!(await isAt(dh.fd, absDir))) {
+        skipped.symlinks++; // replaced by a symlink (or moved) since its parent was listed: not entered
+        return;
       }
+      const base = PROC_FD ? `${PROC_FD}/${dh.fd}` : absDir;
+      let ents;
+      try {
+        ents = await fs.readdir(base, { withFileTypes: true });
+      } catch {
+        skipped.other++;
+        return;
+      }
+      let rules = parentRules;
+      const gi = ents.find((e) => e.name === '.gitignore' && e.isFile());
+      if (gi) {
+        const ig = await readRules(path.join(base, gi.name));
+        if (ig) rules = [...parentRules, { base: rel, ig }];
+      }
+      const candidates: string[] = [];
+      for (const e of ents) {
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isSymbolicLink()) skipped.symlinks++;
+        else if (e.isDirectory()) {
+          if (SKIPPED_DIRS.has(e.name) || isIgnored(rules, r, true)) skipped.ignored++;
+          else queue.push({ rel: r, rules });
+        } else if (e.isFile()) {
+          if (isIgnored(rules, r, false)) skipped.ignored++;
+          else candidates.push(e.name);
+        } else skipped.other++;
+      }
+      for (let i = 0; i < candidates.length; i += STAT_BATCH) {
+        throwIfAborted(signal);
+        if (stop()) return;
+        const batch = candidates.slice(i, i + STAT_BATCH);
+        const stats = await Promise.all(batch.map((n) => fs.lstat(path.join(base, n)).catch(() => null)));
+        for (let j = 0; j < batch.length; j++) {
+          const st = stats[j];
+          const r = rel ? `${rel}/${batch[j]}` : batch[j];
+          if (!st || !st.isFile()) skipped.other++;
+          else if (st.size > MAX_FILE_BYTES) skipped.tooLarge++;
+          else if (files.length < maxFiles) files.push({ rel: r, abs: path.join(dir, r), size: st.size });
+        }
+      }
+    } finally {
+      await dh.close().catch(() => undefined);
     }
   };
 
@@ -238,6 +274,7 @@ export async function readTextInto(file: FileEntry, buf: Buffer): Promise<number
     return -1;
   }
   try {
+    if (!(await isAt(fh.fd, file.abs))) return -1; // a directory on its path was swapped for a symlink
     let n = 0;
     while (n < want) {
       const { bytesRead } = await fh.read(buf, n, want - n, n);

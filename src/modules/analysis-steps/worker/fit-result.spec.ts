@@ -6,7 +6,7 @@ describe('fitResult', () => {
     expect(fitResult(r, 1024)).toBe(r);
   });
 
-  it('cuts the longest list until the JSON fits, keeps counts exact and marks it truncated', () => {
+  it('cuts the biggest list until the JSON fits, keeps counts exact and marks it truncated', () => {
     const items = Array.from({ length: 5000 }, (_, i) => ({
       file: `src/f${i}.ts`,
       line: i + 1,

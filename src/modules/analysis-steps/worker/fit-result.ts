@@ -1,5 +1,5 @@
 /**
- * Keeps a result within `maxBytes` of JSON: while it is too big, the longest top-level array is halved and
+ * Keeps a result within `maxBytes` of JSON: while it is too big, the top-level array with the most bytes is halved and
  * the result marked `truncated: true` (counts such as `total` stay exact). Small results pass untouched.
  */
 export function fitResult<T>(result: T, maxBytes: number): T {
@@ -8,12 +8,13 @@ export function fitResult<T>(result: T, maxBytes: number): T {
   if (size <= maxBytes) return result;
   const out: Record<string, unknown> = { ...(result as Record<string, unknown>), truncated: true };
   while (size > maxBytes) {
-    const longest = Object.keys(out)
+    const bytes = (k: string) => Buffer.byteLength(JSON.stringify(out[k]));
+    const biggest = Object.keys(out)
       .filter((k) => Array.isArray(out[k]) && (out[k] as unknown[]).length > 0)
-      .sort((a, b) => (out[b] as unknown[]).length - (out[a] as unknown[]).length)[0];
-    if (!longest) break;
-    const arr = out[longest] as unknown[];
-    out[longest] = arr.slice(0, Math.floor(arr.length / 2));
+      .sort((a, b) => bytes(b) - bytes(a))[0];
+    if (!biggest) break;
+    const arr = out[biggest] as unknown[];
+    out[biggest] = arr.slice(0, Math.floor(arr.length / 2));
     size = Buffer.byteLength(JSON.stringify(out));
   }
   return out as T;

@@ -2,6 +2,7 @@ import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { DbService } from '../../../../database/db.service';
 import { placeholders } from '../../../../database/sql';
 import { ANALYSIS_WORKFLOW_TYPE } from '../../analysis.constants';
+import { ANALYSIS_TYPES } from '../../analyzers/registry';
 import { AnalysisStepView, ListAnalysisStepsQuery } from './list-analysis-steps.query';
 
 const LIMIT = 1000;
@@ -19,9 +20,11 @@ export class ListAnalysisStepsHandler implements IQueryHandler<ListAnalysisSteps
       'SELECT s.workflow_id, s.id, s.status, s.progress, s.current, s.total, s.started_at ' +
         'FROM workflows w JOIN workflow_steps s ON s.workflow_id = w.id ' +
         `WHERE w.project_id = ? AND w.type = ? AND s.status IN (${placeholders(q.statuses.length)}) ` +
+        // a workflow created through §2 with type "analysis" may have other steps: they are not analysis steps
+        `AND s.id IN (${placeholders(ANALYSIS_TYPES.length)}) ` +
         "AND (s.status NOT IN ('pending', 'running') OR w.status IN ('queued', 'running')) " +
         `ORDER BY w.created_seq DESC, s.position LIMIT ${LIMIT}`,
-      [q.projectId, ANALYSIS_WORKFLOW_TYPE, ...q.statuses],
+      [q.projectId, ANALYSIS_WORKFLOW_TYPE, ...q.statuses, ...ANALYSIS_TYPES],
     );
     return {
       items: rows.map((r) => ({
