@@ -36,8 +36,13 @@ export class KeysService implements OnApplicationShutdown {
   private readonly logger = new Logger('Keys');
   private readonly cache = new Map<string, { principal: Principal; at: number }>();
   private readonly revokeListeners: Array<(keyId: string) => void> = [];
-  /** Revocations already applied here (REDIS_URL): each is applied once, by message or by poll. */
-  private readonly revoked = new Set<string>();
+  /**
+   * Keys revoked in the last REVOKED_WINDOW_MS, by id and by hash, with when they were applied here. A lookup
+   * that read the key just before its revocation committed must not hand out (or cache) the principal after
+   * the revocation was applied, and a socket or stream that registers in that gap is refused (`isRevoked`).
+   */
+  private readonly revoked = new Map<string, number>();
+  private readonly revokedHashes = new Map<string, number>();
   private revokedTimer?: NodeJS.Timeout;
 
   constructor(
@@ -74,6 +79,7 @@ export class KeysService implements OnApplicationShutdown {
       this.cache.delete(hash);
       return undefined;
     }
+    if (this.revokedHashes.has(hash)) return undefined; // revoked while this lookup was in flight
     const principal = new Principal(rows[0].id, rows[0].role as Role, JSON.parse(rows[0].projects));
     if (this.cache.size > 10000) this.cache.clear();
     this.cache.set(hash, { principal, at: Date.now() });
@@ -114,14 +120,21 @@ export class KeysService implements OnApplicationShutdown {
     this.cluster.publish('keys', JSON.stringify({ id, hash: rows[0].key_hash }));
   }
 
+  /** Whether the key was revoked (recently enough to matter for a connection that is just registering). */
+  isRevoked(keyId: string): boolean {
+    return this.revoked.has(keyId);
+  }
+
   /** Requests with the key get 401 from now on, and its live sockets and streams here are closed. */
   private applyRevocation(id: string, hash: string): void {
     this.cache.delete(hash);
-    if (this.cluster.enabled) {
-      if (this.revoked.has(id)) return;
-      if (this.revoked.size > 10_000) this.revoked.clear();
-      this.revoked.add(id);
-    }
+    const now = Date.now();
+    const known = this.revoked.has(id);
+    for (const [k, at] of this.revoked) if (now - at > REVOKED_WINDOW_MS) this.revoked.delete(k);
+    for (const [k, at] of this.revokedHashes) if (now - at > REVOKED_WINDOW_MS) this.revokedHashes.delete(k);
+    this.revoked.set(id, now);
+    this.revokedHashes.set(hash, now);
+    if (known) return; // applied already (by message, by poll, or here): sockets and streams are closed
     for (const fn of this.revokeListeners) fn(id);
   }
 

@@ -99,7 +99,7 @@ export class ProgressGateway
       if (!token) return next(new Error('unauthorized'));
       this.keys.authenticate(token).then(
         (principal) => {
-          if (!principal) return next(new Error('unauthorized'));
+          if (!principal || this.keys.isRevoked(principal.keyId)) return next(new Error('unauthorized'));
           (socket.data as SocketData).principal = principal;
           (socket.data as SocketData).subs = new Map();
           next();
@@ -123,6 +123,8 @@ export class ProgressGateway
    */
   handleConnection(socket: Socket): void {
     this.metrics.openConnections.inc({ kind: 'socket' });
+    // revoked between the handshake's lookup and now: the revocation's sweep ran before this socket existed
+    if (this.keys.isRevoked((socket.data as SocketData).principal.keyId)) socket.disconnect(true);
     const bind = (event: string, handler: (body: unknown) => Ack | Promise<Ack>) =>
       socket.on(event, (body: unknown, ack?: unknown) => {
         void Promise.resolve()

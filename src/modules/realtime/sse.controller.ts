@@ -78,7 +78,7 @@ export class SseController {
   constructor(
     private readonly hub: DeliveryHub,
     private readonly metrics: MetricsService,
-    keys: KeysService,
+    private readonly keys: KeysService,
   ) {
     keys.onRevoke((keyId) => {
       for (const s of this.streams) if (s.keyId === keyId) s.close();
@@ -108,6 +108,8 @@ export class SseController {
 
     const stream = new SseStream(projectId, principal.keyId, res);
     this.streams.add(stream);
+    // revoked since the guard's lookup: the revocation's sweep ran before this stream was registered
+    if (this.keys.isRevoked(principal.keyId)) stream.close();
     this.metrics.openConnections.inc({ kind: 'sse' });
     const ping = setInterval(() => stream.ping(), PING_MS);
     res.on('close', () => {
