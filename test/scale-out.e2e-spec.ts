@@ -478,6 +478,9 @@ describeOnMysql(
       await sse.waitOpen();
       // B has the key in its lookup cache (2 s) right before the revocation
       expectStatus(await viewerB.get(`/api/projects/${p}/events?after=0`), 200);
+      const keyMessages = async () =>
+        (await metric(b.url, 'stepline_cluster_messages_total', '{direction="received",topic="keys"}')) ?? 0;
+      const messagesBefore = await keyMessages();
       expectStatus(await apiA.del(`/api/keys/${id}`), 200);
       // the cache entry on B is dropped by A's message, not by its expiry
       const firstAnswers: number[] = [];
@@ -493,6 +496,8 @@ describeOnMysql(
       expect(col.disconnectReason).toBe('io server disconnect');
       await waitFor(() => sse.errors.length > 0, 'the stream on C to be closed', { timeoutMs: 5000 });
       expect((await client(c.url, key).get(`/api/projects/${p}/events?after=0`)).status).toBe(401);
+      // it went through Redis (the once-a-second poll of recent revocations is only the safety net)
+      expect(await keyMessages()).toBe(messagesBefore + 1);
     });
 
     it('ETA history recorded through A is used at once by B (which had the project cached)', async () => {
