@@ -8,6 +8,10 @@ export function isId(v: unknown): v is string {
   return typeof v === 'string' && ID_PATTERN.test(v);
 }
 
+/** Size of a value serialised as JSON, in UTF-8 bytes. */
+export const jsonByteLength = (value: unknown): number =>
+  Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+
 /** A JSON value whose serialised form is at most `maxBytes` bytes. */
 export function MaxJsonBytes(maxBytes: number, options?: ValidationOptions) {
   return (object: object, propertyName: string) =>
@@ -17,8 +21,7 @@ export function MaxJsonBytes(maxBytes: number, options?: ValidationOptions) {
       propertyName,
       options: { message: `must serialise to at most ${maxBytes} bytes of JSON`, ...options },
       validator: {
-        validate: (value: unknown) =>
-          value === undefined || Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8') <= maxBytes,
+        validate: (value: unknown) => value === undefined || jsonByteLength(value) <= maxBytes,
       },
     });
 }

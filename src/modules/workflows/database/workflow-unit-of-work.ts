@@ -9,7 +9,7 @@ import { toCommittedEvent } from '../../event-log/committed-events';
 import { EventBridge } from '../../cluster/event-bridge';
 import { EtaHistory } from '../../progress-tracker/eta/eta-history';
 import type { StepMedians } from '../../progress-tracker/eta/eta-estimator';
-import { Workflow } from '../domain/workflow.aggregate';
+import { Workflow, type WorkflowSnapshot } from '../domain/workflow.aggregate';
 import { EVENT_TYPES, EventEnvelope, PendingEvent } from '../domain/workflow.events';
 import { WorkflowRepository } from './workflow.repository';
 import { WorkflowMapper } from './workflow.mapper';
@@ -144,11 +144,14 @@ export class WorkflowUnitOfWork {
       const touched = new Map<string, Workflow>(loaded);
       const pending: PendingEvent[] = [];
       const extraRows: { table: string; columns: readonly string[]; values: unknown[] }[] = [];
+      /** What the running op added (and what it replaced): undone if it is rejected. */
+      const added: [string, Workflow | undefined][] = [];
       const ctx: OpContext = {
         now,
         get: (id) => touched.get(id),
         add: (wf) => {
           wf.setEtaHistory(history.get(wf.type));
+          added.push([wf.id, touched.get(wf.id)]);
           touched.set(wf.id, wf);
         },
         sessionHolder: (lock) => {
@@ -159,12 +162,12 @@ export class WorkflowUnitOfWork {
         insertRow: (table, columns, values) => extraRows.push({ table, columns, values }),
       };
       for (const e of group) {
-        const snaps = new Map<string, unknown>();
+        const snaps: [Workflow, WorkflowSnapshot][] = [];
         for (const id of e.op.workflowIds) {
           const wf = touched.get(id);
-          if (wf) snaps.set(id, wf.snapshot());
+          if (wf) snaps.push([wf, wf.snapshot()]);
         }
-        const before = new Set(touched.keys());
+        added.length = 0;
         const eventStart = pending.length;
         const rowsStart = extraRows.length;
         try {
@@ -179,8 +182,11 @@ export class WorkflowUnitOfWork {
             eventEnd: pending.length,
           };
         } catch (error) {
-          for (const [id, snap] of snaps) touched.get(id)!.restore(snap);
-          for (const id of touched.keys()) if (!before.has(id)) touched.delete(id);
+          for (const [wf, snap] of snaps) wf.restore(snap);
+          for (const [id, prev] of added.reverse()) {
+            if (prev) touched.set(id, prev);
+            else touched.delete(id);
+          }
           extraRows.length = rowsStart;
           e.outcome = { ok: false, error };
           if (!(error instanceof DomainError)) this.logger.error(error);
@@ -200,15 +206,24 @@ export class WorkflowUnitOfWork {
       ]);
       const lastSeq = seq ? seq.read(first[first.length - 1]) : 0;
       const firstSeq = lastSeq - pending.length + 1;
-      const envelopes: EventEnvelope[] = pending.map((p, i) => ({
-        seq: firstSeq + i,
-        type: p.type,
-        projectId,
-        workflowId: p.workflowId,
-        stepId: p.stepId,
-        at: new Date(p.at).toISOString(),
-        data: p.data,
-      }));
+      // a group's events nearly all carry its `now`: format each time once
+      let atMs = NaN;
+      let at = '';
+      const envelopes: EventEnvelope[] = pending.map((p, i) => {
+        if (p.at !== atMs) {
+          atMs = p.at;
+          at = new Date(p.at).toISOString();
+        }
+        return {
+          seq: firstSeq + i,
+          type: p.type,
+          projectId,
+          workflowId: p.workflowId,
+          stepId: p.stepId,
+          at,
+          data: p.data,
+        };
+      });
       for (const env of envelopes) touched.get(env.workflowId!)?.setLastSeq(env.seq);
       // round trip 2: workflow rows (with their last seq), logs, rows of other tables, the events
       await tx.batch([

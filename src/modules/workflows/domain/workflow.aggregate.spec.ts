@@ -182,6 +182,45 @@ describe('Workflow aggregate', () => {
     expect(wf.takeChanges().steps).toEqual([]);
   });
 
+  it('restore brings back the whole state after any sequence of changes, events and bookkeeping included', () => {
+    const queued = () => {
+      const wf = Workflow.create(
+        {
+          id: 'q',
+          projectId: 'p',
+          type: 't',
+          steps: [{ id: 'a' }, { id: 'b' }, { id: 'c' }],
+          queue: 'jobs',
+          maxAttempts: 3,
+          metadata: { k: { nested: [1] } },
+          requestHash: 'h',
+        },
+        T0,
+      );
+      wf.takeChanges();
+      return wf;
+    };
+    const changes: ((wf: Workflow) => void)[] = [
+      (wf) => wf.recordProgress('a', { current: 3, total: 10, message: 'm', metrics: { n: 1 } }, T0 + 1),
+      (wf) => wf.completeStep('a', T0 + 2, { out: [1, 2] }, 'done'),
+      (wf) => wf.skipStep('b', T0 + 3, 'skip'),
+      (wf) => wf.failStep('c', { message: 'boom', code: 'x' }, T0 + 4, true), // requeued: steps reset
+      (wf) => wf.cancel(T0 + 5, 'stop'),
+      (wf) => wf.appendLog('a', T0 + 6, { level: 'info', message: 'l' }),
+    ];
+    for (let n = 1; n <= changes.length; n++) {
+      const wf = queued();
+      const before = structuredClone(wf.state);
+      const snap = wf.snapshot();
+      for (const change of changes.slice(0, n)) code(() => change(wf));
+      wf.restore(snap);
+      expect(wf.state).toEqual(before);
+      // the event recorded before the snapshot is still to be announced; nothing after it is, or is to be written
+      expect(types(wf)).toEqual([EVENT_TYPES.WorkflowCreated]);
+      expect(wf.takeChanges()).toMatchObject({ steps: [], isNew: false, dirty: false });
+    }
+  });
+
   it('eta: none until progress, then rate-based', () => {
     const wf = make([{ id: 'a' }]);
     expect(wf.eta(T0).basis).toBe('none');

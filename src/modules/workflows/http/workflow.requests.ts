@@ -19,7 +19,16 @@ import {
   registerDecorator,
   ValidateNested,
 } from 'class-validator';
+import { FastPath } from '../../../common/validation/fast-path';
 import { ID_MESSAGE, ID_PATTERN, IsPlainObject, MaxJsonBytes } from '../../../common/validation/validators';
+import {
+  acceptBatchProgress,
+  acceptStepProgress,
+  MAX_BATCH_UPDATES,
+  MAX_MESSAGE_LENGTH,
+  MAX_METRICS_BYTES,
+  progressOrCountError,
+} from './progress-requests.fast-path';
 
 const IsId = () => Matches(ID_PATTERN, { message: `$property ${ID_MESSAGE}` });
 
@@ -34,18 +43,6 @@ function UniqueStepIds() {
         validate: (v: unknown) => !Array.isArray(v) || new Set(v.map((s: any) => s?.id)).size === v.length,
       },
     });
-}
-
-/** Why a progress body is invalid, or null: progress 0..100, or current+total; current ≤ total. */
-function progressOrCountError(o: ProgressFields): string | null {
-  const p: unknown = o.progress;
-  if (p !== undefined && !(typeof p === 'number' && Number.isFinite(p) && p >= 0 && p <= 100))
-    return 'progress must be a number from 0 to 100';
-  if (typeof o.current === 'number' && typeof o.total === 'number' && o.current > o.total)
-    return 'current must not exceed total';
-  if (p === undefined && (o.current === undefined || o.total === undefined))
-    return 'give progress, or current and total';
-  return null;
 }
 
 /**
@@ -168,15 +165,16 @@ class ProgressFields {
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()
-  @MaxLength(1000)
+  @MaxLength(MAX_MESSAGE_LENGTH)
   message?: string;
 }
 
+@FastPath(acceptStepProgress)
 export class StepProgressRequest extends ProgressFields {
   @ApiPropertyOptional({ type: Object })
   @IsOptional()
   @IsPlainObject()
-  @MaxJsonBytes(16 * 1024)
+  @MaxJsonBytes(MAX_METRICS_BYTES)
   metrics?: Record<string, unknown>;
 }
 
@@ -254,11 +252,12 @@ export class BatchProgressUpdate extends ProgressFields {
   stepId: string;
 }
 
+@FastPath(acceptBatchProgress)
 export class BatchProgressRequest {
   @ApiProperty({ type: [BatchProgressUpdate] })
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(1000)
+  @ArrayMaxSize(MAX_BATCH_UPDATES)
   @ValidateNested({ each: true })
   @Type(() => BatchProgressUpdate)
   updates: BatchProgressUpdate[];

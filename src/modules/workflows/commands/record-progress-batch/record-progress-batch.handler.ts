@@ -3,6 +3,7 @@ import { DomainError } from '../../../../common/errors/domain-error';
 import { MetricsService } from '../../../metrics/metrics.service';
 import { WorkflowDirectory } from '../../database/workflow-directory';
 import { WorkflowUnitOfWork } from '../../database/workflow-unit-of-work';
+import type { ProgressInput } from '../../domain/workflow.aggregate';
 import { BatchResult, RecordProgressBatchCommand } from './record-progress-batch.command';
 
 /**
@@ -21,18 +22,21 @@ export class RecordProgressBatchHandler implements ICommandHandler<
   ) {}
 
   async execute(c: RecordProgressBatchCommand): Promise<BatchResult[]> {
-    const projects = await Promise.allSettled(
-      c.updates.map((u) => this.directory.projectFor(c.principal, u.workflowId)),
-    );
-    const pending = c.updates.map((u, i) => {
-      const p = projects[i];
+    // a batch names few workflows many times: each is resolved (and scope-checked) once
+    const ids = [...new Set(c.updates.map((u) => u.workflowId))];
+    const resolved = await Promise.allSettled(ids.map((id) => this.directory.projectFor(c.principal, id)));
+    const projects = new Map(ids.map((id, i) => [id, resolved[i]]));
+    const pending = c.updates.map((u) => {
+      const p = projects.get(u.workflowId)!;
       if (p.status === 'rejected') return Promise.reject(p.reason as Error);
       if (!c.principal.canWrite(p.value))
         return Promise.reject(new DomainError('forbidden', 'this key may not write there'));
-      const { workflowId, stepId, ...fields } = u;
-      const input = {
-        ...fields,
-        progress: fields.progress === undefined ? undefined : Math.floor(fields.progress),
+      const { workflowId, stepId } = u;
+      const input: ProgressInput = {
+        progress: u.progress === undefined ? undefined : Math.floor(u.progress),
+        current: u.current,
+        total: u.total,
+        message: u.message,
       };
       return this.uow.submit({
         projectId: p.value,
