@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ApiResponse, client, Client, createKey } from './support/http';
+import { client, Client, createKey, expectStatus } from './support/http';
 import { useServer } from './support/fixture';
 import {
   ack,
@@ -80,13 +80,6 @@ afterAll(() => {
   closeAllSockets();
   rmSync(base, { recursive: true, force: true });
 });
-
-function expectStatus(res: ApiResponse, status: number, code?: string): void {
-  if (res.status !== status || (code !== undefined && res.body?.code !== code))
-    throw new Error(
-      `expected ${status}${code ? ` ${code}` : ''}, got ${res.status}: ${JSON.stringify(res.body)}`,
-    );
-}
 
 let api: Client;
 let baseUrl: string;

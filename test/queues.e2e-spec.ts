@@ -1,4 +1,4 @@
-import { ApiResponse, client, Client, createKey } from './support/http';
+import { client, Client, createKey, expectStatus, pool } from './support/http';
 import { RunningServer, startServer } from './support/server';
 import { createTestDatabase, TestDatabase } from './support/test-db';
 
@@ -10,13 +10,6 @@ import { createTestDatabase, TestDatabase } from './support/test-db';
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const lease = (token: string) => ({ 'x-lease-token': token });
-
-function expectStatus(res: ApiResponse, status: number, code?: string): void {
-  if (res.status !== status || (code !== undefined && res.body?.code !== code))
-    throw new Error(
-      `expected ${status}${code ? ` ${code}` : ''}, got ${res.status}: ${JSON.stringify(res.body)}`,
-    );
-}
 
 async function create(
   api: Client,
@@ -42,21 +35,6 @@ async function claimOk(api: Client, queue: string, body: Record<string, unknown>
   const res = await claim(api, queue, body);
   expectStatus(res, 200);
   return res.body;
-}
-
-/** Runs `fn` over `items` with at most `n` in flight. */
-async function pool<T, R>(items: T[], n: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i], i);
-      }
-    }),
-  );
-  return out;
 }
 
 describe('queues (§6)', () => {

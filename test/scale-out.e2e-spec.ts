@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiResponse, client, Client, createKey } from './support/http';
+import { client, Client, createKey, expectStatus, pool } from './support/http';
 import {
   ack,
   closeAllSockets,
@@ -38,28 +38,6 @@ import { createTestDatabase, TestDatabase, usingMysql } from './support/test-db'
 const REDIS_HOST = '127.0.0.1';
 const REDIS_PORT = 6379;
 const REDIS_URL = `redis://${REDIS_HOST}:${REDIS_PORT}`;
-
-function expectStatus(res: ApiResponse, status: number, code?: string): void {
-  if (res.status !== status || (code !== undefined && res.body?.code !== code))
-    throw new Error(
-      `expected ${status}${code ? ` ${code}` : ''}, got ${res.status}: ${JSON.stringify(res.body)}`,
-    );
-}
-
-/** Runs `fn` over `items` with at most `n` in flight. */
-async function pool<T, R>(items: T[], n: number, fn: (item: T, i: number) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: n }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i], i);
-      }
-    }),
-  );
-  return out;
-}
 
 /** A connected admin socket with a collector attached before anything is subscribed. */
 async function watcher(url: string, token: string) {

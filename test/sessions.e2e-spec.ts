@@ -1,4 +1,4 @@
-import { ApiResponse, client, Client, createKey } from './support/http';
+import { ApiResponse, client, Client, createKey, expectStatus } from './support/http';
 import { RunningServer, startServer } from './support/server';
 import { createTestDatabase, TestDatabase } from './support/test-db';
 
@@ -11,13 +11,6 @@ import { createTestDatabase, TestDatabase } from './support/test-db';
 
 const QUEUE = 'session-analysis';
 const lease = (token: string) => ({ 'x-lease-token': token });
-
-function expectStatus(res: ApiResponse, status: number, code?: string): void {
-  if (res.status !== status || (code !== undefined && res.body?.code !== code))
-    throw new Error(
-      `expected ${status}${code ? ` ${code}` : ''}, got ${res.status}: ${JSON.stringify(res.body)}`,
-    );
-}
 
 const submit = (api: Client, p: string, s: string, question: unknown = 'What happened here?') =>
   api.post(`/api/projects/${p}/sessions/${s}/analysis`, { question });

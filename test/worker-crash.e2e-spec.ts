@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ApiResponse, client, Client, createKey } from './support/http';
+import { ApiResponse, client, Client, createKey, expectStatus } from './support/http';
 import { RunningServer, startServer } from './support/server';
 import { createTestDatabase, TestDatabase } from './support/test-db';
 
@@ -19,13 +19,6 @@ const SLACK_MS = 1500;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const lease = (token: string) => ({ 'x-lease-token': token });
-
-function expectStatus(res: ApiResponse, status: number, code?: string): void {
-  if (res.status !== status || (code !== undefined && res.body?.code !== code))
-    throw new Error(
-      `expected ${status}${code ? ` ${code}` : ''}, got ${res.status}: ${JSON.stringify(res.body)}`,
-    );
-}
 
 interface Line {
   event: string;

@@ -54,3 +54,30 @@ export async function createKey(
   if (res.status !== 201) throw new Error(`key creation failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.key as string;
 }
+
+/** Fails with the answer's status and body when it is not `status` (and, if given, the error `code`). */
+export function expectStatus(res: ApiResponse, status: number, code?: string): void {
+  if (res.status !== status || (code !== undefined && res.body?.code !== code))
+    throw new Error(
+      `expected ${status}${code ? ` ${code}` : ''}, got ${res.status}: ${JSON.stringify(res.body)}`,
+    );
+}
+
+/** Runs `fn` over `items` with at most `n` in flight. */
+export async function pool<T, R>(
+  items: T[],
+  n: number,
+  fn: (item: T, i: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: n }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
+  return out;
+}
