@@ -20,6 +20,7 @@ export interface Claimed {
 }
 
 const POLL_MS = 250;
+const SEEN_EVERY_MS = 1000;
 
 /**
  * The claim path, shared by external workers (HTTP) and the in-process pool: one short transaction that
@@ -31,6 +32,7 @@ const POLL_MS = 250;
 @Injectable()
 export class ClaimService {
   private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly lastSeenWritten = new Map<string, number>();
 
   constructor(
     private readonly db: DbService,
@@ -88,12 +90,16 @@ export class ClaimService {
           `ORDER BY available_at, created_at, created_seq LIMIT 1${tx.dialect.skipLocked}`,
         [queue, now, ...(principal.allProjects ? [] : principal.projects)],
       );
-      const seen: Statement = {
-        sql: `INSERT INTO queue_workers (queue, worker_id, last_seen_at) VALUES (?, ?, ?)${tx.dialect.upsert(['queue', 'worker_id'], ['last_seen_at'])}`,
-        params: [queue, workerId, now],
-      };
+      const seen: Statement[] = this.dueSeen(queue, workerId, now)
+        ? [
+            {
+              sql: `INSERT INTO queue_workers (queue, worker_id, last_seen_at) VALUES (?, ?, ?)${tx.dialect.upsert(['queue', 'worker_id'], ['last_seen_at'])}`,
+              params: [queue, workerId, now],
+            },
+          ]
+        : [];
       if (rows.length === 0) {
-        await tx.batch([seen]);
+        if (seen.length) await tx.batch(seen);
         return null;
       }
       const id = rows[0].id as string;
@@ -103,7 +109,7 @@ export class ClaimService {
           sql: 'UPDATE workflows SET lease_token = ?, lease_expires_at = ?, worker_id = ?, updated_at = ?, stale_at = ? WHERE id = ? AND lease_token IS NULL',
           params: [token, now + leaseMs, workerId, now, now + Number(rows[0].stale_after_ms), id],
         },
-        seen,
+        ...seen,
       ]);
       return res.affectedRows === 1 ? id : null;
     });
@@ -117,6 +123,20 @@ export class ClaimService {
       leaseExpiresAt: new Date(s.leaseExpiresAt!).toISOString(),
       attempt: s.attempt,
     };
+  }
+
+  /**
+   * A worker's last-seen time is written at most once a second per instance: every claim (and every long-poll
+   * re-check) writing it made the queue_workers upserts of busy claimers and the built-in pool deadlock with
+   * each other now and then, and a claim rolled back that way hands its row to a later claim out of order.
+   */
+  private dueSeen(queue: string, workerId: string, now: number): boolean {
+    const key = `${queue}\u0000${workerId}`;
+    const last = this.lastSeenWritten.get(key);
+    if (last !== undefined && now - last < SEEN_EVERY_MS) return false;
+    if (this.lastSeenWritten.size > 10_000) this.lastSeenWritten.clear();
+    this.lastSeenWritten.set(key, now);
+    return true;
   }
 
   private waitForWork(queue: string, ms: number): Promise<void> {
