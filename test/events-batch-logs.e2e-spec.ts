@@ -508,7 +508,7 @@ describe('POST /api/progress (batch)', () => {
     ).toEqual([6]);
   });
 
-  it('takes 1 to 1000 updates: 0 or 1001 → 400 validation_failed and nothing applied', async () => {
+  it('takes 1 to 1000 updates, each an object: 0, 1001 or a non-object → 400 validation_failed and nothing applied', async () => {
     const p = project('batch-bounds');
     const wf = await create(p, { type: 't', steps: [{ id: 's' }] });
     const update = (progress: number) => ({ workflowId: wf.id, stepId: 's', progress });
@@ -538,6 +538,15 @@ describe('POST /api/progress (batch)', () => {
       const res = await admin.post('/api/progress', { updates: [update(5), bad] });
       expectError(res, 400, 'validation_failed');
       expect(res.body.details.some((d: any) => d.field.startsWith('updates.1'))).toBe(true);
+    }
+    expect((await events(p)).lastSeq).toBe(1);
+    expect((await getWorkflow(wf.id)).steps[0].progress).toBe(0);
+
+    // each update must be an object: a nested array is not a (vacuously valid) update
+    for (const updates of [[[]], [[update(5)]], [update(5), []], [update(5), null], [update(5), 7]]) {
+      const res = await admin.post('/api/progress', { updates });
+      expectError(res, 400, 'validation_failed');
+      expect(res.body.details.some((d: any) => d.field.startsWith('updates'))).toBe(true);
     }
     expect((await events(p)).lastSeq).toBe(1);
     expect((await getWorkflow(wf.id)).steps[0].progress).toBe(0);

@@ -238,6 +238,8 @@ describe('POST /api/projects/:projectId/workflows', () => {
     ['metadata not an object', { type: 't', steps: [{ id: 'a' }], metadata: [1, 2] }, 'metadata'],
     ['unknown field', { type: 't', steps: [{ id: 'a' }], colour: 'blue' }, 'colour'],
     ['unknown step field', { type: 't', steps: [{ id: 'a', colour: 'blue' }] }, 'steps.0.colour'],
+    ['a step that is not an object', { type: 't', steps: [[]] }, 'steps'],
+    ['a step that is null', { type: 't', steps: [{ id: 'a' }, null] }, 'steps'],
   ])(
     'rejects %s with 400 validation_failed naming the field, and writes nothing',
     async (_name, body, field) => {

@@ -1,4 +1,4 @@
-import { insertStatements, placeholders } from './sql';
+import { insertStatements, joinStatements, placeholders } from './sql';
 
 describe('insertStatements', () => {
   it('writes one multi-row statement with the rows’ values in order', () => {
@@ -39,5 +39,28 @@ describe('placeholders', () => {
     expect(placeholders(0)).toBe('');
     expect(placeholders(1)).toBe('?');
     expect(placeholders(3)).toBe('?, ?, ?');
+  });
+});
+
+describe('joinStatements', () => {
+  it('joins the statements between head and tail, with their params in order', () => {
+    expect(
+      joinStatements(
+        ['START TRANSACTION'],
+        [
+          { sql: 'SELECT ?', params: [1] },
+          { sql: 'UPDATE t SET a = ? WHERE b = ?', params: ['x', null] },
+        ],
+        ['COMMIT'],
+      ),
+    ).toEqual({
+      sql: 'START TRANSACTION;\nSELECT ?;\nUPDATE t SET a = ? WHERE b = ?;\nCOMMIT',
+      params: [1, 'x', null],
+    });
+  });
+
+  it('sends one statement as it is', () => {
+    expect(joinStatements([], [{ sql: 'SELECT ?', params: [1] }])).toEqual({ sql: 'SELECT ?', params: [1] });
+    expect(joinStatements([], [], ['COMMIT'])).toEqual({ sql: 'COMMIT', params: [] });
   });
 });

@@ -40,6 +40,27 @@ export async function insertMany(
   for (const st of insertStatements(table, columns, rows, suffix, verb)) await tx.exec(st.sql, st.params);
 }
 
+/**
+ * One multi-statement text for MySQL (one round trip): `head` and `tail` are statements without
+ * parameters (START TRANSACTION, COMMIT) around `statements`. Params are flattened with a plain loop.
+ */
+export function joinStatements(
+  head: readonly string[],
+  statements: readonly Statement[],
+  tail: readonly string[] = [],
+): Statement {
+  let sql = '';
+  const params: unknown[] = [];
+  for (const h of head) sql += sql ? `;\n${h}` : h;
+  for (const st of statements) {
+    sql += sql ? `;\n${st.sql}` : st.sql;
+    const p = st.params;
+    for (let i = 0; i < p.length; i++) params.push(p[i]);
+  }
+  for (const t of tail) sql += sql ? `;\n${t}` : t;
+  return { sql, params };
+}
+
 export function placeholders(n: number): string {
   return n > 0 ? `?${', ?'.repeat(n - 1)}` : '';
 }

@@ -99,18 +99,21 @@ export class ClaimService {
           ]
         : [];
       if (rows.length === 0) {
-        if (seen.length) await tx.batch(seen);
+        await tx.batch(seen, { commit: true });
         return null;
       }
       const id = rows[0].id as string;
-      // one round trip: the lease, and the worker's last-seen time
-      const [res] = await tx.batch([
-        {
-          sql: 'UPDATE workflows SET lease_token = ?, lease_expires_at = ?, worker_id = ?, updated_at = ?, stale_at = ? WHERE id = ? AND lease_token IS NULL',
-          params: [token, now + leaseMs, workerId, now, now + Number(rows[0].stale_after_ms), id],
-        },
-        ...seen,
-      ]);
+      // one round trip: the lease, the worker's last-seen time and the commit
+      const [res] = await tx.batch(
+        [
+          {
+            sql: 'UPDATE workflows SET lease_token = ?, lease_expires_at = ?, worker_id = ?, updated_at = ?, stale_at = ? WHERE id = ? AND lease_token IS NULL',
+            params: [token, now + leaseMs, workerId, now, now + Number(rows[0].stale_after_ms), id],
+          },
+          ...seen,
+        ],
+        { commit: true },
+      );
       return res.affectedRows === 1 ? id : null;
     });
     if (!picked) return null;

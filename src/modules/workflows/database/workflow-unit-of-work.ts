@@ -138,6 +138,7 @@ export class WorkflowUnitOfWork {
       const now = Date.now();
       const locks = [...new Set(group.flatMap((e) => e.op.sessionLocks ?? []))];
       const holders = locks.length ? await this.workflows.sessionHolders(tx, locks) : [];
+      // round trip 1 (on MySQL START TRANSACTION travels with it): load and row-lock the aggregates
       const loaded = await this.workflows.loadForUpdate(tx, [...new Set([...ids, ...holders])]);
       for (const wf of loaded.values())
         if (wf.projectId === projectId) wf.setEtaHistory(history.get(wf.type));
@@ -197,7 +198,7 @@ export class WorkflowUnitOfWork {
       if (changed.some((wf) => wf.projectId !== projectId))
         throw new Error('a group may only write workflows of its own project');
 
-      // round trip 1: changed steps, then the counter row (last: its lock is the one every writer of this
+      // round trip 2: changed steps, then the counter row (last: its lock is the one every writer of this
       // project waits for, so it is held for the shortest time)
       const seq = pending.length ? tx.dialect.seqStatement(projectId, pending.length, now) : undefined;
       const first = await tx.batch([
@@ -225,13 +226,17 @@ export class WorkflowUnitOfWork {
         };
       });
       for (const env of envelopes) touched.get(env.workflowId!)?.setLastSeq(env.seq);
-      // round trip 2: workflow rows (with their last seq), logs, rows of other tables, the events
-      await tx.batch([
-        ...this.workflows.workflowStatements(tx.dialect, changed, created),
-        ...this.logStatements(envelopes),
-        ...extraRows.flatMap((r) => insertStatements(r.table, r.columns, [r.values])),
-        ...this.eventLog.appendStatements(envelopes),
-      ]);
+      // round trip 3: workflow rows (with their last seq), logs, rows of other tables, the events, and the
+      // COMMIT (on MySQL in the same round trip; it runs only if every statement before it succeeded)
+      await tx.batch(
+        [
+          ...this.workflows.workflowStatements(tx.dialect, changed, created),
+          ...this.logStatements(envelopes),
+          ...extraRows.flatMap((r) => insertStatements(r.table, r.columns, [r.values])),
+          ...this.eventLog.appendStatements(envelopes),
+        ],
+        { commit: true },
+      );
       return envelopes;
     });
   }

@@ -102,6 +102,7 @@ export class CreateWorkflowRequest {
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
   @UniqueStepIds()
+  @IsPlainObject({ each: true, message: 'each step must be an object' })
   @ValidateNested({ each: true })
   @Type(() => StepDefinition)
   steps: StepDefinition[];
@@ -258,6 +259,8 @@ export class BatchProgressRequest {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(MAX_BATCH_UPDATES)
+  // ValidateNested alone lets a nested array through (it validates the inner array's elements, here none)
+  @IsPlainObject({ each: true, message: 'each update must be an object' })
   @ValidateNested({ each: true })
   @Type(() => BatchProgressUpdate)
   updates: BatchProgressUpdate[];
