@@ -5,7 +5,7 @@ jest.mock('@nestjs/swagger', () => ({
 }));
 
 import 'reflect-metadata';
-import { plainToInstance } from 'class-transformer';
+import { ClassConstructor, plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { fastAcceptFor, VALIDATOR_OPTIONS } from '../../../common/validation/fast-path';
 import { BatchProgressRequest, StepProgressRequest } from './workflow.requests';
@@ -25,7 +25,7 @@ function stripProtoKeys(v: unknown): void {
 async function dtoDecision(cls: Dto, body: object): Promise<{ ok: boolean; value: unknown }> {
   const plain = structuredClone(body);
   stripProtoKeys(plain);
-  const entity = plainToInstance(cls, plain);
+  const entity = plainToInstance(cls as ClassConstructor<object>, plain);
   const errors = await validate(entity, { ...VALIDATOR_OPTIONS, validationError: { target: false } });
   return { ok: errors.length === 0, value: entity };
 }
@@ -44,7 +44,10 @@ async function expectAgreement(cls: Dto, accept: (b: unknown) => boolean, body: 
 const id64 = 'a'.repeat(64);
 const emoji600 = '\u{1F600}'.repeat(600); // 1,200 UTF-16 units, 600 characters for MaxLength
 
-const singles = {
+/** Bodies by what the DTO decides: each entry is a JSON body of any shape. */
+type Table = Record<string, object[]>;
+
+const singles: Table = {
   /** valid, and taken by the fast path */
   fast: [
     { progress: 0 },
@@ -108,7 +111,7 @@ const u = (fields: Record<string, unknown> = {}) => ({
 const many = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ workflowId: `wf.${i % 8}`, stepId: 's:0', current: i, total: 1e7 }));
 
-const batches = {
+const batches: Table = {
   fast: [
     { updates: [u()] },
     {
