@@ -1,11 +1,7 @@
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { EventBus } from '@nestjs/cqrs';
-import type { Subscription } from 'rxjs';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DomainError } from '../../../common/errors/domain-error';
-import { EventBridge } from '../../cluster/event-bridge';
 import { AppConfig } from '../../../config/app.config';
 import { MetricsService } from '../../metrics/metrics.service';
-import { WorkflowCancelledEvent } from '../../event-log/committed-events';
 import { WorkerRegistry } from '../../queue-monitoring/workers/worker-registry';
 import type { WorkerJob } from '../../queue-monitoring/workers/worker-job';
 import { ANALYSIS_QUEUE } from '../analysis.constants';
@@ -32,98 +28,75 @@ function walkSummary(walk: WalkResult): string {
 /**
  * The built-in worker of the `analysis` queue: walks the directory once, then runs each pending step's
  * analyzer in order, reporting files examined as `current`/`total` (coalesced to ~10 writes/s) and storing
- * the result. A cancel (committed here or, with REDIS_URL, through another instance; or seen as the answer
- * to the next write), a lost lease or shutdown aborts the analyzer that runs.
+ * the result. The job's abort signal (the pool fires it on a cancel, a lost lease or shutdown) or a refused
+ * progress write stops the analyzer that runs.
  */
 @Injectable()
-export class AnalysisWorker implements OnModuleInit, OnModuleDestroy {
+export class AnalysisWorker implements OnModuleInit {
   private readonly logger = new Logger('AnalysisWorker');
-  private readonly running = new Map<string, WorkerJob>();
-  private cancelled?: Subscription;
 
   constructor(
     private readonly registry: WorkerRegistry,
-    private readonly events: EventBus,
-    private readonly bridge: EventBridge,
     private readonly config: AppConfig,
     private readonly metrics: MetricsService,
   ) {}
 
   onModuleInit(): void {
     this.registry.register(ANALYSIS_QUEUE, (job) => this.run(job));
-    this.cancelled = this.events.subscribe((e) => {
-      if (e instanceof WorkflowCancelledEvent) this.stop(e.envelope.workflowId);
-    });
-    this.bridge.onRemote((events) => {
-      for (const e of events) if (e.type === 'workflow:cancelled') this.stop(e.workflowId);
-    });
-  }
-
-  onModuleDestroy(): void {
-    this.cancelled?.unsubscribe();
-  }
-
-  private stop(workflowId: string | null | undefined): void {
-    if (workflowId) this.running.get(workflowId)?.abort.abort();
   }
 
   async run(job: WorkerJob): Promise<void> {
     const wf = job.workflow;
     const signal = job.abort.signal;
-    this.running.set(wf.id, job);
-    try {
-      let walk: WalkResult | undefined;
-      let dir: string | undefined;
-      const results: Partial<AnalysisResults> = {};
-      for (const step of wf.steps) {
-        if (signal.aborted) return;
-        if (step.status !== 'pending' && step.status !== 'running') continue;
-        const type = step.id;
-        await job.start(step.id);
-        const progress = new ProgressCoalescer(
-          (current, total) => job.progress(step.id, { current, total }),
-          () => job.abort.abort(), // the workflow was cancelled or the lease lost: stop at once
-        );
-        try {
-          if (!isAnalysisType(type)) throw new Error(`unknown analysis type ${type}`);
-          // checked again here: the tree may have changed since the request was accepted
-          dir ??= await resolveAnalysisPath(this.config.analysisRoot, String(wf.metadata.path ?? ''));
-          if (!walk) {
-            walk = await walkFiles(dir, { signal }); // bounded by the walker's file and time limits;
-            await job.log('info', walkSummary(walk), step.id, { ...walk.skipped, truncated: walk.truncated });
-          }
-          let examined = 0;
-          const result = await analyzerFor(type)
-            .analyze({
-              dir,
-              files: walk.files,
-              signal,
-              prior: results,
-              onProgress: (current, total) => {
-                examined = current;
-                progress.report(current, total);
-              },
-            })
-            .finally(() => this.metrics.analysisFilesExamined.inc({ type }, examined));
-          await progress.flush();
-          (results as Record<AnalysisType, unknown>)[type] = result;
-          await job.complete(step.id, fitResult(result, MAX_RESULT_BYTES));
-        } catch (err) {
-          progress.stop();
-          if (signal.aborted) return; // cancelled, lease lost or shutting down: nothing more to write
-          this.logger.warn(`analysis ${wf.id} step ${step.id}: ${(err as Error).message}`);
-          // the step's error is public (API and events): only messages written for callers go there, never an
-          // errno text that could name a path of the server
-          const safe = err instanceof AnalysisPathError || err instanceof DomainError;
-          await job.fail(step.id, {
-            message: safe ? err.message : 'the analysis failed (the server log has the details)',
-            code: 'analysis_failed',
-          });
-          return;
+    let walk: WalkResult | undefined;
+    let dir: string | undefined;
+    const results: Partial<AnalysisResults> = {};
+    for (const step of wf.steps) {
+      if (signal.aborted) return;
+      if (step.status !== 'pending' && step.status !== 'running') continue;
+      const type = step.id;
+      await job.start(step.id);
+      const progress = new ProgressCoalescer(
+        (current, total) => job.progress(step.id, { current, total }),
+        () => job.abort.abort(), // the workflow was cancelled or the lease lost: stop at once
+      );
+      try {
+        if (!isAnalysisType(type)) throw new Error(`unknown analysis type ${type}`);
+        // checked again here: the tree may have changed since the request was accepted
+        dir ??= await resolveAnalysisPath(this.config.analysisRoot, String(wf.metadata.path ?? ''));
+        if (!walk) {
+          walk = await walkFiles(dir, { signal }); // bounded by the walker's file and time limits;
+          await job.log('info', walkSummary(walk), step.id, { ...walk.skipped, truncated: walk.truncated });
         }
+        let examined = 0;
+        const result = await analyzerFor(type)
+          .analyze({
+            dir,
+            files: walk.files,
+            signal,
+            prior: results,
+            onProgress: (current, total) => {
+              examined = current;
+              progress.report(current, total);
+            },
+          })
+          .finally(() => this.metrics.analysisFilesExamined.inc({ type }, examined));
+        await progress.flush();
+        (results as Record<AnalysisType, unknown>)[type] = result;
+        await job.complete(step.id, fitResult(result, MAX_RESULT_BYTES));
+      } catch (err) {
+        progress.stop();
+        if (signal.aborted) return; // cancelled, lease lost or shutting down: nothing more to write
+        this.logger.warn(`analysis ${wf.id} step ${step.id}: ${(err as Error).message}`);
+        // the step's error is public (API and events): only messages written for callers go there, never an
+        // errno text that could name a path of the server
+        const safe = err instanceof AnalysisPathError || err instanceof DomainError;
+        await job.fail(step.id, {
+          message: safe ? err.message : 'the analysis failed (the server log has the details)',
+          code: 'analysis_failed',
+        });
+        return;
       }
-    } finally {
-      this.running.delete(wf.id);
     }
   }
 }

@@ -1,5 +1,8 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
+import { CommandBus, EventBus } from '@nestjs/cqrs';
+import type { Subscription } from 'rxjs';
+import { EventBridge } from '../../cluster/event-bridge';
+import { WorkflowCancelledEvent } from '../../event-log/committed-events';
 import { AppConfig } from '../../../config/app.config';
 import { DbService } from '../../../database/db.service';
 import { DomainError } from '../../../common/errors/domain-error';
@@ -14,14 +17,16 @@ const WAIT_MS = 2_000;
 
 /**
  * WORKER_CONCURRENCY in-process workers for the built-in queues. They claim, heartbeat and write through
- * the same claim service and commands as external workers, so the same leases and fencing hold. On
- * shutdown they stop claiming and give back the leases they hold.
+ * the same claim service and commands as external workers, so the same leases and fencing hold. A cancel of
+ * a workflow a worker holds (committed here or, with REDIS_URL, on another instance) aborts its job at once;
+ * a lost lease aborts it at the next heartbeat. On shutdown they stop claiming and give back their leases.
  */
 @Injectable()
 export class WorkerPool implements OnApplicationShutdown {
   private readonly logger = new Logger('WorkerPool');
   private stopping = false;
-  private readonly active = new Set<WorkerJob>();
+  private readonly active = new Map<string, WorkerJob>();
+  private readonly cancels: Subscription;
   private readonly loops: Promise<void>[] = [];
 
   constructor(
@@ -30,8 +35,20 @@ export class WorkerPool implements OnApplicationShutdown {
     private readonly commands: CommandBus,
     private readonly config: AppConfig,
     db: DbService,
+    events: EventBus,
+    bridge: EventBridge,
   ) {
     db.whenReady(() => this.start());
+    this.cancels = events.subscribe((e) => {
+      if (e instanceof WorkflowCancelledEvent) this.abort(e.envelope.workflowId);
+    });
+    bridge.onRemote((envs) => {
+      for (const e of envs) if (e.type === 'workflow:cancelled') this.abort(e.workflowId);
+    });
+  }
+
+  private abort(workflowId: string | null | undefined): void {
+    if (workflowId) this.active.get(workflowId)?.abort.abort();
   }
 
   private start(): void {
@@ -56,7 +73,7 @@ export class WorkerPool implements OnApplicationShutdown {
   }
 
   private async run(queue: string, job: WorkerJob): Promise<void> {
-    this.active.add(job);
+    this.active.set(job.workflow.id, job);
     const beat = setInterval(() => {
       this.commands
         .execute(
@@ -71,13 +88,14 @@ export class WorkerPool implements OnApplicationShutdown {
         this.logger.warn(`job ${job.workflow.id} failed: ${(err as Error).message}`);
     } finally {
       clearInterval(beat);
-      this.active.delete(job);
+      this.active.delete(job.workflow.id);
     }
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    for (const job of this.active) {
+    this.cancels.unsubscribe();
+    for (const job of this.active.values()) {
       job.abort.abort();
       await this.commands
         .execute(new ReleaseLeaseCommand(WORKER_POOL_PRINCIPAL, job.workflow.id, job.claimed.leaseToken))
