@@ -1,29 +1,14 @@
-import { client, Client } from './support/http';
-import { RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { Client } from './support/http';
+import { useServer } from './support/fixture';
 
 /**
  * LOG_RETENTION_HOURS (CONTRACT §5): logs and session messages of terminal workflows are deleted once older
  * than the retention; those of active workflows are kept whatever their age.
  */
 describe('log and message retention', () => {
-  let db: TestDatabase;
-  let server: RunningServer;
   let api: Client;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    // 0.0005 h = 1.8 s
-    server = await startServer({
-      databaseUrl: db.url,
-      env: { LOG_RETENTION_HOURS: '0.0005', SWEEP_INTERVAL_MS: '200' },
-    });
-    api = client(server.url);
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
+  // 0.0005 h = 1.8 s
+  useServer((fx) => (api = fx.admin), { LOG_RETENTION_HOURS: '0.0005', SWEEP_INTERVAL_MS: '200' });
 
   async function waitFor(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
     const deadline = Date.now() + ms;

@@ -1,6 +1,5 @@
-import { client, Client, createKey, expectStatus, pool } from './support/http';
-import { RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { Client, createKey, expectStatus, pool } from './support/http';
+import { useServer } from './support/fixture';
 
 /**
  * CONTRACT §6 from the outside, against the real server on the database of the run (SQLite, or MariaDB
@@ -38,20 +37,8 @@ async function claimOk(api: Client, queue: string, body: Record<string, unknown>
 }
 
 describe('queues (§6)', () => {
-  let db: TestDatabase;
-  let server: RunningServer;
   let api: Client;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServer({ databaseUrl: db.url });
-    api = client(server.url);
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
+  useServer((fx) => (api = fx.admin));
 
   describe('16 concurrent claimers over 1,000 queued workflows', () => {
     it('claim each workflow exactly once, none missed, and each claimer oldest first', async () => {
