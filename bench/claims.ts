@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import {
   Connection,
   createConnection,
@@ -9,6 +9,7 @@ import {
   RowDataPacket,
 } from 'mysql2/promise';
 import { STEP_COLUMNS, WORKFLOW_COLUMNS } from '../src/modules/workflows/database/workflow.mapper';
+import { api, postJson as post } from './http';
 import { cores, databasePids, fmt, freshDatabase, log, ms, QUIET_MS, SECONDS } from './common';
 import { CpuUse, waitQuiet, watchCpu } from './machine';
 import {
@@ -96,21 +97,6 @@ const queueName = (mode: Mode, workers: number) => `${mode === 'claim' ? 'c' : '
 
 // ---- seeding -----------------------------------------------------------------------------------------------
 
-async function api(
-  base: string,
-  token: string,
-  path: string,
-  body: unknown,
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
 /** A producer key and the template workflow, through the API of a server running on this database. */
 async function prepare(server: BenchServer): Promise<string> {
   const key = await api(server.url, ADMIN_TOKEN, '/api/keys', {
@@ -174,39 +160,6 @@ async function seedQueue(url: string, queue: string, n: number): Promise<void> {
 }
 
 // ---- the API side ------------------------------------------------------------------------------------------
-
-function post(
-  agent: Agent,
-  base: URL,
-  path: string,
-  headers: Record<string, string>,
-  body: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: base.hostname,
-        port: base.port,
-        path,
-        method: 'POST',
-        agent,
-        headers: {
-          ...headers,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', (err) => resolve({ status: 0, body: String(err) }));
-    req.end(body);
-  });
-}
 
 interface Loop {
   /** One iteration of one worker; records into the run. */
@@ -621,26 +574,7 @@ export function claimsReport(r: ClaimsResult): string {
     'others',
     'raw: db cores',
   );
-  row(
-    '--:',
-    '---',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-    '--:',
-  );
+  row('--:', '---', ...Array<string>(16).fill('--:'));
   for (const c of r.cells)
     row(
       String(c.workers),

@@ -1,5 +1,6 @@
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { Job, Queue, Worker } from 'bullmq';
+import { postJson } from './http';
 
 /**
  * The load generator of the compare suite (`node compare-producer.js`, driven over IPC by compare.ts), in a
@@ -207,39 +208,6 @@ async function bullmqClose(): Promise<void> {
 
 // ---- Stepline ----------------------------------------------------------------------------------------------
 
-function post(
-  agent: Agent,
-  base: URL,
-  token: string,
-  path: string,
-  body: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: base.hostname,
-        port: base.port,
-        path,
-        method: 'POST',
-        agent,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', (err) => resolve({ status: 0, body: String(err) }));
-    req.end(body);
-  });
-}
-
 const REJECTED = /"ok":false/g;
 
 async function steplineCell(r: Extract<ProducerRequest, { op: 'stepline-cell' }>): Promise<ProducerReply> {
@@ -253,22 +221,22 @@ async function steplineCell(r: Extract<ProducerRequest, { op: 'stepline-cell' }>
         return await drive(r.cell, index, r.batch, async (items) => {
           const res =
             r.batch === 1
-              ? await post(
+              ? await postJson(
                   agent,
                   base,
-                  r.token,
                   single,
+                  { authorization: `Bearer ${r.token}` },
                   JSON.stringify({
                     current: items[0].current,
                     total: r.cell.total,
                     message: message(items[0]),
                   }),
                 )
-              : await post(
+              : await postJson(
                   agent,
                   base,
-                  r.token,
                   '/api/progress',
+                  { authorization: `Bearer ${r.token}` },
                   JSON.stringify({
                     updates: items.map((it) => ({
                       workflowId,

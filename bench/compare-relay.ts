@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { QueueEvents } from 'bullmq';
 import { Server } from 'socket.io';
+import { SOCKET_IO_OPTIONS } from './http';
 
 /**
  * The hand-wired pipeline's relay of the compare suite (`node compare-relay.js <port> <redis url> <queue>
@@ -19,13 +20,7 @@ const http = createServer((req, res) => {
   res.writeHead(req.url === '/health' ? 200 : 404, { 'content-type': 'application/json' });
   res.end('{"status":"ok"}');
 });
-const io = new Server(http, {
-  path: '/socket.io',
-  transports: ['polling', 'websocket'],
-  maxHttpBufferSize: 1e6,
-  pingInterval: 10_000,
-  pingTimeout: 10_000,
-});
+const io = new Server(http, SOCKET_IO_OPTIONS);
 
 io.on('connection', (socket) => {
   socket.on('join', (body: { jobIds?: unknown }, ack?: (r: unknown) => void) => {

@@ -20,6 +20,8 @@ import {
   sleep,
 } from './common';
 import type { ClientReport, ClientRequest } from './compare-client';
+import { api } from './http';
+import { PendingCalls, wireIpcChild } from './ipc';
 import type { CellSpec, ProducerReply, ProducerRequest } from './compare-producer';
 import { CpuUse, waitQuiet, watchCpu } from './machine';
 import { ADMIN_TOKEN, BenchServer, startCompareRelay, startServer } from './server';
@@ -165,26 +167,14 @@ const DRAIN_MAX_MS = 30_000;
 class IpcChild<Req> {
   readonly proc: ChildProcess;
   private rid = 0;
-  private readonly pending = new Map<number, { resolve(v: any): void; reject(e: Error): void }>();
-  private stderr = '';
+  private readonly pending: PendingCalls = new Map();
+  private readonly stderr: () => string;
 
   constructor(script: string) {
     this.proc = spawn(process.execPath, [join(__dirname, script)], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    this.proc.stderr!.on('data', (d) => (this.stderr = (this.stderr + String(d)).slice(-4000)));
-    this.proc.on('message', (m: { rid: number; ok: boolean; res?: unknown; error?: string }) => {
-      const p = this.pending.get(m.rid);
-      if (!p) return;
-      this.pending.delete(m.rid);
-      if (m.ok) p.resolve(m.res);
-      else p.reject(new Error(m.error));
-    });
-    this.proc.once('exit', (code, signal) => {
-      for (const p of this.pending.values())
-        p.reject(new Error(`${script} exited (${signal ?? code}): ${this.stderr}`));
-      this.pending.clear();
-    });
+    this.stderr = wireIpcChild(this.proc, this.pending, script);
   }
 
   get pid(): number {
@@ -194,7 +184,7 @@ class IpcChild<Req> {
   call<T>(req: Req): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.proc.exitCode !== null || this.proc.signalCode !== null)
-        return reject(new Error(`child exited: ${this.stderr}`));
+        return reject(new Error(`child exited: ${this.stderr()}`));
       const rid = ++this.rid;
       this.pending.set(rid, { resolve, reject });
       this.proc.send({ rid, req });
@@ -243,21 +233,6 @@ function packageVersion(name: string): string {
   } catch {
     return 'unknown';
   }
-}
-
-async function api(
-  base: string,
-  token: string,
-  path: string,
-  body: unknown,
-): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${base}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
 }
 
 async function createKey(base: string, role: 'producer' | 'viewer'): Promise<string> {
@@ -652,24 +627,7 @@ export function compareReport(r: CompareReport): string {
       'client',
       'others',
     );
-    row(
-      '---',
-      '--:',
-      '--:',
-      '--:',
-      '--:',
-      '--:',
-      '--:',
-      '--:',
-      '--:',
-      '--:',
-      '--:',
-      '--:',
-      '--:',
-      '--:',
-      '--:',
-      '--:',
-    );
+    row('---', ...Array<string>(15).fill('--:'));
   };
   const line = (c: CompareCell) =>
     row(

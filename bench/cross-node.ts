@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { cores, fmt, freshDatabase, log, mib, ms, QUIET_MS, rssBytes, SECONDS, sleep } from './common';
-import { ClientProc, closeGroup, connectGroup, produce, split, Target } from './fanout';
+import { ClientProc, closeGroup, connectGroup, drainClients, produce, split, Target } from './fanout';
 import type { PhaseReport } from './fanout-client';
 import { CpuUse, waitQuiet, watchCpu } from './machine';
 import { seed } from './seed';
@@ -177,26 +177,7 @@ export async function runCrossNode(opts: CrossNodeOptions = {}): Promise<CrossNo
     });
     const prod = await produce(target, rate, seconds, 'xnode');
     // drain: until every accepted update reached every subscriber, or nothing moves for 2 s
-    const expected = prod.accepted * subscribers;
-    let seen = -1;
-    let still = performance.now();
-    let drainTimedOut = false;
-    const drainStart = performance.now();
-    for (;;) {
-      const got = (await Promise.all(all.map((p) => p.call<number>({ op: 'count' })))).reduce(
-        (x, y) => x + y,
-        0,
-      );
-      if (got >= expected) break;
-      if (got !== seen) {
-        seen = got;
-        still = performance.now();
-      } else if (performance.now() - still > 2000 || performance.now() - drainStart > 20_000) {
-        drainTimedOut = true;
-        break;
-      }
-      await sleep(50);
-    }
+    const drainTimedOut = await drainClients(all, prod.accepted * subscribers);
     const used = cpu.stop();
     clearInterval(sampler);
     const after = await clusterCounters(a, b);

@@ -1,5 +1,6 @@
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from 'socket.io';
+import { SOCKET_IO_OPTIONS } from './http';
 
 /**
  * The fan-out suite's baseline: a bare Socket.IO server (`node fanout-baseline.js <port> <token>`) with the
@@ -90,13 +91,7 @@ const http = createServer((req: IncomingMessage, res: ServerResponse) => {
   );
 });
 
-const io = new Server(http, {
-  path: '/socket.io',
-  transports: ['polling', 'websocket'],
-  maxHttpBufferSize: 1e6,
-  pingInterval: 10_000,
-  pingTimeout: 10_000,
-});
+const io = new Server(http, SOCKET_IO_OPTIONS);
 
 io.use((socket, next) => {
   const auth = socket.handshake.auth as { token?: unknown } | undefined;

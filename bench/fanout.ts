@@ -1,6 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { Agent, request } from 'node:http';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
+import { postJson } from './http';
+import { PendingCalls, wireIpcChild } from './ipc';
 import { cores, fmt, freshDatabase, log, mib, ms, QUIET_MS, rssBytes, SECONDS, sleep } from './common';
 import type { ClientRequest, ConnectReply, PhaseReport, ReplayReply } from './fanout-client';
 import { CpuUse, waitQuiet, watchCpu } from './machine';
@@ -108,8 +110,8 @@ export interface FanoutResult {
 export class ClientProc {
   readonly proc: ChildProcess;
   private rid = 0;
-  private readonly pending = new Map<number, { resolve(v: any): void; reject(e: Error): void }>();
-  private stderr = '';
+  private readonly pending: PendingCalls = new Map();
+  private readonly stderr: () => string;
 
   constructor() {
     // raise the soft limit on open files to the hard one before node starts (each socket is a descriptor)
@@ -123,19 +125,7 @@ export class ClientProc {
       ],
       { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
     );
-    this.proc.stderr!.on('data', (d) => (this.stderr = (this.stderr + String(d)).slice(-4000)));
-    this.proc.on('message', (m: { rid: number; ok: boolean; res?: unknown; error?: string }) => {
-      const p = this.pending.get(m.rid);
-      if (!p) return;
-      this.pending.delete(m.rid);
-      if (m.ok) p.resolve(m.res);
-      else p.reject(new Error(m.error));
-    });
-    this.proc.once('exit', (code, signal) => {
-      for (const p of this.pending.values())
-        p.reject(new Error(`subscriber process exited (${signal ?? code}): ${this.stderr}`));
-      this.pending.clear();
-    });
+    this.stderr = wireIpcChild(this.proc, this.pending, 'subscriber process');
   }
 
   get pid(): number {
@@ -185,6 +175,30 @@ export async function connectGroup(
   };
 }
 
+/**
+ * Wait until the clients together counted `expected` events. Gives up (returns true: timed out) when
+ * the count stops moving for 2 s or after 20 s in all.
+ */
+export async function drainClients(procs: ClientProc[], expected: number): Promise<boolean> {
+  let seen = -1;
+  let still = performance.now();
+  const drainStart = performance.now();
+  for (;;) {
+    const got = (await Promise.all(procs.map((p) => p.call<number>({ op: 'count' })))).reduce(
+      (a, b) => a + b,
+      0,
+    );
+    if (got >= expected) return false;
+    if (got !== seen) {
+      seen = got;
+      still = performance.now();
+    } else if (performance.now() - still > 2000 || performance.now() - drainStart > 20_000) {
+      return true;
+    }
+    await sleep(50);
+  }
+}
+
 export const closeGroup = (procs: ClientProc[], group: string) =>
   Promise.all(procs.map((p) => p.call({ op: 'close', group })));
 
@@ -197,37 +211,8 @@ let counter = 0;
  * One POST on a keep-alive agent. Each cell gets its own agent, closed at its end: a connection left idle
  * between cells would be closed by the server (keep-alive timeout) just as the next cell sends on it.
  */
-function post(
-  agent: Agent,
-  t: Target,
-  path: string,
-  body: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve) => {
-    const req = request(
-      {
-        host: t.base.hostname,
-        port: t.base.port,
-        path,
-        method: 'POST',
-        agent,
-        headers: {
-          ...t.headers,
-          'content-type': 'application/json',
-          'content-length': Buffer.byteLength(body),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-      },
-    );
-    req.on('error', () => resolve({ status: 0, body: '' }));
-    req.end(body);
-  });
-}
+const post = (agent: Agent, t: Target, path: string, body: string) =>
+  postJson(agent, t.base, path, t.headers, body);
 
 /** Posts `rate` updates a second for `seconds`, each stamped with its send time in `message`. */
 export async function produce(
@@ -297,25 +282,7 @@ async function phase(
   const prod = await produce(t, rate, seconds, tag);
   // let the last events arrive: until every accepted update reached every subscriber, or nothing moves for 2 s
   const expected = prod.accepted * subscribers;
-  let seen = -1;
-  let still = performance.now();
-  let drainTimedOut = false;
-  const drainStart = performance.now();
-  for (;;) {
-    const got = (await Promise.all(procs.map((p) => p.call<number>({ op: 'count' })))).reduce(
-      (a, b) => a + b,
-      0,
-    );
-    if (got >= expected) break;
-    if (got !== seen) {
-      seen = got;
-      still = performance.now();
-    } else if (performance.now() - still > 2000 || performance.now() - drainStart > 20_000) {
-      drainTimedOut = true;
-      break;
-    }
-    await sleep(50);
-  }
+  const drainTimedOut = await drainClients(procs, expected);
   const used = cpu.stop();
   clearInterval(sampler);
   const reports = await Promise.all(procs.map((p) => p.call<PhaseReport>({ op: 'report', group })));
