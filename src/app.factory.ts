@@ -8,8 +8,8 @@ import { AppModule } from './app.module';
 import { AppConfig } from './config/app.config';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { DbService } from './database/db.service';
-import { MetricsService } from './modules/metrics/metrics.service';
-import { RealtimeIoAdapter } from './modules/realtime/realtime-io.adapter';
+import { MetricsService } from './modules/metrics';
+import { RealtimeIoAdapter } from './modules/realtime';
 
 /** Builds the whole app (used by main.ts and by the benchmark); the database connects in the background. */
 export async function createApp(): Promise<INestApplication> {

@@ -6,22 +6,21 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AppConfigModule } from './config/config.module';
 import { AppConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
-import { ClusterModule } from './modules/cluster/cluster.module';
+import { ClusterModule } from './modules/cluster';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { AuthGuard } from './common/auth/auth.guard';
-import { MetricsModule } from './modules/metrics/metrics.module';
-import { HttpMetricsInterceptor } from './modules/metrics/http-metrics.interceptor';
-import { KeysModule } from './modules/keys/keys.module';
-import { EventLogModule } from './modules/event-log/event-log.module';
-import { WorkflowsModule } from './modules/workflows/workflows.module';
-import { ProjectsModule } from './modules/projects/projects.module';
-import { HealthModule } from './modules/health/health.module';
-import { RealtimeModule } from './modules/realtime/realtime.module';
-import { QueueMonitoringModule } from './modules/queue-monitoring/queue-monitoring.module';
-import { SessionsModule } from './modules/sessions/sessions.module';
-import { ProgressTrackerModule } from './modules/progress-tracker/progress-tracker.module';
-import { DashboardModule } from './modules/dashboard/dashboard.module';
-import { AnalysisStepsModule } from './modules/analysis-steps/analysis-steps.module';
+import { MetricsModule } from './modules/metrics';
+import { HttpMetricsInterceptor } from './modules/metrics';
+import { KeysModule } from './modules/keys';
+import { EventLogModule } from './modules/event-log';
+import { WorkflowsModule } from './modules/workflows';
+import { HealthModule } from './modules/health';
+import { RealtimeModule } from './modules/realtime';
+import { QueueMonitoringModule } from './modules/queue-monitoring';
+import { SessionsModule } from './modules/sessions';
+import { ProgressTrackerModule } from './modules/progress-tracker';
+import { DashboardModule } from './modules/dashboard';
+import { AnalysisStepsModule } from './modules/analysis-steps';
 
 @Module({
   imports: [
@@ -57,7 +56,6 @@ import { AnalysisStepsModule } from './modules/analysis-steps/analysis-steps.mod
     KeysModule,
     EventLogModule,
     WorkflowsModule,
-    ProjectsModule,
     HealthModule,
     RealtimeModule,
     QueueMonitoringModule,

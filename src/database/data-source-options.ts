@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-import { ORM_ENTITIES } from './orm-entities';
+import type { PoolOptions } from 'mysql2';
 import { MIGRATIONS } from '../../migrations';
 
 export type DatabaseKind = 'sqlite' | 'mysql';
@@ -10,10 +10,14 @@ export function databaseKind(url: string): DatabaseKind {
   return url.startsWith('sqlite:') ? 'sqlite' : 'mysql';
 }
 
-/** TypeORM options for `sqlite:<file>` (better-sqlite3, WAL) or `mysql://…` (mysql2). `synchronize` is always off. */
+/**
+ * TypeORM options for `sqlite:<file>` (better-sqlite3, WAL) or `mysql://…` (mysql2). TypeORM is the
+ * connection pool and the migration runner here, with no entities: repositories write set-based SQL
+ * (see README, "TypeORM's role"). `synchronize` is always off.
+ */
 export function dataSourceOptions(url: string): DataSourceOptions {
   const common = {
-    entities: ORM_ENTITIES,
+    entities: [],
     migrations: MIGRATIONS,
     synchronize: false,
     migrationsRun: false,
@@ -44,10 +48,22 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     charset: 'utf8mb4_unicode_ci',
     supportBigNumbers: true,
     bigNumberStrings: false,
-    // the write transaction sends its statements in a few multi-statement round trips (all parameterised)
-    multipleStatements: true,
     // no stack capture per query: it costs ~5 % of a write on the hot path
     trace: false,
-    extra: { connectionLimit: 24, enableKeepAlive: true, connectTimeout: 3000 },
+    extra: { connectionLimit: 16, enableKeepAlive: true, connectTimeout: 3000 },
   } as DataSourceOptions;
+}
+
+/** The write path's pool (MySQL/MariaDB only): the one place with `multipleStatements`. */
+export function writePoolOptions(url: string): PoolOptions {
+  return {
+    uri: url.replace(/^mariadb:/, 'mysql:'),
+    charset: 'utf8mb4_unicode_ci',
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    multipleStatements: true,
+    connectionLimit: 24,
+    enableKeepAlive: true,
+    connectTimeout: 3000,
+  };
 }

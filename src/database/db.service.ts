@@ -1,54 +1,13 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { createPool, type Pool, type PoolConnection } from 'mysql2';
 import { DataSource, QueryRunner } from 'typeorm';
 import { AppConfig } from '../config/app.config';
 import { DomainError } from '../common/errors/domain-error';
 import { AsyncMutex } from './async-mutex';
-import { databaseKind, dataSourceOptions } from './data-source-options';
-import { Dialect, mysqlDialect, sqliteDialect } from './dialect';
+import { databaseKind, dataSourceOptions, writePoolOptions } from './data-source-options';
+import { mysqlDialect, sqliteDialect } from './dialect';
 import { joinStatements } from './sql';
-
-export interface ExecResult {
-  affectedRows: number;
-  insertId: number;
-}
-
-export interface Statement {
-  sql: string;
-  params: unknown[];
-}
-
-/** One statement's outcome in a batch: rows for a SELECT (or RETURNING), counts for a write. */
-export interface StatementResult extends ExecResult {
-  rows: any[];
-}
-
-/** A transaction's handle: plain parameterised SQL, set-based where it matters. */
-export interface Tx {
-  readonly dialect: Dialect;
-  query<T = any>(sql: string, params?: unknown[]): Promise<T[]>;
-  exec(sql: string, params?: unknown[]): Promise<ExecResult>;
-  /**
-   * Several statements in order: one round trip on MySQL (multi-statement), one after the other on SQLite.
-   * The hot write path uses it to keep a group commit to a handful of round trips.
-   */
-  batch(statements: Statement[], options?: BatchOptions): Promise<StatementResult[]>;
-}
-
-export interface BatchOptions {
-  /**
-   * Commit the transaction with these statements: on MySQL `COMMIT` travels in the same round trip, and
-   * runs only if every statement before it succeeded (the server stops a multi-statement at the first
-   * error; the transaction is then rolled back). Nothing may run on the Tx afterwards. On SQLite the
-   * commit happens when `fn` returns, as for any other transaction.
-   */
-  commit?: boolean;
-}
-
-/** The mysql2 pool connection under TypeORM's query runner (callback API). */
-interface MysqlConnection {
-  query(sql: string, params: unknown[], cb: (err: Error | null, result: unknown) => void): void;
-  destroy(): void;
-}
+import type { Dialect, Statement, StatementResult, Tx } from './tx';
 
 const READ_COMMITTED = 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED';
 
@@ -80,7 +39,14 @@ export class DbService implements OnApplicationShutdown {
   /** MySQL connections already switched to READ COMMITTED for their session. */
   private readonly readCommitted = new WeakSet<object>();
 
-  constructor(config: AppConfig) {
+  /**
+   * MySQL/MariaDB: the write path's own mysql2 pool, the only one with `multipleStatements` (a write
+   * transaction is a few multi-statement round trips, all parameterised). Every other query goes through
+   * TypeORM's pool, where a stacked statement is refused.
+   */
+  private writePool?: Pool;
+
+  constructor(private readonly config: AppConfig) {
     this.dialect = databaseKind(config.databaseUrl) === 'sqlite' ? sqliteDialect : mysqlDialect;
     this.dataSource = new DataSource(dataSourceOptions(config.databaseUrl));
   }
@@ -106,6 +72,8 @@ export class DbService implements OnApplicationShutdown {
       try {
         if (!this.dataSource.isInitialized) await this.dataSource.initialize();
         await this.dataSource.runMigrations({ transaction: 'each' });
+        if (this.dialect.kind === 'mysql' && !this.writePool)
+          this.writePool = createPool(writePoolOptions(this.config.databaseUrl));
         this.ready = true;
         for (const fn of this.onReady.splice(0)) await fn();
         for (const w of this.readyWaiters.splice(0)) w();
@@ -184,12 +152,11 @@ export class DbService implements OnApplicationShutdown {
   /**
    * MySQL/MariaDB: `START TRANSACTION` goes out with the transaction's first statements and `COMMIT` with
    * its last batch (`{ commit: true }`), or alone when `fn` returns: a group commit is three round trips
-   * (load, steps + counter, rows + events + commit), not five. Straight on the mysql2 connection: TypeORM's
-   * query wrapper cost a fifth of the CPU of a write.
+   * (load, steps + counter, rows + events + commit), not five. On the write pool's own mysql2 connection:
+   * TypeORM's query wrapper cost a fifth of the CPU of a write.
    */
   private async runMysqlTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const qr = this.dataSource.createQueryRunner();
-    const conn = (await qr.connect()) as MysqlConnection;
+    const conn = await this.writeConnection();
     const state = { begun: false, done: false };
     try {
       const result = await fn(this.mysqlTxHandle(conn, state));
@@ -204,17 +171,25 @@ export class DbService implements OnApplicationShutdown {
       }
       throw err;
     } finally {
-      await qr.release();
+      conn.release();
     }
   }
 
-  private send(conn: MysqlConnection, sql: string, params: unknown[]): Promise<unknown> {
+  private writeConnection(): Promise<PoolConnection> {
+    const pool = this.writePool;
+    if (!pool) return Promise.reject(new DomainError('unavailable', 'the database is not available yet'));
     return new Promise((resolve, reject) =>
-      conn.query(sql, params, (err, result) => (err ? reject(err) : resolve(result))),
+      pool.getConnection((err, conn) => (err ? reject(err) : resolve(conn))),
     );
   }
 
-  private mysqlTxHandle(conn: MysqlConnection, state: { begun: boolean; done: boolean }): Tx {
+  private send(conn: PoolConnection, sql: string, params: unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) =>
+      conn.query(sql, params, (err: Error | null, result: unknown) => (err ? reject(err) : resolve(result))),
+    );
+  }
+
+  private mysqlTxHandle(conn: PoolConnection, state: { begun: boolean; done: boolean }): Tx {
     const run = async (statements: Statement[], commit: boolean): Promise<StatementResult[]> => {
       if (state.done) throw new Error('the transaction is already committed');
       if (statements.length === 0 && !(commit && state.begun)) {
@@ -293,6 +268,9 @@ export class DbService implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     this.closing = true;
+    const pool = this.writePool;
+    this.writePool = undefined;
+    if (pool) await new Promise<void>((r) => pool.end(() => r()));
     if (this.dataSource.isInitialized) await this.mutex.run(() => this.dataSource.destroy());
   }
 }

@@ -1,30 +1,4 @@
-import type { DatabaseKind } from './data-source-options';
-import type { Statement, StatementResult, Tx } from './db.service';
-
-/** The counter statement, and how to read the new last seq from its result. */
-export interface SeqStatement extends Statement {
-  read(result: StatementResult): number;
-}
-
-/**
- * Everything that differs between SQLite and MySQL/MariaDB lives here, so that no other module knows
- * which database it runs on.
- */
-export interface Dialect {
-  readonly kind: DatabaseKind;
-  /** Suffix that row-locks the selected rows inside a transaction (nothing on SQLite: one writer at a time). */
-  readonly forUpdate: string;
-  /** Suffix that makes the claim query skip rows other transactions hold. */
-  readonly skipLocked: string;
-  insertIgnore(): string;
-  /** Multi-row upsert suffix: update `updateCols` when the key exists. */
-  upsert(conflictCols: string[], updateCols: string[]): string;
-  /** Adds n to the project's seq counter (creating the project row on its first write); read() gives the new last seq. */
-  seqStatement(projectId: string, n: number, now: number): SeqStatement;
-  allocateSeq(tx: Tx, projectId: string, n: number, now: number): Promise<number>;
-  isRetryable(err: unknown): boolean;
-  isUnavailable(err: unknown): boolean;
-}
+import type { Dialect } from './tx';
 
 // deadlock, lock wait timeout, and a duplicate key from a concurrent create (the retry reloads and sees it)
 const MYSQL_RETRYABLE = new Set([1213, 1205, 1062]);
@@ -63,10 +37,6 @@ export const mysqlDialect: Dialect = {
     params: [projectId, n, now, now, n],
     read: (r) => Number(r.insertId),
   }),
-  async allocateSeq(tx, projectId, n, now) {
-    const st = mysqlDialect.seqStatement(projectId, n, now);
-    return st.read((await tx.batch([st]))[0]);
-  },
   isRetryable: (err) => MYSQL_RETRYABLE.has(errCode(err).errno ?? -1),
   isUnavailable: (err) => {
     const { code, fatal } = errCode(err);
@@ -89,10 +59,6 @@ export const sqliteDialect: Dialect = {
     params: [projectId, n, now, now],
     read: (r) => Number(r.rows[0].last_seq),
   }),
-  async allocateSeq(tx, projectId, n, now) {
-    const st = sqliteDialect.seqStatement(projectId, n, now);
-    return st.read((await tx.batch([st]))[0]);
-  },
   isRetryable: (err) => errCode(err).code === 'SQLITE_BUSY',
   isUnavailable: (err) =>
     ['SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_READONLY'].includes(errCode(err).code ?? ''),

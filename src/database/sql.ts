@@ -1,4 +1,4 @@
-import type { Statement, Tx } from './db.service';
+import type { Statement } from './tx';
 
 /** Placeholders per statement stay well under SQLite's and MySQL's limits. */
 const MAX_PARAMS = 12000;
@@ -29,17 +29,6 @@ export function insertStatements(
   return out;
 }
 
-export async function insertMany(
-  tx: Tx,
-  table: string,
-  columns: readonly string[],
-  rows: readonly unknown[][],
-  suffix = '',
-  verb = 'INSERT INTO',
-): Promise<void> {
-  for (const st of insertStatements(table, columns, rows, suffix, verb)) await tx.exec(st.sql, st.params);
-}
-
 /**
  * One multi-statement text for MySQL (one round trip): `head` and `tail` are statements without
  * parameters (START TRANSACTION, COMMIT) around `statements`. Params are flattened with a plain loop.
@@ -59,6 +48,13 @@ export function joinStatements(
   }
   for (const t of tail) sql += sql ? `;\n${t}` : t;
   return { sql, params };
+}
+
+/** A typed column→value record as the positional values of `columns` (the order insertStatements wants). */
+export function rowValues<C extends string>(columns: readonly C[], row: Readonly<Record<C, unknown>>): unknown[] {
+  const out: unknown[] = new Array(columns.length);
+  for (let i = 0; i < columns.length; i++) out[i] = row[columns[i]];
+  return out;
 }
 
 export function placeholders(n: number): string {

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { DomainError } from '../errors/domain-error';
 import { ID_MESSAGE, isId } from '../validation/validators';
-import { KeysService } from '../../modules/keys/keys.service';
+import { PrincipalResolver } from './principal-resolver';
 import { PUBLIC_KEY, QUERY_TOKEN_KEY, ROLE_KEY } from './auth.decorators';
 import type { Role } from './principal';
 
@@ -22,7 +22,7 @@ export function bearerToken(header: string | undefined): string | undefined {
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly keys: KeysService,
+    private readonly keys: PrincipalResolver,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {

@@ -1,3 +1,4 @@
+import { Transform } from 'class-transformer';
 import { registerDecorator, ValidationOptions } from 'class-validator';
 
 /** Ids of projects, workflows, steps, sessions and queues. */
@@ -39,3 +40,14 @@ export function IsPlainObject(options?: ValidationOptions) {
       },
     });
 }
+
+/** `?status=a,b` → `['a', 'b']` (a repeated parameter arrives as an array already). */
+export const CommaSeparated = () =>
+  Transform(({ value }) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : value,
+  );

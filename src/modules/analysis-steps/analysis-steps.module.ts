@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
-import { QueueMonitoringModule } from '../queue-monitoring/queue-monitoring.module';
+import { QueueMonitoringModule } from '../queue-monitoring';
+import { WorkflowsModule } from '../workflows';
 import { StartAnalysisHandler } from './commands/start-analysis/start-analysis.handler';
 import { AnalysesController } from './http/analyses.controller';
 import { ListAnalysisStepsHandler } from './queries/list-analysis-steps/list-analysis-steps.handler';
@@ -7,7 +8,7 @@ import { AnalysisWorker } from './worker/analysis.worker';
 
 /** Project analyses (§7): the endpoint, the steps query and the built-in worker of the `analysis` queue. */
 @Module({
-  imports: [QueueMonitoringModule],
+  imports: [QueueMonitoringModule, WorkflowsModule],
   controllers: [AnalysesController],
   providers: [StartAnalysisHandler, ListAnalysisStepsHandler, AnalysisWorker],
 })

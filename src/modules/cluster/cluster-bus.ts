@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../../config/app.config';
-import { MetricsService } from '../metrics/metrics.service';
+import { MetricsService } from '../metrics';
 import { channelOf, clusterNamespace, decodeForeign, encodeMessage, Topic, TOPICS } from './cluster-message';
 
 type Handler = (payload: string) => void;

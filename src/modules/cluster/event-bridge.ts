@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { DbService } from '../../database/db.service';
-import type { EventEnvelope } from '../workflows/domain/workflow.events';
+import type { EventEnvelope } from '../../common/events/event-types';
 import { ClusterBus } from './cluster-bus';
 
 /** How often the project counters are read to catch events whose message was lost (the tail check). */

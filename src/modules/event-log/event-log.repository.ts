@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { DbService, Statement } from '../../database/db.service';
+import { DbService } from '../../database/db.service';
+import type { Statement } from '../../database/tx';
 import { insertStatements } from '../../database/sql';
-import type { EventEnvelope, EventType } from '../workflows/domain/workflow.events';
+import type { EventEnvelope, EventType } from '../../common/events/event-types';
 
 const COLUMNS = ['project_id', 'seq', 'type', 'workflow_id', 'step_id', 'at', 'data'];
 

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { AfterParams } from '../workflows/http/query-params';
+import { AfterParams } from '../../common/validation/after.params';
 import { EventLogRepository, EventPage } from './event-log.repository';
 
 @ApiTags('events')

@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '../workflows/domain/workflow.events';
+import type { EventEnvelope } from '../../common/events/event-types';
 import { LogPage, SeqOrderer } from './seq-orderer';
 
 const env = (seq: number): EventEnvelope => ({

@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '../workflows/domain/workflow.events';
+import type { EventEnvelope } from '../../common/events/event-types';
 
 /** A page of one project's log: events with seq > after, oldest first; `reset` when that part is trimmed. */
 export interface LogPage {

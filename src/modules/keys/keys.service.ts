@@ -1,10 +1,11 @@
+import { PrincipalResolver } from '../../common/auth/principal-resolver';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AppConfig } from '../../config/app.config';
 import { DbService } from '../../database/db.service';
 import { notFound } from '../../common/errors/domain-error';
 import { Principal, Role } from '../../common/auth/principal';
-import { ClusterBus } from '../cluster/cluster-bus';
+import { ClusterBus } from '../cluster';
 
 export interface KeyView {
   id: string;
@@ -32,7 +33,7 @@ export const hashSecret = (secret: string) => createHash('sha256').update(secret
  * keys revoked in the last minute every second (revocations are rare: a small, cheap query).
  */
 @Injectable()
-export class KeysService implements OnApplicationShutdown {
+export class KeysService implements PrincipalResolver, OnApplicationShutdown {
   private readonly logger = new Logger('Keys');
   private readonly cache = new Map<string, { principal: Principal; at: number }>();
   private readonly revokeListeners: Array<(keyId: string) => void> = [];

@@ -1,5 +1,5 @@
 import { filter, map, Observable } from 'rxjs';
-import { WorkflowCompletedEvent } from '../event-log/committed-events';
+import { WorkflowCompletedEvent } from '../../common/events/committed-events';
 import { RecordRunHistoryCommand } from './commands/record-run-history/record-run-history.command';
 
 /**

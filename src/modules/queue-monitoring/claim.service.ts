@@ -1,33 +1,21 @@
 import { Injectable } from '@nestjs/common';
-import { EventBus } from '@nestjs/cqrs';
-import { randomBytes } from 'node:crypto';
+import { CommandBus, EventBus } from '@nestjs/cqrs';
 import type { Principal } from '../../common/auth/principal';
-import { DbService, Statement } from '../../database/db.service';
-import { placeholders } from '../../database/sql';
-import { WorkflowCreatedEvent, WorkflowRequeuedEvent } from '../event-log/committed-events';
-import { EventBridge } from '../cluster/event-bridge';
-import { EVENT_TYPES } from '../workflows/domain/workflow.events';
-import { WorkflowRepository } from '../workflows/database/workflow.repository';
-import { WorkflowMapper } from '../workflows/database/workflow.mapper';
-import { EtaHistory } from '../progress-tracker/eta/eta-history';
-import type { WorkflowView } from '../workflows/http/workflow.view';
-
-export interface Claimed {
-  workflow: WorkflowView;
-  leaseToken: string;
-  leaseExpiresAt: string;
-  attempt: number;
-}
+import { WorkflowCreatedEvent, WorkflowRequeuedEvent } from '../../common/events/committed-events';
+import { EVENT_TYPES } from '../../common/events/event-types';
+import { DbService } from '../../database/db.service';
+import type { Statement } from '../../database/tx';
+import { EventBridge } from '../cluster';
+import { ClaimWorkflowCommand, HeartbeatCommand, type Claimed } from '../workflows';
 
 const POLL_MS = 250;
 const SEEN_EVERY_MS = 1000;
 
 /**
- * The claim path, shared by external workers (HTTP) and the in-process pool: one short transaction that
- * picks the oldest ready workflow of the queue in the caller's projects (`FOR UPDATE SKIP LOCKED` on MySQL,
- * the single writer on SQLite) and leases it. Waiting claims wake when work is created or requeued, on
- * any instance (with REDIS_URL, from the events other instances commit); they also retry every POLL_MS,
- * so a lost wake-up only delays a claim.
+ * Claims as workers see them, shared by external workers (HTTP) and the in-process pool: the claim itself is
+ * the workflows module's ClaimWorkflowCommand (one short transaction); this adds long-polling and worker
+ * monitoring. Waiting claims wake when work is created or requeued, on any instance (with REDIS_URL, from the
+ * events other instances commit); they also retry every POLL_MS, so a lost wake-up only delays a claim.
  */
 @Injectable()
 export class ClaimService {
@@ -36,8 +24,7 @@ export class ClaimService {
 
   constructor(
     private readonly db: DbService,
-    private readonly workflows: WorkflowRepository,
-    private readonly etaHistory: EtaHistory,
+    private readonly commands: CommandBus,
     eventBus: EventBus,
     bridge: EventBridge,
   ) {
@@ -65,7 +52,9 @@ export class ClaimService {
   ): Promise<Claimed | null> {
     const deadline = Date.now() + waitMs;
     for (;;) {
-      const claimed = await this.tryClaim(principal, queue, workerId, leaseMs);
+      const claimed = await this.commands.execute(
+        new ClaimWorkflowCommand(principal, queue, workerId, leaseMs, (now) => this.seenStatements(queue, workerId, now)),
+      );
       if (claimed) return claimed;
       const left = deadline - Date.now();
       if (left <= 0) return null;
@@ -73,73 +62,41 @@ export class ClaimService {
     }
   }
 
-  private async tryClaim(
+  /** Extends a lease, and marks its worker as seen. */
+  async heartbeat(
     principal: Principal,
-    queue: string,
-    workerId: string,
-    leaseMs: number,
-  ): Promise<Claimed | null> {
-    const token = randomBytes(18).toString('base64url');
-    const picked = await this.db.transaction(async (tx) => {
-      const now = Date.now();
-      const scope = principal.allProjects
-        ? ''
-        : ` AND project_id IN (${placeholders(principal.projects.length)})`;
-      const rows = await tx.query(
-        `SELECT id, stale_after_ms FROM workflows WHERE queue = ? AND status = 'queued' AND lease_token IS NULL AND available_at <= ?${scope} ` +
-          `ORDER BY available_at, created_at, created_seq LIMIT 1${tx.dialect.skipLocked}`,
-        [queue, now, ...(principal.allProjects ? [] : principal.projects)],
-      );
-      const seen: Statement[] = this.dueSeen(queue, workerId, now)
-        ? [
-            {
-              sql: `INSERT INTO queue_workers (queue, worker_id, last_seen_at) VALUES (?, ?, ?)${tx.dialect.upsert(['queue', 'worker_id'], ['last_seen_at'])}`,
-              params: [queue, workerId, now],
-            },
-          ]
-        : [];
-      if (rows.length === 0) {
-        await tx.batch(seen, { commit: true });
-        return null;
-      }
-      const id = rows[0].id as string;
-      // one round trip: the lease, the worker's last-seen time and the commit
-      const [res] = await tx.batch(
-        [
-          {
-            sql: 'UPDATE workflows SET lease_token = ?, lease_expires_at = ?, worker_id = ?, updated_at = ?, stale_at = ? WHERE id = ? AND lease_token IS NULL',
-            params: [token, now + leaseMs, workerId, now, now + Number(rows[0].stale_after_ms), id],
-          },
-          ...seen,
-        ],
-        { commit: true },
-      );
-      return res.affectedRows === 1 ? id : null;
-    });
-    if (!picked) return null;
-    const wf = (await this.workflows.findById(picked))!;
-    wf.setEtaHistory((await this.etaHistory.forProject(wf.projectId)).get(wf.type));
-    const s = wf.state;
-    return {
-      workflow: WorkflowMapper.toView(wf, Date.now()),
-      leaseToken: token,
-      leaseExpiresAt: new Date(s.leaseExpiresAt!).toISOString(),
-      attempt: s.attempt,
-    };
+    workflowId: string,
+    leaseToken: string,
+    leaseMs?: number,
+  ): Promise<{ leaseExpiresAt: string }> {
+    const beat = await this.commands.execute(new HeartbeatCommand(principal, workflowId, leaseToken, leaseMs));
+    if (beat.workerId && beat.queue)
+      await this.db.query('UPDATE queue_workers SET last_seen_at = ? WHERE queue = ? AND worker_id = ?', [
+        Date.now(),
+        beat.queue,
+        beat.workerId,
+      ]);
+    return { leaseExpiresAt: beat.leaseExpiresAt };
   }
 
   /**
-   * A worker's last-seen time is written at most once a second per instance: every claim (and every long-poll
-   * re-check) writing it made the queue_workers upserts of busy claimers and the built-in pool deadlock with
-   * each other now and then, and a claim rolled back that way hands its row to a later claim out of order.
+   * A worker's last-seen time, written in the claim's own transaction at most once a second per instance:
+   * every claim (and every long-poll re-check) writing it made the queue_workers upserts of busy claimers and
+   * the built-in pool deadlock with each other now and then, and a claim rolled back that way hands its row
+   * to a later claim out of order.
    */
-  private dueSeen(queue: string, workerId: string, now: number): boolean {
+  private seenStatements(queue: string, workerId: string, now: number): Statement[] {
     const key = `${queue}\u0000${workerId}`;
     const last = this.lastSeenWritten.get(key);
-    if (last !== undefined && now - last < SEEN_EVERY_MS) return false;
+    if (last !== undefined && now - last < SEEN_EVERY_MS) return [];
     if (this.lastSeenWritten.size > 10_000) this.lastSeenWritten.clear();
     this.lastSeenWritten.set(key, now);
-    return true;
+    return [
+      {
+        sql: `INSERT INTO queue_workers (queue, worker_id, last_seen_at) VALUES (?, ?, ?)${this.db.dialect.upsert(['queue', 'worker_id'], ['last_seen_at'])}`,
+        params: [queue, workerId, now],
+      },
+    ];
   }
 
   private waitForWork(queue: string, ms: number): Promise<void> {

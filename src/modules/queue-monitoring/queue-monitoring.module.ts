@@ -1,29 +1,16 @@
 import { Module } from '@nestjs/common';
-import { WorkflowsModule } from '../workflows/workflows.module';
-import { EtaHistoryModule } from '../progress-tracker/eta/eta-history.module';
+import { WorkflowsModule } from '../workflows';
 import { ClaimService } from './claim.service';
-import { LeaseReaper } from './lease.reaper';
 import { QueuesController } from './http/queues.controller';
 import { QueueMonitoringQueries } from './queries/queue-monitoring.queries';
-import { HeartbeatHandler } from './commands/heartbeat/heartbeat.handler';
-import { ExpireLeaseHandler } from './commands/expire-lease/expire-lease.handler';
-import { ReleaseLeaseHandler } from './commands/release-lease/release-lease.handler';
 import { WorkerRegistry } from './workers/worker-registry';
 import { WorkerPool } from './workers/worker-pool';
 
+/** Claims as workers see them (long-poll, heartbeats), worker monitoring, and the built-in worker pool. */
 @Module({
-  imports: [WorkflowsModule, EtaHistoryModule],
+  imports: [WorkflowsModule],
   controllers: [QueuesController],
-  providers: [
-    ClaimService,
-    LeaseReaper,
-    QueueMonitoringQueries,
-    HeartbeatHandler,
-    ExpireLeaseHandler,
-    ReleaseLeaseHandler,
-    WorkerRegistry,
-    WorkerPool,
-  ],
-  exports: [ClaimService, WorkerRegistry],
+  providers: [ClaimService, QueueMonitoringQueries, WorkerRegistry, WorkerPool],
+  exports: [WorkerRegistry],
 })
 export class QueueMonitoringModule {}

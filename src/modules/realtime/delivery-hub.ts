@@ -1,12 +1,12 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
 import { Subscription as RxSubscription } from 'rxjs';
-import { CommittedEvent } from '../event-log/committed-events';
-import { EventLogRepository } from '../event-log/event-log.repository';
-import { SeqOrderer } from '../event-log/seq-orderer';
-import { EventBridge } from '../cluster/event-bridge';
-import { MetricsService } from '../metrics/metrics.service';
-import type { EventEnvelope } from '../workflows/domain/workflow.events';
+import { CommittedEvent } from '../../common/events/committed-events';
+import { EventLogRepository } from '../event-log';
+import { SeqOrderer } from '../event-log';
+import { EventBridge } from '../cluster';
+import { MetricsService } from '../metrics';
+import type { EventEnvelope } from '../../common/events/event-types';
 
 const REPLAY_PAGE = 1000;
 /** With several instances: how long a hole may wait for a late message before it is read from the log. */

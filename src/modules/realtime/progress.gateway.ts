@@ -10,10 +10,10 @@ import type { Server, Socket } from 'socket.io';
 import { bearerToken } from '../../common/auth/auth.guard';
 import { Principal } from '../../common/auth/principal';
 import { DomainError } from '../../common/errors/domain-error';
-import { KeysService } from '../keys/keys.service';
-import { MetricsService } from '../metrics/metrics.service';
-import { WorkflowDirectory } from '../workflows/database/workflow-directory';
-import type { EventEnvelope } from '../workflows/domain/workflow.events';
+import { PrincipalResolver } from '../../common/auth/principal-resolver';
+import { MetricsService } from '../metrics';
+import { WorkflowsPort } from '../workflows';
+import type { EventEnvelope } from '../../common/events/event-types';
 import { DeliveryHub, Subscriber } from './delivery-hub';
 import {
   JobMessage,
@@ -84,8 +84,8 @@ export class ProgressGateway
 
   constructor(
     private readonly hub: DeliveryHub,
-    private readonly keys: KeysService,
-    private readonly directory: WorkflowDirectory,
+    private readonly keys: PrincipalResolver,
+    private readonly workflows: WorkflowsPort,
     private readonly metrics: MetricsService,
   ) {}
 
@@ -175,7 +175,7 @@ export class ProgressGateway
     const { principal } = socket.data as SocketData;
     let projectId: string;
     try {
-      projectId = await this.directory.projectFor(principal, msg.workflowId);
+      projectId = await this.workflows.projectFor(principal, msg.workflowId);
     } catch (err) {
       return { ok: false, code: err instanceof DomainError ? err.code : 'unavailable' };
     }

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { EventLogModule } from '../event-log/event-log.module';
-import { WorkflowsModule } from '../workflows/workflows.module';
+import { EventLogModule } from '../event-log';
+import { WorkflowsModule } from '../workflows';
 import { DeliveryHub } from './delivery-hub';
 import { ProgressGateway } from './progress.gateway';
 import { SseController } from './sse.controller';

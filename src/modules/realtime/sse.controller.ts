@@ -4,9 +4,9 @@ import type { Request, Response } from 'express';
 import { AllowQueryToken, CurrentPrincipal } from '../../common/auth/auth.decorators';
 import type { Principal } from '../../common/auth/principal';
 import { DomainError } from '../../common/errors/domain-error';
-import { KeysService } from '../keys/keys.service';
-import { MetricsService } from '../metrics/metrics.service';
-import type { EventEnvelope } from '../workflows/domain/workflow.events';
+import { PrincipalResolver } from '../../common/auth/principal-resolver';
+import { MetricsService } from '../metrics';
+import type { EventEnvelope } from '../../common/events/event-types';
 import { DeliveryHub, Subscriber } from './delivery-hub';
 import { SLOW_CONSUMER_BYTES } from './progress.gateway';
 
@@ -78,7 +78,7 @@ export class SseController {
   constructor(
     private readonly hub: DeliveryHub,
     private readonly metrics: MetricsService,
-    private readonly keys: KeysService,
+    private readonly keys: PrincipalResolver,
   ) {
     keys.onRevoke((keyId) => {
       for (const s of this.streams) if (s.keyId === keyId) s.close();

@@ -1,11 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DbService } from '../../database/db.service';
-import { placeholders } from '../../database/sql';
-import { WorkflowLogsReader } from '../workflows/database/workflow-logs.reader';
-import { WorkflowRepository } from '../workflows/database/workflow.repository';
-import type { LogView } from '../workflows/commands/append-log/append-log.command';
-import { sessionLockOf, type Workflow } from '../workflows/domain/workflow.aggregate';
-import type { WorkflowStatus } from '../workflows/domain/workflow.types';
+import { WorkflowsPort, type LogView, type Workflow, type WorkflowStatus } from '../workflows';
 
 export type MessageStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -34,17 +29,13 @@ function lastStepResult(wf: Workflow | undefined): unknown {
 export class SessionQueries {
   constructor(
     private readonly db: DbService,
-    private readonly workflows: WorkflowRepository,
-    private readonly logs: WorkflowLogsReader,
+    private readonly workflows: WorkflowsPort,
   ) {}
 
   async analysisStatus(projectId: string, sessionId: string) {
-    const rows = await this.db.query('SELECT id FROM workflows WHERE session_lock = ?', [
-      sessionLockOf(projectId, sessionId),
-    ]);
-    const wf = rows.length ? await this.workflows.findById(rows[0].id) : undefined;
+    const wf = await this.workflows.sessionHolder(projectId, sessionId);
     if (!wf) return { isAnalyzing: false, messageId: null, status: null, progressLogs: [] };
-    const logs = await this.logs.forWorkflows([wf.id]);
+    const logs = await this.workflows.logsOf([wf.id]);
     return {
       isAnalyzing: true,
       messageId: (wf.state.metadata.messageId as string | undefined) ?? null,
@@ -64,11 +55,8 @@ export class SessionQueries {
         rows.filter((r) => r.type === 'analysis' && r.workflow_id).map((r) => r.workflow_id as string),
       ),
     ];
-    const wfRows = ids.length
-      ? await this.db.query(`${this.workflows.selectSql()} WHERE id IN (${placeholders(ids.length)})`, ids)
-      : [];
-    const wfs = new Map((await this.workflows.findManyOrdered(wfRows)).map((w) => [w.id, w]));
-    const logs = await this.logs.forWorkflows(ids);
+    const wfs = await this.workflows.findByIds(ids);
+    const logs = await this.workflows.logsOf(ids);
     return {
       items: rows.map((r): SessionMessage => {
         const createdAt = new Date(Number(r.created_at)).toISOString();

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { WorkflowsModule } from '../workflows/workflows.module';
+import { WorkflowsModule } from '../workflows';
 import { SubmitAnalysisHandler } from './commands/submit-analysis/submit-analysis.handler';
 import { SessionsController } from './http/sessions.controller';
 import { LogRetentionService } from './log-retention.service';

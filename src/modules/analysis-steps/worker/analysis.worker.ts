@@ -1,9 +1,9 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { DomainError } from '../../../common/errors/domain-error';
 import { AppConfig } from '../../../config/app.config';
-import { MetricsService } from '../../metrics/metrics.service';
-import { WorkerRegistry } from '../../queue-monitoring/workers/worker-registry';
-import type { WorkerJob } from '../../queue-monitoring/workers/worker-job';
+import { MetricsService } from '../../metrics';
+import { WorkerRegistry } from '../../queue-monitoring';
+import type { WorkerJob } from '../../queue-monitoring';
 import { ANALYSIS_QUEUE } from '../analysis.constants';
 import { analyzerFor, isAnalysisType, type AnalysisType } from '../analyzers/registry';
 import type { AnalysisResults } from '../analyzers/analysis-type';

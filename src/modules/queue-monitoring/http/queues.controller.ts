@@ -1,14 +1,12 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentPrincipal, RequireRole } from '../../../common/auth/auth.decorators';
 import type { Principal } from '../../../common/auth/principal';
 import { DomainError } from '../../../common/errors/domain-error';
 import { ID_MESSAGE, isId } from '../../../common/validation/validators';
-import { DEFAULT_LEASE_MS } from '../../workflows/domain/workflow.aggregate';
-import { ClaimService, Claimed } from '../claim.service';
-import { HeartbeatCommand } from '../commands/heartbeat/heartbeat.command';
+import { DEFAULT_LEASE_MS, type Claimed } from '../../workflows';
+import { ClaimService } from '../claim.service';
 import { QueueMonitoringQueries, QueueSummary } from '../queries/queue-monitoring.queries';
 import { ClaimRequest, HeartbeatRequest } from './queue.requests';
 
@@ -19,7 +17,6 @@ export class QueuesController {
   constructor(
     private readonly claims: ClaimService,
     private readonly queries: QueueMonitoringQueries,
-    private readonly commands: CommandBus,
   ) {}
 
   /** 200 with a lease, or 204 when nothing is ready within waitMs. Claims only in the key's projects. */
@@ -54,7 +51,7 @@ export class QueuesController {
   @RequireRole('producer')
   @HttpCode(200)
   heartbeat(@CurrentPrincipal() p: Principal, @Param('id') id: string, @Body() b: HeartbeatRequest) {
-    return this.commands.execute(new HeartbeatCommand(p, id, b.leaseToken, b.leaseMs));
+    return this.claims.heartbeat(p, id, b.leaseToken, b.leaseMs);
   }
 
   @Get('queues')

@@ -1,14 +1,16 @@
 import { CommandBus } from '@nestjs/cqrs';
 import { Principal } from '../../../common/auth/principal';
-import { StartStepCommand } from '../../workflows/commands/start-step/start-step.command';
-import { RecordStepProgressCommand } from '../../workflows/commands/record-step-progress/record-step-progress.command';
-import { CompleteStepCommand } from '../../workflows/commands/complete-step/complete-step.command';
-import { FailStepCommand } from '../../workflows/commands/fail-step/fail-step.command';
-import { AppendLogCommand } from '../../workflows/commands/append-log/append-log.command';
-import type { ProgressInput } from '../../workflows/domain/workflow.aggregate';
-import type { ErrorInfo } from '../../workflows/domain/workflow.types';
-import type { WorkflowView } from '../../workflows/http/workflow.view';
-import type { Claimed } from '../claim.service';
+import {
+  AppendLogCommand,
+  CompleteStepCommand,
+  FailStepCommand,
+  RecordStepProgressCommand,
+  StartStepCommand,
+  type Claimed,
+  type ErrorInfo,
+  type ProgressInput,
+  type WorkflowView,
+} from '../../workflows';
 
 /** The in-process workers act with this identity, through exactly the commands an HTTP worker reaches. */
 export const WORKER_POOL_PRINCIPAL = new Principal('internal:worker-pool', 'admin', ['*']);

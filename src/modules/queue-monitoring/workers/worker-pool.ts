@@ -1,14 +1,13 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { CommandBus, EventBus } from '@nestjs/cqrs';
 import type { Subscription } from 'rxjs';
-import { EventBridge } from '../../cluster/event-bridge';
-import { WorkflowCancelledEvent } from '../../event-log/committed-events';
+import { EventBridge } from '../../cluster';
+import { WorkflowCancelledEvent } from '../../../common/events/committed-events';
 import { AppConfig } from '../../../config/app.config';
 import { DbService } from '../../../database/db.service';
 import { DomainError } from '../../../common/errors/domain-error';
 import { ClaimService } from '../claim.service';
-import { HeartbeatCommand } from '../commands/heartbeat/heartbeat.command';
-import { ReleaseLeaseCommand } from '../commands/release-lease/release-lease.command';
+import { ReleaseLeaseCommand } from '../../workflows';
 import { WORKER_POOL_PRINCIPAL, WorkerJob } from './worker-job';
 import { WorkerRegistry } from './worker-registry';
 
@@ -75,10 +74,8 @@ export class WorkerPool implements OnApplicationShutdown {
   private async run(queue: string, job: WorkerJob): Promise<void> {
     this.active.set(job.workflow.id, job);
     const beat = setInterval(() => {
-      this.commands
-        .execute(
-          new HeartbeatCommand(WORKER_POOL_PRINCIPAL, job.workflow.id, job.claimed.leaseToken, LEASE_MS),
-        )
+      this.claims
+        .heartbeat(WORKER_POOL_PRINCIPAL, job.workflow.id, job.claimed.leaseToken, LEASE_MS)
         .catch(() => job.abort.abort()); // lease lost or workflow cancelled: stop working on it
     }, LEASE_MS / 3);
     try {

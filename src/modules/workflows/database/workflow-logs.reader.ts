@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DbService } from '../../../database/db.service';
 import { placeholders } from '../../../database/sql';
-import type { LogView } from '../commands/append-log/append-log.command';
+import type { LogView } from '../views/workflow.view';
 
 const SELECT = 'SELECT id, workflow_id, step_id, level, message, details, at FROM workflow_logs';
 

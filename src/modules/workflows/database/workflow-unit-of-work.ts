@@ -1,19 +1,20 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { EventBus } from '@nestjs/cqrs';
-import { DbService, Statement } from '../../../database/db.service';
+import { DbService } from '../../../database/db.service';
+import type { Statement } from '../../../database/tx';
 import { insertStatements, json } from '../../../database/sql';
 import { DomainError } from '../../../common/errors/domain-error';
-import { MetricsService } from '../../metrics/metrics.service';
-import { EventLogRepository } from '../../event-log/event-log.repository';
-import { toCommittedEvent } from '../../event-log/committed-events';
-import { EventBridge } from '../../cluster/event-bridge';
-import { EtaHistory } from '../../progress-tracker/eta/eta-history';
-import type { StepMedians } from '../../progress-tracker/eta/eta-estimator';
+import { MetricsService } from '../../metrics';
+import { EventLogRepository } from '../../event-log';
+import { toCommittedEvent } from '../../../common/events/committed-events';
+import { EventBridge } from '../../cluster';
+import { EtaHistory } from '../eta/eta-history';
+import type { StepMedians } from '../domain/eta-estimator';
 import { Workflow, type WorkflowSnapshot } from '../domain/workflow.aggregate';
-import { EVENT_TYPES, EventEnvelope, PendingEvent } from '../domain/workflow.events';
+import { EVENT_TYPES, EventEnvelope, PendingEvent } from '../../../common/events/event-types';
 import { WorkflowRepository } from './workflow.repository';
 import { WorkflowMapper } from './workflow.mapper';
-import type { WorkflowView } from '../http/workflow.view';
+import type { WorkflowView } from '../views/workflow.view';
 
 /** What a command does to the aggregates of one project, run inside the group's transaction. */
 export interface WorkflowOp<R> {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Principal } from '../../../common/auth/principal';
 import { notFound } from '../../../common/errors/domain-error';
 import type { Workflow } from '../domain/workflow.aggregate';
-import type { WorkflowView } from '../http/workflow.view';
+import type { WorkflowView } from '../views/workflow.view';
 import { WorkflowDirectory } from './workflow-directory';
 import { OpOutcome, WorkflowUnitOfWork } from './workflow-unit-of-work';
 

@@ -1,5 +1,5 @@
 import { json, num, parseJson } from '../../../database/sql';
-import { sessionLockOf, type Workflow } from '../domain/workflow.aggregate';
+import type { Workflow } from '../domain/workflow.aggregate';
 import type {
   ErrorInfo,
   StepState,
@@ -7,7 +7,7 @@ import type {
   WorkflowState,
   WorkflowStatus,
 } from '../domain/workflow.types';
-import type { StepView, WorkflowView } from '../http/workflow.view';
+import type { StepView, WorkflowView } from '../views/workflow.view';
 
 export const WORKFLOW_COLUMNS = [
   'id',
@@ -55,6 +55,9 @@ export const STEP_COLUMNS = [
   'error',
   'metrics',
 ] as const;
+
+export type WorkflowRow = Record<(typeof WORKFLOW_COLUMNS)[number], unknown>;
+export type StepRow = Record<(typeof STEP_COLUMNS)[number], unknown>;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -108,56 +111,57 @@ export const WorkflowMapper = {
     };
   },
 
-  toRow(s: Readonly<WorkflowState>): unknown[] {
-    const active = s.status === 'queued' || s.status === 'running';
-    return [
-      s.id,
-      s.projectId,
-      s.type,
-      s.name,
-      s.status,
-      s.progress,
-      s.queue,
-      s.attempt,
-      s.maxAttempts,
-      s.sessionId,
-      active && s.sessionId ? sessionLockOf(s.projectId, s.sessionId) : null,
-      json(s.metadata),
-      json(s.error),
-      s.requestHash,
-      s.staleAfterMs,
-      active ? s.updatedAt + s.staleAfterMs : null,
-      s.availableAt,
-      s.leaseToken,
-      s.leaseExpiresAt,
-      s.workerId,
-      s.createdAt,
-      s.startedAt,
-      s.finishedAt,
-      s.updatedAt,
-      s.lastSeq,
-      s.createdSeq,
-    ];
+  /** The session lock and stale_at come from the aggregate: each rule has its one definition there. */
+  toRow(wf: Workflow): WorkflowRow {
+    const s = wf.state;
+    return {
+      id: s.id,
+      project_id: s.projectId,
+      type: s.type,
+      name: s.name,
+      status: s.status,
+      progress: s.progress,
+      queue: s.queue,
+      attempt: s.attempt,
+      max_attempts: s.maxAttempts,
+      session_id: s.sessionId,
+      session_lock: wf.sessionLock,
+      metadata: json(s.metadata),
+      error: json(s.error),
+      request_hash: s.requestHash,
+      stale_after_ms: s.staleAfterMs,
+      stale_at: wf.staleAt,
+      available_at: s.availableAt,
+      lease_token: s.leaseToken,
+      lease_expires_at: s.leaseExpiresAt,
+      worker_id: s.workerId,
+      created_at: s.createdAt,
+      started_at: s.startedAt,
+      finished_at: s.finishedAt,
+      updated_at: s.updatedAt,
+      last_seq: s.lastSeq,
+      created_seq: s.createdSeq,
+    };
   },
 
-  stepToRow(workflowId: string, position: number, st: StepState): unknown[] {
-    return [
-      workflowId,
-      st.id,
+  stepToRow(workflowId: string, position: number, st: StepState): StepRow {
+    return {
+      workflow_id: workflowId,
+      id: st.id,
       position,
-      st.name,
-      st.weight,
-      st.status,
-      st.progress,
-      st.current,
-      st.total,
-      st.message,
-      st.startedAt,
-      st.finishedAt,
-      json(st.result),
-      json(st.error),
-      json(st.metrics),
-    ];
+      name: st.name,
+      weight: st.weight,
+      status: st.status,
+      progress: st.progress,
+      current: st.current,
+      total: st.total,
+      message: st.message,
+      started_at: st.startedAt,
+      finished_at: st.finishedAt,
+      result: json(st.result),
+      error: json(st.error),
+      metrics: json(st.metrics),
+    };
   },
 
   stepView(st: StepState): StepView {

@@ -1,11 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { DbService, Statement, Tx } from '../../../database/db.service';
-import type { Dialect } from '../../../database/dialect';
-import { insertStatements, placeholders } from '../../../database/sql';
+import { DbService } from '../../../database/db.service';
+import type { Statement, Tx } from '../../../database/tx';
+import type { Dialect } from '../../../database/tx';
+import { insertStatements, placeholders, rowValues } from '../../../database/sql';
 import { Workflow } from '../domain/workflow.aggregate';
-import { STEP_COLUMNS, WORKFLOW_COLUMNS, WorkflowMapper } from './workflow.mapper';
+import { STEP_COLUMNS, WORKFLOW_COLUMNS, WorkflowMapper, type StepRow } from './workflow.mapper';
 
-const WF_SELECT = `SELECT ${WORKFLOW_COLUMNS.join(', ')} FROM workflows`;
+/** For this module's own queries only: other modules ask the WorkflowsPort. */
+export const WORKFLOW_SELECT = `SELECT ${WORKFLOW_COLUMNS.join(', ')} FROM workflows`;
+const WF_SELECT = WORKFLOW_SELECT;
 const STEP_SELECT = `SELECT ${STEP_COLUMNS.join(', ')} FROM workflow_steps`;
 const WF_MUTABLE = WORKFLOW_COLUMNS.filter(
   (c) => c !== 'id' && c !== 'project_id' && c !== 'created_at' && c !== 'created_seq',
@@ -45,11 +48,11 @@ export class WorkflowRepository {
   collectChanges(workflows: Iterable<Workflow>): {
     changed: Workflow[];
     created: Set<Workflow>;
-    stepRows: unknown[][];
+    stepRows: StepRow[];
   } {
     const changed: Workflow[] = [];
     const created = new Set<Workflow>();
-    const stepRows: unknown[][] = [];
+    const stepRows: StepRow[] = [];
     for (const wf of workflows) {
       const changes = wf.takeChanges();
       if (!changes.dirty && changes.steps.length === 0) continue;
@@ -62,11 +65,11 @@ export class WorkflowRepository {
   }
 
   /** One multi-row upsert for every changed step row. */
-  stepStatements(dialect: Dialect, stepRows: unknown[][]): Statement[] {
+  stepStatements(dialect: Dialect, stepRows: readonly StepRow[]): Statement[] {
     return insertStatements(
       'workflow_steps',
       STEP_COLUMNS,
-      stepRows,
+      stepRows.map((r) => rowValues(STEP_COLUMNS, r)),
       dialect.upsert(['workflow_id', 'id'], STEP_MUTABLE),
     );
   }
@@ -78,7 +81,7 @@ export class WorkflowRepository {
    * duplicate key (which the transaction retries, and the retry sees the winner).
    */
   workflowStatements(dialect: Dialect, workflows: Workflow[], created: ReadonlySet<Workflow>): Statement[] {
-    const rows = (list: Workflow[]) => list.map((wf) => WorkflowMapper.toRow(wf.state));
+    const rows = (list: Workflow[]) => list.map((wf) => rowValues(WORKFLOW_COLUMNS, WorkflowMapper.toRow(wf)));
     return [
       ...insertStatements('workflows', WORKFLOW_COLUMNS, rows(workflows.filter((wf) => created.has(wf)))),
       ...insertStatements(
@@ -116,10 +119,6 @@ export class WorkflowRepository {
       [id],
     );
     return rows[0]?.project_id;
-  }
-
-  selectSql(): string {
-    return WF_SELECT;
   }
 
   private assemble(rows: any[], stepRows: any[]): Map<string, Workflow> {

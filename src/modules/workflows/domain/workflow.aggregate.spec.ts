@@ -1,7 +1,7 @@
 import { DomainError } from '../../../common/errors/domain-error';
 import { Workflow } from './workflow.aggregate';
 import { workflowProgress } from './progress';
-import { EVENT_TYPES } from './workflow.events';
+import { EVENT_TYPES } from '../../../common/events/event-types';
 
 const T0 = 1_700_000_000_000;
 

@@ -1,7 +1,7 @@
-import { EVENT_TYPES, EventType, PendingEvent } from './workflow.events';
+import { EVENT_TYPES, EventType, PendingEvent } from '../../../common/events/event-types';
 import { invalidTransition, leaseLost, progressRegression, stepNotFound } from './workflow.errors';
 import { progressFromCount, workflowProgress } from './progress';
-import { estimateEta, type StepMedians } from '../../progress-tracker/eta/eta-estimator';
+import { estimateEta, type StepMedians } from './eta-estimator';
 import {
   ErrorInfo,
   Eta,
@@ -153,6 +153,10 @@ export class Workflow {
   get sessionLock(): string | null {
     return this.s.sessionId && !this.isTerminal ? sessionLockOf(this.s.projectId, this.s.sessionId) : null;
   }
+  /** When the stalled reaper may fail it: staleAfterMs after its last write while active; null once terminal. */
+  get staleAt(): number | null {
+    return this.isTerminal ? null : this.s.updatedAt + this.s.staleAfterMs;
+  }
   get isTerminal(): boolean {
     return TERMINAL_WORKFLOW.has(this.s.status);
   }
@@ -273,6 +277,17 @@ export class Workflow {
     const s = this.s;
     if (!token || s.leaseToken === null || token !== s.leaseToken || (s.leaseExpiresAt ?? 0) <= now)
       throw leaseLost();
+  }
+
+  /** A claim leases the workflow to a worker (the claim path picks it with SKIP LOCKED, then calls this). */
+  claim(workerId: string, token: string, leaseMs: number, now: number): void {
+    if (!this.isClaimable(now)) throw invalidTransition(`workflow ${this.s.id} is not ready to be claimed`);
+    const s = this.s;
+    s.leaseToken = token;
+    s.leaseExpiresAt = now + leaseMs;
+    s.workerId = workerId;
+    s.updatedAt = now;
+    this.dirty = true;
   }
 
   heartbeat(token: string, leaseMs: number | undefined, now: number): number {

@@ -1,6 +1,6 @@
 import { DomainError } from '../../../common/errors/domain-error';
 import { DEFAULT_LEASE_MS, requeueBackoffMs, sessionLockOf, Workflow } from './workflow.aggregate';
-import { EVENT_TYPES } from './workflow.events';
+import { EVENT_TYPES } from '../../../common/events/event-types';
 import type { WorkflowState } from './workflow.types';
 
 /**

@@ -65,3 +65,35 @@ export interface WorkflowState {
   leaseExpiresAt: number | null;
   workerId: string | null;
 }
+
+/** What a create asks for (before ids, hashes and defaults): the command's input, whatever carried it. */
+export interface CreateWorkflowInput {
+  id?: string;
+  type: string;
+  name?: string;
+  steps: { id: string; name?: string; weight?: number }[];
+  queue?: string;
+  maxAttempts?: number;
+  sessionId?: string;
+  staleAfterMs?: number;
+  metadata?: Record<string, unknown>;
+}
+
+export type LogLevel = 'debug' | 'info' | 'success' | 'warning' | 'error';
+
+export interface LogInput {
+  level: LogLevel;
+  message: string;
+  stepId?: string;
+  details?: unknown;
+}
+
+/** One update of a batch: a step's progress by workflow and step id. */
+export interface ProgressUpdateInput {
+  workflowId: string;
+  stepId: string;
+  progress?: number;
+  current?: number;
+  total?: number;
+  message?: string;
+}

@@ -1,18 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { ID_MESSAGE, ID_PATTERN } from '../../../common/validation/validators';
-
-/** `?status=a,b` → `['a', 'b']` (a repeated parameter arrives as an array already). */
-export const CommaSeparated = () =>
-  Transform(({ value }) =>
-    typeof value === 'string'
-      ? value
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : value,
-  );
+import { CommaSeparated, ID_MESSAGE, ID_PATTERN } from '../../../common/validation/validators';
 
 const STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'];
 
@@ -40,21 +29,4 @@ export class ListWorkflowsParams {
   @IsOptional()
   @IsString()
   cursor?: string;
-}
-
-export class AfterParams {
-  @ApiPropertyOptional({ default: 0 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  after?: number;
-
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
-  limit?: number;
 }

@@ -25,8 +25,9 @@ import {
   MessageRequest,
   StepProgressRequest,
 } from './workflow.requests';
-import { AfterParams, ListWorkflowsParams } from './query-params';
-import { WorkflowPage, WorkflowView } from './workflow.view';
+import { AfterParams } from '../../../common/validation/after.params';
+import { ListWorkflowsParams } from './query-params';
+import { WorkflowPage, WorkflowView } from '../views/workflow.view';
 
 @ApiTags('workflows')
 @ApiBearerAuth()

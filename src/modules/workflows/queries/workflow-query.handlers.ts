@@ -5,10 +5,10 @@ import { DomainError, notFound } from '../../../common/errors/domain-error';
 import { WorkflowDirectory } from '../database/workflow-directory';
 import { WorkflowLogsReader } from '../database/workflow-logs.reader';
 import { WorkflowMapper } from '../database/workflow.mapper';
-import { WorkflowRepository } from '../database/workflow.repository';
-import { EtaHistory } from '../../progress-tracker/eta/eta-history';
-import type { WorkflowPage, WorkflowView } from '../http/workflow.view';
-import type { LogView } from '../commands/append-log/append-log.command';
+import { WORKFLOW_SELECT, WorkflowRepository } from '../database/workflow.repository';
+import { EtaHistory } from '../eta/eta-history';
+import type { WorkflowPage, WorkflowView } from '../views/workflow.view';
+import type { LogView } from '../views/workflow.view';
 import { GetWorkflowQuery, ListLogsQuery, ListWorkflowsQuery } from './workflow.queries';
 
 @QueryHandler(GetWorkflowQuery)
@@ -64,7 +64,7 @@ export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, W
       params.push(decodeCursor(q.cursor));
     }
     const rows = await this.db.query(
-      `${this.workflows.selectSql()} WHERE ${where.join(' AND ')} ORDER BY created_seq DESC LIMIT ?`,
+      `${WORKFLOW_SELECT} WHERE ${where.join(' AND ')} ORDER BY created_seq DESC LIMIT ?`,
       [...params, q.limit + 1],
     );
     const page = rows.slice(0, q.limit);

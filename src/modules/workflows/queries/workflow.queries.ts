@@ -1,8 +1,8 @@
 import { Query } from '@nestjs/cqrs';
 import type { Principal } from '../../../common/auth/principal';
 import type { WorkflowStatus } from '../domain/workflow.types';
-import type { WorkflowPage, WorkflowView } from '../http/workflow.view';
-import type { LogView } from '../commands/append-log/append-log.command';
+import type { WorkflowPage, WorkflowView } from '../views/workflow.view';
+import type { LogView } from '../views/workflow.view';
 
 export class GetWorkflowQuery extends Query<WorkflowView> {
   constructor(

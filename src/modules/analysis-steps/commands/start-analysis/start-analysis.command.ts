@@ -1,6 +1,6 @@
 import { Command } from '@nestjs/cqrs';
 import type { Principal } from '../../../../common/auth/principal';
-import type { WorkflowView } from '../../../workflows/http/workflow.view';
+import type { WorkflowView } from '../../../workflows';
 import type { AnalysisType } from '../../analyzers/registry';
 
 /** Queues an analysis of a directory under ANALYSIS_ROOT: one workflow, one step per analysis type. */

@@ -1,8 +1,8 @@
 import { CommandBus, CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { AppConfig } from '../../../../config/app.config';
 import { DomainError } from '../../../../common/errors/domain-error';
-import { CreateWorkflowCommand } from '../../../workflows/commands/create-workflow/create-workflow.command';
-import type { WorkflowView } from '../../../workflows/http/workflow.view';
+import { CreateWorkflowCommand } from '../../../workflows';
+import type { WorkflowView } from '../../../workflows';
 import { AnalysisPathError, resolveAnalysisPath } from '../../analyzers/walker';
 import { ANALYSIS_QUEUE, ANALYSIS_STEP_NAMES, ANALYSIS_WORKFLOW_TYPE } from '../../analysis.constants';
 import { ANALYSIS_TYPES } from '../../analyzers/registry';

@@ -1,5 +1,5 @@
 import { Query } from '@nestjs/cqrs';
-import type { StepStatus } from '../../../workflows/domain/workflow.types';
+import type { StepStatus } from '../../../workflows';
 
 export interface AnalysisStepView {
   workflowId: string;

@@ -1,43 +1,12 @@
-import { Logger } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { WorkflowRepository } from '../../../workflows/database/workflow.repository';
-import { runDurations } from '../../eta/eta-estimator';
-import { EtaHistory } from '../../eta/eta-history';
-import { RunHistoryRepository } from '../../eta/run-history.repository';
+import { WorkflowsPort } from '../../../workflows';
 import { RecordRunHistoryCommand } from './record-run-history.command';
 
 @CommandHandler(RecordRunHistoryCommand)
 export class RecordRunHistoryHandler implements ICommandHandler<RecordRunHistoryCommand, void> {
-  constructor(
-    private readonly workflows: WorkflowRepository,
-    private readonly runs: RunHistoryRepository,
-    private readonly etaHistory: EtaHistory,
-  ) {}
+  constructor(private readonly workflows: WorkflowsPort) {}
 
-  private readonly logger = new Logger('RunHistory');
-
-  /** Best effort, off the request path: a failure loses one run's durations, said in a warning. */
-  async execute(c: RecordRunHistoryCommand): Promise<void> {
-    try {
-      await this.record(c);
-    } catch (err) {
-      this.logger.warn(`run ${c.workflowId} not recorded: ${(err as Error).message}`);
-    }
-  }
-
-  private async record(c: RecordRunHistoryCommand): Promise<void> {
-    // the committed event names the workflow; its steps' times are in its rows
-    const wf = await this.workflows.findById(c.workflowId);
-    if (!wf || wf.projectId !== c.projectId || wf.status !== 'completed') return;
-    const durations = runDurations(wf.state.steps);
-    if (Object.keys(durations).length === 0) return; // every step skipped: nothing to learn
-    await this.runs.record({
-      workflowId: wf.id,
-      projectId: wf.projectId,
-      type: wf.type,
-      finishedAt: wf.state.finishedAt ?? Date.now(),
-      durations,
-    });
-    await this.etaHistory.recorded(wf.projectId);
+  execute(c: RecordRunHistoryCommand): Promise<void> {
+    return this.workflows.recordRun(c.projectId, c.workflowId);
   }
 }

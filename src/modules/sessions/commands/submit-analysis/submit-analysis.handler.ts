@@ -1,9 +1,7 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { createHash, randomUUID } from 'node:crypto';
 import { DomainError } from '../../../../common/errors/domain-error';
-import { WorkflowDirectory } from '../../../workflows/database/workflow-directory';
-import { WorkflowUnitOfWork } from '../../../workflows/database/workflow-unit-of-work';
-import { sessionLockOf, Workflow } from '../../../workflows/domain/workflow.aggregate';
+import { sessionLockOf, Workflow, WorkflowsPort } from '../../../workflows';
 import { AnalysisAccepted, SubmitAnalysisCommand } from './submit-analysis.command';
 
 export const SESSION_ANALYSIS_QUEUE = 'session-analysis';
@@ -25,17 +23,14 @@ export const MESSAGE_COLUMNS = [
  */
 @CommandHandler(SubmitAnalysisCommand)
 export class SubmitAnalysisHandler implements ICommandHandler<SubmitAnalysisCommand, AnalysisAccepted> {
-  constructor(
-    private readonly uow: WorkflowUnitOfWork,
-    private readonly directory: WorkflowDirectory,
-  ) {}
+  constructor(private readonly workflows: WorkflowsPort) {}
 
   async execute(c: SubmitAnalysisCommand): Promise<AnalysisAccepted> {
     const workflowId = randomUUID();
     const messageId = randomUUID();
     const userMessageId = randomUUID();
     const lock = sessionLockOf(c.projectId, c.sessionId);
-    await this.uow.submit({
+    await this.workflows.transact({
       projectId: c.projectId,
       workflowIds: [workflowId],
       sessionLocks: [lock],
@@ -92,8 +87,7 @@ export class SubmitAnalysisHandler implements ICommandHandler<SubmitAnalysisComm
           ctx.now,
         ]);
       },
-    });
-    this.directory.remember(workflowId, c.projectId);
+    }, [workflowId]);
     return { messageId, workflowId, status: 'pending' };
   }
 }

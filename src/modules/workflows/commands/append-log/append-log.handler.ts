@@ -1,6 +1,7 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { WorkflowWriter } from '../../database/workflow-writer';
-import { AppendLogCommand, LogView } from './append-log.command';
+import type { LogView } from '../../views/workflow.view';
+import { AppendLogCommand } from './append-log.command';
 
 @CommandHandler(AppendLogCommand)
 export class AppendLogHandler implements ICommandHandler<AppendLogCommand, LogView> {

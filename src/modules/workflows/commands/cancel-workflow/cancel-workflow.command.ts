@@ -1,6 +1,6 @@
 import { Command } from '@nestjs/cqrs';
 import type { Principal } from '../../../../common/auth/principal';
-import type { WorkflowView } from '../../http/workflow.view';
+import type { WorkflowView } from '../../views/workflow.view';
 
 /** A non-terminal workflow → cancelled, its pending and running steps with it. */
 export class CancelWorkflowCommand extends Command<WorkflowView> {

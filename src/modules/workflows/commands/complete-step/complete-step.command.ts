@@ -1,6 +1,6 @@
 import { Command } from '@nestjs/cqrs';
 import type { Principal } from '../../../../common/auth/principal';
-import type { WorkflowView } from '../../http/workflow.view';
+import type { WorkflowView } from '../../views/workflow.view';
 
 /** Pending|running → completed; completes the workflow in the same commit when it was the last step. */
 export class CompleteStepCommand extends Command<WorkflowView> {

@@ -10,7 +10,7 @@ import {
   Workflow,
 } from '../../domain/workflow.aggregate';
 import { workflowConflict } from '../../domain/workflow.errors';
-import type { WorkflowView } from '../../http/workflow.view';
+import type { WorkflowView } from '../../views/workflow.view';
 import { CreateWorkflowCommand } from './create-workflow.command';
 
 /** JSON with sorted keys, so that equal bodies hash equally whatever their key order. */

@@ -1,7 +1,7 @@
 import { Command } from '@nestjs/cqrs';
 import type { Principal } from '../../../../common/auth/principal';
 import type { ErrorInfo } from '../../domain/workflow.types';
-import type { WorkflowView } from '../../http/workflow.view';
+import type { WorkflowView } from '../../views/workflow.view';
 
 /** The step fails and so does the workflow. */
 export class FailStepCommand extends Command<WorkflowView> {

@@ -1,6 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { WorkflowWriter } from '../../database/workflow-writer';
-import type { WorkflowView } from '../../http/workflow.view';
+import type { WorkflowView } from '../../views/workflow.view';
 import { FailStepCommand } from './fail-step.command';
 
 @CommandHandler(FailStepCommand)

@@ -1,6 +1,6 @@
 import { Command } from '@nestjs/cqrs';
 import type { Principal } from '../../../../common/auth/principal';
-import type { BatchProgressUpdate } from '../../http/workflow.requests';
+import type { ProgressUpdateInput } from '../../domain/workflow.types';
 
 export type BatchResult = { ok: true } | { ok: false; code: string; message: string };
 
@@ -8,7 +8,7 @@ export type BatchResult = { ok: true } | { ok: false; code: string; message: str
 export class RecordProgressBatchCommand extends Command<BatchResult[]> {
   constructor(
     readonly principal: Principal,
-    readonly updates: BatchProgressUpdate[],
+    readonly updates: ProgressUpdateInput[],
     /** X-Lease-Token, checked against each update's workflow when it is on a queue. */
     readonly leaseToken?: string,
   ) {

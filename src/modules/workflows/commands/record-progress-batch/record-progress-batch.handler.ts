@@ -1,6 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { DomainError } from '../../../../common/errors/domain-error';
-import { MetricsService } from '../../../metrics/metrics.service';
+import { MetricsService } from '../../../metrics';
 import { WorkflowDirectory } from '../../database/workflow-directory';
 import { WorkflowUnitOfWork } from '../../database/workflow-unit-of-work';
 import type { ProgressInput } from '../../domain/workflow.aggregate';

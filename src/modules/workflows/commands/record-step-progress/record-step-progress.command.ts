@@ -1,7 +1,7 @@
 import { Command } from '@nestjs/cqrs';
 import type { Principal } from '../../../../common/auth/principal';
 import type { ProgressInput } from '../../domain/workflow.aggregate';
-import type { WorkflowView } from '../../http/workflow.view';
+import type { WorkflowView } from '../../views/workflow.view';
 
 /** A step's progress; starts a pending step; the same value again is a no-op (no event). */
 export class RecordStepProgressCommand extends Command<WorkflowView> {

@@ -1,7 +1,7 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { MetricsService } from '../../../metrics/metrics.service';
+import { MetricsService } from '../../../metrics';
 import { WorkflowWriter } from '../../database/workflow-writer';
-import type { WorkflowView } from '../../http/workflow.view';
+import type { WorkflowView } from '../../views/workflow.view';
 import { RecordStepProgressCommand } from './record-step-progress.command';
 
 @CommandHandler(RecordStepProgressCommand)

@@ -1,6 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { WorkflowWriter } from '../../database/workflow-writer';
-import type { WorkflowView } from '../../http/workflow.view';
+import type { WorkflowView } from '../../views/workflow.view';
 import { SkipStepCommand } from './skip-step.command';
 
 @CommandHandler(SkipStepCommand)

@@ -1,6 +1,6 @@
 import { Command } from '@nestjs/cqrs';
 import type { Principal } from '../../../../common/auth/principal';
-import type { WorkflowView } from '../../http/workflow.view';
+import type { WorkflowView } from '../../views/workflow.view';
 
 /** Pending → running; the first start moves the workflow queued → running. */
 export class StartStepCommand extends Command<WorkflowView> {

@@ -1,0 +1,1 @@
+export { AnalysisStepsModule } from './analysis-steps.module';

@@ -1,0 +1,2 @@
+// Keys' port: the module (it binds common's PrincipalResolver to its service).
+export { KeysModule } from './keys.module';

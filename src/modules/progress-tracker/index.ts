@@ -1,0 +1,1 @@
+export { ProgressTrackerModule } from './progress-tracker.module';

@@ -1,0 +1,2 @@
+export { RealtimeModule } from './realtime.module';
+export { RealtimeIoAdapter } from './realtime-io.adapter';

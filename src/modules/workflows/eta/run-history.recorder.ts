@@ -1,0 +1,38 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { WorkflowRepository } from '../database/workflow.repository';
+import { runDurations } from '../domain/eta-estimator';
+import { EtaHistory } from './eta-history';
+import { RunHistoryRepository } from './run-history.repository';
+
+/** Records a completed workflow's step durations as ETA history of its (project, type). */
+@Injectable()
+export class RunHistoryRecorder {
+  private readonly logger = new Logger('RunHistory');
+
+  constructor(
+    private readonly workflows: WorkflowRepository,
+    private readonly runs: RunHistoryRepository,
+    private readonly etaHistory: EtaHistory,
+  ) {}
+
+  /** Best effort, off the request path: a failure loses one run's durations, said in a warning. */
+  async record(projectId: string, workflowId: string): Promise<void> {
+    try {
+      // the committed event names the workflow; its steps' times are in its rows
+      const wf = await this.workflows.findById(workflowId);
+      if (!wf || wf.projectId !== projectId || wf.status !== 'completed') return;
+      const durations = runDurations(wf.state.steps);
+      if (Object.keys(durations).length === 0) return; // every step skipped: nothing to learn
+      await this.runs.record({
+        workflowId: wf.id,
+        projectId: wf.projectId,
+        type: wf.type,
+        finishedAt: wf.state.finishedAt ?? Date.now(),
+        durations,
+      });
+      await this.etaHistory.recorded(wf.projectId);
+    } catch (err) {
+      this.logger.warn(`run ${workflowId} not recorded: ${(err as Error).message}`);
+    }
+  }
+}

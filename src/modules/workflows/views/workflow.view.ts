@@ -1,0 +1,65 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { Eta, StepStatus, WorkflowStatus } from '../domain/workflow.types';
+
+export class StepView {
+  @ApiProperty() id: string;
+  @ApiProperty() name: string;
+  @ApiProperty() weight: number;
+  @ApiProperty({ enum: ['pending', 'running', 'completed', 'failed', 'skipped', 'cancelled'] })
+  status: StepStatus;
+  @ApiProperty() progress: number;
+  @ApiProperty({ nullable: true, type: Number }) current: number | null;
+  @ApiProperty({ nullable: true, type: Number }) total: number | null;
+  @ApiProperty({ nullable: true, type: String }) message: string | null;
+  @ApiProperty({ nullable: true, type: String }) startedAt: string | null;
+  @ApiProperty({ nullable: true, type: String }) finishedAt: string | null;
+  @ApiProperty({ nullable: true, type: Number }) durationMs: number | null;
+  @ApiPropertyOptional() result: unknown;
+  @ApiProperty({ nullable: true, type: Object }) error: { message: string; code?: string } | null;
+  @ApiProperty({ nullable: true, type: Object }) metrics: Record<string, unknown> | null;
+}
+
+export class EtaView implements Eta {
+  @ApiProperty({ nullable: true, type: Number }) remainingMs: number | null;
+  @ApiProperty({ nullable: true, type: String }) finishAt: string | null;
+  @ApiProperty({ enum: ['none', 'rate', 'history'] }) basis: 'none' | 'rate' | 'history';
+}
+
+/** The Workflow resource of the contract (§2). */
+export class WorkflowView {
+  @ApiProperty() id: string;
+  @ApiProperty() projectId: string;
+  @ApiProperty() type: string;
+  @ApiProperty({ nullable: true, type: String }) name: string | null;
+  @ApiProperty({ enum: ['queued', 'running', 'completed', 'failed', 'cancelled'] }) status: WorkflowStatus;
+  @ApiProperty() progress: number;
+  @ApiProperty({ type: [StepView] }) steps: StepView[];
+  @ApiProperty({ nullable: true, type: String }) queue: string | null;
+  @ApiProperty() attempt: number;
+  @ApiProperty() maxAttempts: number;
+  @ApiProperty({ nullable: true, type: String }) sessionId: string | null;
+  @ApiProperty({ type: Object }) metadata: Record<string, unknown>;
+  @ApiProperty({ nullable: true, type: Object }) error: { message: string; code?: string } | null;
+  @ApiProperty({ type: EtaView }) eta: Eta;
+  @ApiProperty() createdAt: string;
+  @ApiProperty({ nullable: true, type: String }) startedAt: string | null;
+  @ApiProperty({ nullable: true, type: String }) finishedAt: string | null;
+  @ApiProperty() updatedAt: string;
+  @ApiProperty() lastSeq: number;
+}
+
+export class WorkflowPage {
+  @ApiProperty({ type: [WorkflowView] }) items: WorkflowView[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
+}
+
+/** A workflow log line as the API answers it. */
+export interface LogView {
+  id: number;
+  workflowId: string;
+  stepId: string | null;
+  level: string;
+  message: string;
+  details: unknown;
+  at: string;
+}
