@@ -3,7 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'eslint.config.mjs', 'src/dashboard/public/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'eslint.config.mjs', 'src/modules/dashboard/public/**', 'dist-bench/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -6,7 +6,7 @@ import { createTestDatabase, TestDatabase } from '../test/support/test-db';
 export const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 export const QUIET_MS = Number(process.env.BENCH_QUIET_MS ?? 8000);
 export const MYSQL_URL = process.env.BENCH_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/stepline_bench_test';
-/** The repository (or the snapshot the bench was built in): `dist/bench/` → `./`. */
+/** The repository (or the snapshot the bench was built in): `dist-bench/bench/` → `./`. */
 export const ROOT = join(__dirname, '..', '..');
 
 export type Kind = 'sqlite' | 'mysql';

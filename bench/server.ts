@@ -4,8 +4,8 @@ import { ADMIN_TOKEN, freePort } from '../test/support/server';
 
 export { ADMIN_TOKEN };
 
-/** The built server next to this compiled file (`dist/bench/` → `dist/src/main.js`). */
-const MAIN = join(__dirname, '..', 'src', 'main.js');
+/** The built server (`npm run build`), from this compiled file in `dist-bench/bench/`. */
+const MAIN = join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
 export interface BenchServer {
   url: string;
@@ -18,7 +18,7 @@ export interface BenchServer {
 
 /**
  * Starts the real server as `npm start` runs it. (test/support/server.ts does the same for ts-jest, where
- * it finds `dist/` from the sources; compiled into `dist/` that path no longer holds, hence this.)
+ * it finds `dist/` from the sources; compiled into `dist-bench/` that path no longer holds, hence this.)
  */
 export async function startServer(
   databaseUrl: string,

@@ -51,7 +51,10 @@ export function joinStatements(
 }
 
 /** A typed column→value record as the positional values of `columns` (the order insertStatements wants). */
-export function rowValues<C extends string>(columns: readonly C[], row: Readonly<Record<C, unknown>>): unknown[] {
+export function rowValues<C extends string>(
+  columns: readonly C[],
+  row: Readonly<Record<C, unknown>>,
+): unknown[] {
   const out: unknown[] = new Array(columns.length);
   for (let i = 0; i < columns.length; i++) out[i] = row[columns[i]];
   return out;

@@ -1,5 +1,9 @@
 import { lastValueFrom, of, toArray } from 'rxjs';
-import { StepCompletedEvent, toCommittedEvent, WorkflowCompletedEvent } from '../../common/events/committed-events';
+import {
+  StepCompletedEvent,
+  toCommittedEvent,
+  WorkflowCompletedEvent,
+} from '../../common/events/committed-events';
 import type { EventEnvelope, EventType } from '../../common/events/event-types';
 import { RecordRunHistoryCommand } from './commands/record-run-history/record-run-history.command';
 import { recordRunHistory } from './task-progress-tracker.flows';

@@ -53,7 +53,9 @@ export class ClaimService {
     const deadline = Date.now() + waitMs;
     for (;;) {
       const claimed = await this.commands.execute(
-        new ClaimWorkflowCommand(principal, queue, workerId, leaseMs, (now) => this.seenStatements(queue, workerId, now)),
+        new ClaimWorkflowCommand(principal, queue, workerId, leaseMs, (now) =>
+          this.seenStatements(queue, workerId, now),
+        ),
       );
       if (claimed) return claimed;
       const left = deadline - Date.now();
@@ -69,7 +71,9 @@ export class ClaimService {
     leaseToken: string,
     leaseMs?: number,
   ): Promise<{ leaseExpiresAt: string }> {
-    const beat = await this.commands.execute(new HeartbeatCommand(principal, workflowId, leaseToken, leaseMs));
+    const beat = await this.commands.execute(
+      new HeartbeatCommand(principal, workflowId, leaseToken, leaseMs),
+    );
     if (beat.workerId && beat.queue)
       await this.db.query('UPDATE queue_workers SET last_seen_at = ? WHERE queue = ? AND worker_id = ?', [
         Date.now(),

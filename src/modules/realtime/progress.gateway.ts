@@ -15,6 +15,7 @@ import { MetricsService } from '../metrics';
 import { WorkflowsPort } from '../workflows';
 import type { EventEnvelope } from '../../common/events/event-types';
 import { DeliveryHub, Subscriber } from './delivery-hub';
+import { dropBacklog, outboundBacklog } from './engine-internals';
 import {
   JobMessage,
   JoinJobMessage,
@@ -221,19 +222,14 @@ export class ProgressGateway
   /** Bounded outbound buffers: a socket that does not read is disconnected, and resumes with `since`. */
   private cutSlowConsumers(): void {
     for (const socket of this.server.sockets.sockets.values()) {
-      const conn = socket.conn as any;
-      const queue: { data?: string | Buffer }[] = conn.writeBuffer ?? [];
-      const packets = queue.length;
-      // what waits in engine.io's own buffer (the transport is not writable) and in the websocket's
-      let bytes: number = conn.transport?.socket?.bufferedAmount ?? 0;
-      for (const p of queue) bytes += p.data?.length ?? 0;
+      const { packets, bytes } = outboundBacklog(socket.conn);
       if (packets > SLOW_CONSUMER_PACKETS || bytes > SLOW_CONSUMER_BYTES) {
         this.logger.warn(
           `disconnecting slow consumer ${socket.id} (${packets} packets, ${bytes} bytes waiting)`,
         );
-        conn.writeBuffer = [];
+        dropBacklog(socket.conn);
         socket.disconnect(true);
-        conn.close?.();
+        (socket.conn as { close?: () => void }).close?.();
       }
     }
   }

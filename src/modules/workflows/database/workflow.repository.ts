@@ -81,7 +81,8 @@ export class WorkflowRepository {
    * duplicate key (which the transaction retries, and the retry sees the winner).
    */
   workflowStatements(dialect: Dialect, workflows: Workflow[], created: ReadonlySet<Workflow>): Statement[] {
-    const rows = (list: Workflow[]) => list.map((wf) => rowValues(WORKFLOW_COLUMNS, WorkflowMapper.toRow(wf)));
+    const rows = (list: Workflow[]) =>
+      list.map((wf) => rowValues(WORKFLOW_COLUMNS, WorkflowMapper.toRow(wf)));
     return [
       ...insertStatements('workflows', WORKFLOW_COLUMNS, rows(workflows.filter((wf) => created.has(wf)))),
       ...insertStatements(

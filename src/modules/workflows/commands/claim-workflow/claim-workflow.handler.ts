@@ -32,7 +32,9 @@ export class ClaimWorkflowHandler implements ICommandHandler<ClaimWorkflowComman
           `ORDER BY available_at, created_at, created_seq LIMIT 1${tx.dialect.skipLocked}`,
         [c.queue, now, ...(principal.allProjects ? [] : principal.projects)],
       );
-      const wf = rows.length ? (await this.workflows.loadForUpdate(tx, [rows[0].id])).get(rows[0].id) : undefined;
+      const wf = rows.length
+        ? (await this.workflows.loadForUpdate(tx, [rows[0].id])).get(rows[0].id)
+        : undefined;
       if (!wf || !wf.isClaimable(now)) {
         await tx.batch(c.alsoRun(now), { commit: true });
         return null;
