@@ -11,6 +11,8 @@ import { EventBridge } from '../../cluster';
 import { EtaHistory } from '../eta/eta-history';
 import type { StepMedians } from '../domain/eta-estimator';
 import { Workflow, type WorkflowSnapshot } from '../domain/workflow.aggregate';
+import { MAX_DEPTH } from '../domain/workflow.types';
+import type { Tx } from '../../../database/tx';
 import { EVENT_TYPES, EventEnvelope, PendingEvent } from '../../../common/events/event-types';
 import { WorkflowRepository } from './workflow.repository';
 import { WorkflowMapper } from './workflow.mapper';
@@ -23,6 +25,11 @@ export interface WorkflowOp<R> {
   workflowIds: string[];
   /** Session locks ("<projectId>/<sessionId>") the op checks; their holders are loaded and locked too. */
   sessionLocks?: string[];
+  /**
+   * The op may end these workflows (cancel): their descendants are loaded too, and every non-terminal one is
+   * cancelled in the same commit (§14).
+   */
+  cascadeFrom?: string[];
   /** Pure and synchronous: throws a DomainError to reject, leaving the aggregates as they were. */
   run(ctx: OpContext): R;
 }
@@ -141,6 +148,10 @@ export class WorkflowUnitOfWork {
       const holders = locks.length ? await this.workflows.sessionHolders(tx, locks) : [];
       // round trip 1 (on MySQL START TRANSACTION travels with it): load and row-lock the aggregates
       const loaded = await this.workflows.loadForUpdate(tx, [...new Set([...ids, ...holders])]);
+      // their parents (a child's change rolls up into them in the same commit) and, for a cancel, the
+      // descendants it cascades to: one more round trip per generation, only where there are any
+      const cascadeFrom = [...new Set(group.flatMap((e) => e.op.cascadeFrom ?? []))];
+      await this.loadFamily(tx, loaded, cascadeFrom);
       for (const wf of loaded.values())
         if (wf.projectId === projectId) wf.setEtaHistory(history.get(wf.type));
       const touched = new Map<string, Workflow>(loaded);
@@ -174,6 +185,10 @@ export class WorkflowUnitOfWork {
         const rowsStart = extraRows.length;
         try {
           const result = e.op.run(ctx);
+          const cancelled: string[] = [];
+          for (const id of e.op.cascadeFrom ?? [])
+            this.cascadeCancel(touched.get(id), touched, now, cancelled);
+          this.rollUp([...e.op.workflowIds, ...cancelled], touched, now);
           for (const wf of touched.values()) pending.push(...wf.takeEvents());
           const wf = e.viewOf ? touched.get(e.viewOf) : undefined;
           e.outcome = {
@@ -240,6 +255,65 @@ export class WorkflowUnitOfWork {
       );
       return envelopes;
     });
+  }
+
+  /** Loads the parents of what is loaded (up to the root) and the descendants of `cascadeFrom`, locked. */
+  private async loadFamily(tx: Tx, loaded: Map<string, Workflow>, cascadeFrom: string[]): Promise<void> {
+    let down = cascadeFrom;
+    for (let generation = 0; generation <= MAX_DEPTH + 1; generation++) {
+      const want = new Set<string>();
+      for (const wf of loaded.values()) {
+        const p = wf.parent?.workflowId;
+        if (p && !loaded.has(p)) want.add(p);
+      }
+      const next: string[] = [];
+      for (const id of down) {
+        for (const child of loaded.get(id)?.state.steps.flatMap((st) => st.children) ?? []) {
+          if (child.status === 'completed' || child.status === 'failed' || child.status === 'cancelled')
+            continue;
+          next.push(child.id);
+          if (!loaded.has(child.id)) want.add(child.id);
+        }
+      }
+      down = next;
+      if (want.size === 0 && down.length === 0) return;
+      if (want.size)
+        for (const [id, wf] of await this.workflows.loadForUpdate(tx, [...want])) loaded.set(id, wf);
+    }
+  }
+
+  /** Cancelling a parent cancels its non-terminal descendants in the same commit. */
+  private cascadeCancel(
+    wf: Workflow | undefined,
+    touched: Map<string, Workflow>,
+    now: number,
+    cancelled: string[],
+  ): void {
+    if (!wf || wf.status !== 'cancelled') return;
+    for (const id of wf.childIds) {
+      const child = touched.get(id);
+      if (!child || child.isTerminal) continue;
+      child.cancel(now, `parent ${wf.id} cancelled`);
+      cancelled.push(child.id);
+      this.cascadeCancel(child, touched, now, cancelled);
+    }
+  }
+
+  /**
+   * A child's change reaches its parent step, and through it the grandparent, in the same commit as the
+   * change (§14): each changed workflow of the op tells its parent what it now is.
+   */
+  private rollUp(ids: readonly string[], touched: Map<string, Workflow>, now: number): void {
+    const seen = new Set<string>();
+    const visit = (wf: Workflow | undefined) => {
+      for (let depth = 0; wf && wf.parent && depth <= MAX_DEPTH + 1 && !seen.has(wf.id); depth++) {
+        seen.add(wf.id);
+        const parent = touched.get(wf.parent.workflowId);
+        if (!parent || !parent.onChildChanged(wf.parent.stepId, wf.childState(now), now)) return;
+        wf = parent;
+      }
+    };
+    for (const id of ids) visit(touched.get(id));
   }
 
   /** A log's id is the seq of its `workflow:log` event: unique in its workflow and in log order. */

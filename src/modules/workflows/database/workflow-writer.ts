@@ -23,12 +23,14 @@ export class WorkflowWriter {
     workflowId: string,
     lease: string | undefined | null,
     change: (wf: Workflow, now: number) => R,
+    options: { cascade?: boolean } = {},
   ): Promise<OpOutcome<R> & { view: WorkflowView }> {
     const projectId = await this.directory.projectFor(principal, workflowId);
     const outcome = await this.uow.submit(
       {
         projectId,
         workflowIds: [workflowId],
+        cascadeFrom: options.cascade ? [workflowId] : undefined,
         run: (ctx) => {
           const wf = ctx.get(workflowId);
           if (!wf) throw notFound(`workflow ${workflowId}`);

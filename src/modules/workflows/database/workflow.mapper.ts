@@ -1,6 +1,7 @@
 import { json, num, parseJson } from '../../../database/sql';
 import type { Workflow } from '../domain/workflow.aggregate';
 import type {
+  ChildState,
   ErrorInfo,
   StepState,
   StepStatus,
@@ -36,6 +37,9 @@ export const WORKFLOW_COLUMNS = [
   'updated_at',
   'last_seq',
   'created_seq',
+  'parent_workflow_id',
+  'parent_step_id',
+  'depth',
 ] as const;
 
 export const STEP_COLUMNS = [
@@ -54,6 +58,7 @@ export const STEP_COLUMNS = [
   'result',
   'error',
   'metrics',
+  'children',
 ] as const;
 
 export type WorkflowRow = Record<(typeof WORKFLOW_COLUMNS)[number], unknown>;
@@ -78,6 +83,7 @@ export const WorkflowMapper = {
       result: parseJson(r.result),
       error: parseJson<ErrorInfo>(r.error),
       metrics: parseJson<Record<string, unknown>>(r.metrics),
+      children: parseJson<ChildState[]>(r.children) ?? [],
     };
   },
 
@@ -108,6 +114,8 @@ export const WorkflowMapper = {
       leaseToken: r.lease_token ?? null,
       leaseExpiresAt: num(r.lease_expires_at),
       workerId: r.worker_id ?? null,
+      parent: r.parent_workflow_id ? { workflowId: r.parent_workflow_id, stepId: r.parent_step_id } : null,
+      depth: Number(r.depth ?? 0),
     };
   },
 
@@ -141,6 +149,9 @@ export const WorkflowMapper = {
       updated_at: s.updatedAt,
       last_seq: s.lastSeq,
       created_seq: s.createdSeq,
+      parent_workflow_id: s.parent?.workflowId ?? null,
+      parent_step_id: s.parent?.stepId ?? null,
+      depth: s.depth,
     };
   },
 
@@ -161,6 +172,7 @@ export const WorkflowMapper = {
       result: json(st.result),
       error: json(st.error),
       metrics: json(st.metrics),
+      children: st.children.length ? json(st.children) : null,
     };
   },
 
@@ -180,6 +192,7 @@ export const WorkflowMapper = {
       result: st.result ?? null,
       error: st.error,
       metrics: st.metrics,
+      children: st.children.map((c) => c.id),
     };
   },
 
@@ -205,6 +218,7 @@ export const WorkflowMapper = {
       finishedAt: iso(s.finishedAt),
       updatedAt: iso(s.updatedAt)!,
       lastSeq: s.lastSeq,
+      parent: s.parent,
     };
   },
 };

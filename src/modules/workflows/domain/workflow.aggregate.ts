@@ -3,8 +3,11 @@ import { invalidTransition, leaseLost, progressRegression, stepNotFound } from '
 import { progressFromCount, workflowProgress } from './progress';
 import { estimateEta, type StepMedians } from './eta-estimator';
 import {
+  ChildState,
   ErrorInfo,
   Eta,
+  MAX_DEPTH,
+  ParentRef,
   StepState,
   TERMINAL_STEP,
   TERMINAL_WORKFLOW,
@@ -24,6 +27,9 @@ export interface NewWorkflow {
   staleAfterMs?: number;
   metadata?: Record<string, unknown>;
   requestHash: string;
+  parent?: ParentRef | null;
+  /** The parent's depth + 1 (0 for a root). */
+  depth?: number;
 }
 
 export interface ProgressInput {
@@ -52,7 +58,7 @@ const pendingStep = () =>
     result: null,
     error: null,
     metrics: null,
-  }) satisfies Omit<StepState, 'id' | 'name' | 'weight'>;
+  }) satisfies Omit<StepState, 'id' | 'name' | 'weight' | 'children'>;
 
 /** What `snapshot()` keeps: the state and the bookkeeping of what is still to be written and announced. */
 export interface WorkflowSnapshot {
@@ -96,6 +102,7 @@ export class Workflow {
         name: st.name ?? st.id,
         weight: st.weight ?? 1,
         ...pendingStep(),
+        children: [],
       })),
       queue: input.queue ?? null,
       attempt: 1,
@@ -115,6 +122,8 @@ export class Workflow {
       leaseToken: null,
       leaseExpiresAt: null,
       workerId: null,
+      parent: input.parent ?? null,
+      depth: input.depth ?? 0,
     });
     wf.etaHistory = etaHistory;
     wf.created = true;
@@ -126,6 +135,7 @@ export class Workflow {
       name: wf.s.name,
       queue: wf.s.queue,
       steps: wf.s.steps.map((st) => ({ id: st.id, name: st.name, weight: st.weight })),
+      parent: wf.s.parent,
     });
     return wf;
   }
@@ -145,6 +155,18 @@ export class Workflow {
   }
   get status(): WorkflowStatus {
     return this.s.status;
+  }
+  get parent(): ParentRef | null {
+    return this.s.parent;
+  }
+  get depth(): number {
+    return this.s.depth;
+  }
+  /** Ids of every child workflow of every step. */
+  get childIds(): string[] {
+    const out: string[] = [];
+    for (const st of this.s.steps) for (const c of st.children) out.push(c.id);
+    return out;
   }
   get requestHash(): string {
     return this.s.requestHash;
@@ -185,6 +207,7 @@ export class Workflow {
     this.assertWritable();
     const step = this.step(stepId);
     if (TERMINAL_STEP.has(step.status)) throw invalidTransition(`step ${stepId} is ${step.status}`);
+    this.assertNoChildren(step);
     const total = input.total ?? (input.current !== undefined ? step.total : null);
     if (input.current !== undefined && (total === null || total === undefined))
       throw invalidTransition('current needs a total');
@@ -220,6 +243,11 @@ export class Workflow {
     const step = this.step(stepId);
     if (step.status !== 'pending' && step.status !== 'running')
       throw invalidTransition(`step ${stepId} is ${step.status}`);
+    this.assertNoChildren(step);
+    this.finishStep(step, now, result, message);
+  }
+
+  private finishStep(step: StepState, now: number, result?: unknown, message?: string): void {
     if (step.status === 'pending') this.beginStep(step, now, undefined);
     step.status = 'completed';
     step.progress = 100;
@@ -257,6 +285,98 @@ export class Workflow {
     }
     this.finish('failed', now, error);
     this.record(EVENT_TYPES.WorkflowFailed, null, now, { ...this.workflowData(now), error });
+  }
+
+  // ---- parent and child workflows (§14) ----------------------------------------------------------------
+
+  /**
+   * A child is created under one of this workflow's steps: the workflow not terminal, the step pending or
+   * running, and at most MAX_DEPTH generations below the root. Returns the child's depth.
+   */
+  addChild(stepId: string, childId: string, now: number): number {
+    this.assertWritable();
+    const step = this.step(stepId);
+    if (step.status !== 'pending' && step.status !== 'running')
+      throw invalidTransition(`step ${stepId} is ${step.status}: it takes no children`);
+    if (this.s.depth + 1 > MAX_DEPTH)
+      throw invalidTransition(
+        `a child of ${this.s.id} would be more than ${MAX_DEPTH} levels below its root`,
+      );
+    step.children.push({ id: childId, status: 'queued', progress: 0, remainingMs: null });
+    this.dirtySteps.add(step.id);
+    this.s.updatedAt = now;
+    this.dirty = true;
+    if (step.status === 'running') this.rollUp(step, now);
+    return this.s.depth + 1;
+  }
+
+  /** What a parent step keeps of this workflow. */
+  childState(now: number): ChildState {
+    return {
+      id: this.s.id,
+      status: this.s.status,
+      progress: this.s.progress,
+      remainingMs: this.isTerminal ? 0 : this.eta(now).remainingMs,
+    };
+  }
+
+  /**
+   * The roll-up, in the child's commit: the step starts with its first started child, its progress is
+   * floor(mean of its children's progress), it completes when every child has completed, and it fails
+   * (`child_failed`, or `child_cancelled`, with `childId`) when a child fails for good or is cancelled. A
+   * requeued child is queued again, not failed. Returns whether this workflow changed.
+   */
+  onChildChanged(stepId: string, child: ChildState, now: number): boolean {
+    if (this.isTerminal) return false;
+    const step = this.s.steps.find((st) => st.id === stepId);
+    const entry = step?.children.find((c) => c.id === child.id);
+    if (!step || !entry || TERMINAL_STEP.has(step.status)) return false;
+    if (
+      entry.status === child.status &&
+      entry.progress === child.progress &&
+      entry.remainingMs === child.remainingMs
+    )
+      return false;
+    const progressed = entry.status !== child.status || entry.progress !== child.progress;
+    Object.assign(entry, child);
+    this.dirtySteps.add(step.id);
+    this.dirty = true;
+    if (!progressed) return true; // only the child's ETA moved: kept for the parent's, no event
+    if (child.status === 'failed' || child.status === 'cancelled') {
+      const code = child.status === 'failed' ? 'child_failed' : 'child_cancelled';
+      this.failStep(
+        step.id,
+        { code, message: `child workflow ${child.id} ${child.status}`, childId: child.id },
+        now,
+      );
+      return true;
+    }
+    if (step.status === 'pending' && child.status !== 'queued') this.beginStep(step, now, undefined);
+    if (step.status === 'running') {
+      if (step.children.every((c) => c.status === 'completed')) this.finishStep(step, now);
+      else this.rollUp(step, now);
+    }
+    return true;
+  }
+
+  /** Recomputes a running step's progress from its children; an event when it moved. */
+  private rollUp(step: StepState, now: number): void {
+    const n = step.children.length;
+    if (n === 0) return;
+    let sum = 0;
+    for (const c of step.children) sum += c.progress;
+    const value = Math.floor(sum / n);
+    if (value === step.progress) return;
+    step.progress = value;
+    this.touchStep(step, now);
+    this.record(EVENT_TYPES.StepProgressRecorded, step.id, now, this.stepData(step, now));
+  }
+
+  private assertNoChildren(step: StepState): void {
+    if (step.children.length > 0)
+      throw invalidTransition(
+        `step ${step.id} follows its child workflows: it takes no direct progress or completion`,
+      );
   }
 
   // ---- queue: claim, fencing, leases -------------------------------------------------------------------
@@ -427,7 +547,12 @@ export class Workflow {
    */
   snapshot(): WorkflowSnapshot {
     return {
-      s: { ...this.s, steps: this.s.steps.map((st) => ({ ...st })) },
+      s: {
+        ...this.s,
+        steps: this.s.steps.map((st) =>
+          st.children.length ? { ...st, children: st.children.map((c) => ({ ...c })) } : { ...st },
+        ),
+      },
       pending: this.pending.slice(),
       dirtySteps: new Set(this.dirtySteps),
       resultSteps: new Set(this.resultSteps),
@@ -452,7 +577,25 @@ export class Workflow {
 
   /** From the step medians of earlier runs of this type when known, else from this run's own rate. */
   eta(now: number): Eta {
-    return estimateEta(this.s, this.etaHistory, now);
+    const eta = estimateEta(this.s, this.etaHistory, now);
+    return this.withChildren(eta, now);
+  }
+
+  /**
+   * A step with children is done when its last child is: the workflow has at least as long left as its
+   * slowest active child (children run side by side).
+   */
+  private withChildren(eta: Eta, now: number): Eta {
+    if (this.isTerminal) return eta;
+    let longest: number | null = null;
+    for (const st of this.s.steps) {
+      if (TERMINAL_STEP.has(st.status)) continue;
+      for (const c of st.children)
+        if (c.remainingMs !== null && c.status !== 'completed')
+          longest = Math.max(longest ?? 0, c.remainingMs);
+    }
+    if (longest === null || (eta.remainingMs !== null && eta.remainingMs >= longest)) return eta;
+    return { ...eta, remainingMs: longest, finishAt: new Date(now + longest).toISOString() };
   }
 
   // ---- internals ---------------------------------------------------------------------------------------

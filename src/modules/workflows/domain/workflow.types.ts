@@ -12,7 +12,27 @@ export const TERMINAL_STEP: ReadonlySet<StepStatus> = new Set([
 export interface ErrorInfo {
   message: string;
   code?: string;
+  /** With code `child_failed` / `child_cancelled`: the child workflow that caused it. */
+  childId?: string;
 }
+
+/** A child workflow as its parent step last saw it (kept on the parent step, updated in the child's commit). */
+export interface ChildState {
+  id: string;
+  status: WorkflowStatus;
+  progress: number;
+  /** The child's own ETA when it last changed (null when unknown). */
+  remainingMs: number | null;
+}
+
+/** The parent a child workflow reports to. */
+export interface ParentRef {
+  workflowId: string;
+  stepId: string;
+}
+
+/** A root and 4 generations below it. */
+export const MAX_DEPTH = 4;
 
 export interface Eta {
   remainingMs: number | null;
@@ -35,6 +55,8 @@ export interface StepState {
   result: unknown;
   error: ErrorInfo | null;
   metrics: Record<string, unknown> | null;
+  /** Child workflows in creation order; empty for a step without children. */
+  children: ChildState[];
 }
 
 export interface WorkflowState {
@@ -64,6 +86,9 @@ export interface WorkflowState {
   leaseToken: string | null;
   leaseExpiresAt: number | null;
   workerId: string | null;
+  parent: ParentRef | null;
+  /** 0 for a root workflow, parent's depth + 1 for a child. */
+  depth: number;
 }
 
 /** What a create asks for (before ids, hashes and defaults): the command's input, whatever carried it. */
@@ -77,6 +102,7 @@ export interface CreateWorkflowInput {
   sessionId?: string;
   staleAfterMs?: number;
   metadata?: Record<string, unknown>;
+  parent?: ParentRef;
 }
 
 export type LogLevel = 'debug' | 'info' | 'success' | 'warning' | 'error';

@@ -81,6 +81,16 @@ export class StepDefinition {
   weight?: number;
 }
 
+export class ParentRequest {
+  @ApiProperty()
+  @IsId()
+  workflowId: string;
+
+  @ApiProperty()
+  @IsId()
+  stepId: string;
+}
+
 export class CreateWorkflowRequest {
   @ApiPropertyOptional({ description: 'client id; generated when absent' })
   @IsOptional()
@@ -136,6 +146,13 @@ export class CreateWorkflowRequest {
   @IsPlainObject()
   @MaxJsonBytes(16 * 1024)
   metadata?: Record<string, unknown>;
+
+  @ApiPropertyOptional({ type: ParentRequest, description: 'create as a child of this workflow step (§14)' })
+  @IsOptional()
+  @IsPlainObject({ message: 'parent must be an object' })
+  @ValidateNested()
+  @Type(() => ParentRequest)
+  parent?: ParentRequest;
 }
 
 export class MessageRequest {

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { Eta, StepStatus, WorkflowStatus } from '../domain/workflow.types';
+import type { Eta, ParentRef, StepStatus, WorkflowStatus } from '../domain/workflow.types';
 
 export class StepView {
   @ApiProperty() id: string;
@@ -17,12 +17,19 @@ export class StepView {
   @ApiPropertyOptional() result: unknown;
   @ApiProperty({ nullable: true, type: Object }) error: { message: string; code?: string } | null;
   @ApiProperty({ nullable: true, type: Object }) metrics: Record<string, unknown> | null;
+  @ApiProperty({ type: [String], description: 'child workflows of this step, in creation order (§14)' })
+  children: string[];
 }
 
 export class EtaView implements Eta {
   @ApiProperty({ nullable: true, type: Number }) remainingMs: number | null;
   @ApiProperty({ nullable: true, type: String }) finishAt: string | null;
   @ApiProperty({ enum: ['none', 'rate', 'history'] }) basis: 'none' | 'rate' | 'history';
+}
+
+export class ParentRefView implements ParentRef {
+  @ApiProperty() workflowId: string;
+  @ApiProperty() stepId: string;
 }
 
 /** The Workflow resource of the contract (§2). */
@@ -46,6 +53,12 @@ export class WorkflowView {
   @ApiProperty({ nullable: true, type: String }) finishedAt: string | null;
   @ApiProperty() updatedAt: string;
   @ApiProperty() lastSeq: number;
+  @ApiProperty({
+    nullable: true,
+    type: ParentRefView,
+    description: 'the parent workflow and step of a child (§14)',
+  })
+  parent: ParentRef | null;
 }
 
 export class WorkflowPage {

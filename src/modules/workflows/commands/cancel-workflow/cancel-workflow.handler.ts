@@ -8,7 +8,10 @@ export class CancelWorkflowHandler implements ICommandHandler<CancelWorkflowComm
   constructor(private readonly writer: WorkflowWriter) {}
 
   async execute(c: CancelWorkflowCommand): Promise<WorkflowView> {
-    return (await this.writer.apply(c.principal, c.workflowId, null, (wf, now) => wf.cancel(now, c.reason)))
-      .view;
+    // its non-terminal descendants are cancelled in the same commit (§14)
+    const outcome = await this.writer.apply(c.principal, c.workflowId, null, (wf, now) => wf.cancel(now, c.reason), {
+      cascade: true,
+    });
+    return outcome.view;
   }
 }

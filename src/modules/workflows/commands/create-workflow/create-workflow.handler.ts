@@ -1,6 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { createHash, randomUUID } from 'node:crypto';
-import { DomainError } from '../../../../common/errors/domain-error';
+import { DomainError, notFound } from '../../../../common/errors/domain-error';
 import { WorkflowDirectory } from '../../database/workflow-directory';
 import { WorkflowUnitOfWork } from '../../database/workflow-unit-of-work';
 import {
@@ -47,13 +47,14 @@ export class CreateWorkflowHandler implements ICommandHandler<CreateWorkflowComm
       sessionId: b.sessionId ?? null,
       staleAfterMs: b.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
       metadata: b.metadata ?? {},
+      parent: b.parent ? { workflowId: b.parent.workflowId, stepId: b.parent.stepId } : null,
     };
     const requestHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
     const lock = input.sessionId ? sessionLockOf(c.projectId, input.sessionId) : undefined;
     const outcome = await this.uow.submit(
       {
         projectId: c.projectId,
-        workflowIds: [id],
+        workflowIds: input.parent ? [id, input.parent.workflowId] : [id],
         sessionLocks: lock ? [lock] : [],
         run: (ctx) => {
           const existing = ctx.get(id);
@@ -72,7 +73,14 @@ export class CreateWorkflowHandler implements ICommandHandler<CreateWorkflowComm
                 activeWorkflowId: holder.id,
               },
             );
-          ctx.add(Workflow.create({ ...input, requestHash }, ctx.now, ctx.etaHistory(input.type)));
+          let depth = 0;
+          if (input.parent) {
+            // a parent in another project is answered like one that does not exist
+            const parent = ctx.get(input.parent.workflowId);
+            if (!parent || parent.projectId !== c.projectId) throw notFound(`workflow ${input.parent.workflowId}`);
+            depth = parent.addChild(input.parent.stepId, id, ctx.now);
+          }
+          ctx.add(Workflow.create({ ...input, depth, requestHash }, ctx.now, ctx.etaHistory(input.type)));
           return true;
         },
       },
