@@ -29,6 +29,7 @@ import {
   ROOT,
   SECONDS,
 } from './common';
+import { familyReport, FamilyCell, runFamily } from './family';
 import { fanoutReport, FanoutResult, runFanout } from './fanout';
 import { HttpLoad, runHttp } from './load';
 import { CpuUse, waitQuiet, watchCpu } from './machine';
@@ -58,7 +59,7 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  *   BENCH_RESULTS: where the markdown goes (bench/results.md)
  */
 const SUITES = (() => {
-  const all = ['core', 'fanout', 'claims', 'analysis', 'compare', 'crossnode'];
+  const all = ['core', 'fanout', 'claims', 'analysis', 'compare', 'crossnode', 'family'];
   const v = (process.env.BENCH_SUITES ?? all.join(','))
     .split(',')
     .map((x) => x.trim().toLowerCase())
@@ -111,6 +112,7 @@ let claims: ClaimsResult | undefined;
 let analysis: { engine: AnalysisBenchReport; server: ServerAnalysisReport } | undefined;
 let compare: CompareReport | undefined;
 let crossNode: CrossNodeResult | undefined;
+let family: FamilyCell[] | undefined;
 const versions: Record<string, string> = {};
 /** 1-minute load average before and after: the machine is shared, and a busy one skews every figure. */
 const load = { before: loadavg()[0], after: 0 };
@@ -435,6 +437,7 @@ function report(): string {
   ];
   if (SUITES.has('core')) parts.push('## REST writes (core)', '', coreReport());
   if (fanout) parts.push(fanoutReport(fanout));
+  if (family) parts.push(familyReport(family));
   if (claims) parts.push(claimsReport(claims));
   if (analysis)
     parts.push(
@@ -605,6 +608,7 @@ async function main(): Promise<void> {
   }
   if (SUITES.has('compare')) compare = await runCompare();
   if (SUITES.has('crossnode')) crossNode = await runCrossNode();
+  if (SUITES.has('family')) family = await runFamily(DBS);
   load.after = loadavg()[0];
   const text = report();
   process.stdout.write(`\n${text}\n`);
