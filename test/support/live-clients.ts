@@ -147,7 +147,7 @@ export async function settle(
   clients: (SocketCollector | SseClient)[],
   onWorkflow?: string,
   timeoutMs = 10_000,
-): Promise<void> {
+): Promise<Marker> {
   const marker = await writeMarker(api, projectId, onWorkflow);
   for (const c of clients) {
     const list = () => (c instanceof SocketCollector ? c.envelopes : c.events);
@@ -166,6 +166,7 @@ export async function settle(
         }
     }
   }
+  return marker;
 }
 
 // ---- Socket.IO ------------------------------------------------------------------------------------------
@@ -286,7 +287,7 @@ export class SocketCollector {
    * until this socket has it, then takes the marker out of `received`. Whatever the server sent this socket
    * before the marker is in `received` by then; anything unwanted shows in the assertions that follow.
    */
-  settle(api: Client, projectId: string, onWorkflow?: string): Promise<void> {
+  settle(api: Client, projectId: string, onWorkflow?: string): Promise<Marker> {
     return settle(api, projectId, [this], onWorkflow);
   }
 }
@@ -397,7 +398,7 @@ export class SseClient {
    * The sentinel of a quiet window, as `SocketCollector.settle`: writes a marker into `projectId`, waits for it
    * on this stream, then takes it out of `events`, `names` and `ids`.
    */
-  settle(api: Client, projectId: string): Promise<void> {
+  settle(api: Client, projectId: string): Promise<Marker> {
     return settle(api, projectId, [this]);
   }
 
