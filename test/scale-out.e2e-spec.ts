@@ -22,7 +22,8 @@ import {
 } from './support/live-clients';
 import { ADMIN_TOKEN, RunningServer, startServer } from './support/server';
 import { TcpProxy } from './support/tcp-proxy';
-import { createTestDatabase, TestDatabase, usingMysql } from './support/test-db';
+import { TestDatabase, usingMysql } from './support/test-db';
+import { ServerFixture, useServer } from './support/fixture';
 
 /**
  * CONTRACT §9: several real instances (separate processes, different ports) on one MariaDB and one Redis
@@ -81,6 +82,7 @@ const describeOnMysql = usingMysql() ? describe : describe.skip;
 describeOnMysql(
   'several instances on one MariaDB + Redis (REDIS_URL; skipped unless DATABASE_URL is mysql://)',
   () => {
+    let fx: ServerFixture;
     let db: TestDatabase;
     let redisProxy: TcpProxy;
     let a: RunningServer;
@@ -93,19 +95,22 @@ describeOnMysql(
     let n = 0;
     const project = (name: string) => `so-${name}-${++n}`;
 
+    // the fixture owns the database and every instance (stopped before the Redis proxy goes down)
+    useServer(
+      (f) => {
+        fx = f;
+        db = f.db;
+      },
+      undefined,
+      { start: false },
+    );
+
     beforeAll(async () => {
-      db = await createTestDatabase();
       redisProxy = await TcpProxy.create(REDIS_HOST, REDIS_PORT);
       await redisProxy.up();
       // A first (it migrates), then B and C together
-      a = await startServer({
-        databaseUrl: db.url,
-        env: { REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` },
-      });
-      [b, c] = await Promise.all([
-        startServer({ databaseUrl: db.url, env: { REDIS_URL } }),
-        startServer({ databaseUrl: db.url, env: { REDIS_URL } }),
-      ]);
+      a = await fx.start({ env: { REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` } });
+      [b, c] = await Promise.all([fx.start({ env: { REDIS_URL } }), fx.start({ env: { REDIS_URL } })]);
       apiA = client(a.url);
       apiB = client(b.url);
       apiC = client(c.url);
@@ -119,7 +124,6 @@ describeOnMysql(
     afterAll(async () => {
       closeAllSockets();
       closeAllStreams();
-      await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
       if (process.env.SCALE_OUT_LOGS)
         for (const [name, s] of [
           ['A', a],
@@ -128,7 +132,6 @@ describeOnMysql(
         ] as const)
           process.stdout.write(`\n--- instance ${name} ---\n${s?.output()}\n`);
       await redisProxy?.down();
-      await db?.drop();
     });
 
     it('events written through A and C reach a socket and an SSE stream on B within 1 s each, contiguous and in order', async () => {
@@ -264,10 +267,7 @@ describeOnMysql(
     it('an instance started while Redis is away serves at once (its events reach B through the database), then joins by itself', async () => {
       const p = project('late-redis');
       const proxy = await TcpProxy.create(REDIS_HOST, REDIS_PORT); // down: nothing listens there yet
-      const e = await startServer({
-        databaseUrl: db.url,
-        env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}` },
-      });
+      const e = await fx.start({ env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}` } });
       try {
         const apiE = client(e.url);
         const onB = await watcher(b.url, admin);
@@ -324,7 +324,8 @@ describeOnMysql(
       await progress(apiA, `${p}-w`, 's', { progress: 90 });
       expect(await projectLastSeq(apiA, p)).toBe(before + 1);
       await col.waitForSeq(before + 1);
-      await sleep(200); // anything still in flight would show up now
+      // a marker written through A after that: anything still in flight on B shows up before it
+      await col.settle(apiA, p);
       expect(rangeProblems(col.seqs(p), 1, before + 1)).toEqual([]);
     });
 
@@ -504,7 +505,7 @@ describeOnMysql(
 
     it('killing an instance loses no acknowledged write, and its lease is requeued by another instance', async () => {
       const p = project('kill');
-      const d = await startServer({ databaseUrl: db.url, env: { REDIS_URL } });
+      const d = await fx.start({ env: { REDIS_URL } });
       try {
         const apiD = client(d.url);
         // a worker claims through D with a short lease, then D dies with it
