@@ -24,6 +24,7 @@ import { ADMIN_TOKEN, RunningServer, startServer } from './support/server';
 import { TcpProxy } from './support/tcp-proxy';
 import { TestDatabase, usingMysql } from './support/test-db';
 import { ServerFixture, useServer } from './support/fixture';
+import { claimWakeLags, wokenFast } from './support/long-poll';
 
 /**
  * CONTRACT §9: several real instances (separate processes, different ports) on one MariaDB and one Redis
@@ -370,20 +371,24 @@ describeOnMysql(
     it('a long-poll claim waiting on B is answered by work created through A', async () => {
       const p = project('wake');
       const producer = await createKey(client(a.url), 'producer', [p]);
-      const waiting = client(b.url, producer).post(`/api/queues/${p}-q/claim`, {
-        workerId: 'waiter',
-        waitMs: 20_000,
-      });
-      await sleep(300); // the claim is parked on B
-      await client(a.url, producer).post(`/api/projects/${p}/workflows`, {
-        id: `${p}-job`,
-        type: 'job',
-        queue: `${p}-q`,
-        steps: [{ id: 's' }],
-      });
-      const res = await waiting;
-      expectStatus(res, 200);
-      expect(res.body.workflow.id).toBe(`${p}-job`);
+      // woken through Redis, well before B's own next re-check of the queue (every 250 ms): see claimWakeLags
+      const lags = await claimWakeLags(
+        8,
+        () =>
+          client(b.url, producer).post(`/api/queues/${p}-q/claim`, { workerId: 'waiter', waitMs: 20_000 }),
+        (i) =>
+          client(a.url, producer).post(`/api/projects/${p}/workflows`, {
+            id: `${p}-job${i}`,
+            type: 'job',
+            queue: `${p}-q`,
+            steps: [{ id: 's' }],
+          }),
+        (res, i) => {
+          expectStatus(res, 200);
+          expect(res.body.workflow.id).toBe(`${p}-job${i}`);
+        },
+      );
+      expect({ lags, fast: wokenFast(lags) }).toEqual({ lags, fast: true });
     });
 
     it('a session lock holds across instances: of 30 submissions spread over A, B and C exactly one wins', async () => {
