@@ -182,6 +182,7 @@ describe('queues (§6)', () => {
         },
       );
       expect({ lags, fast: wokenFast(lags) }).toEqual({ lags, fast: true });
+      process.stdout.write(`[queues] long-poll wake-up: answered ${lags.join(', ')} ms after the create\n`);
       // and one that nothing arrives for answers 204 once waitMs is over
       expectStatus(await claim(api, 'longpoll', { waitMs: 300 }), 204);
     });

@@ -389,6 +389,9 @@ describeOnMysql(
         },
       );
       expect({ lags, fast: wokenFast(lags) }).toEqual({ lags, fast: true });
+      process.stdout.write(
+        `[scale-out] cross-instance long-poll wake-up: answered ${lags.join(', ')} ms after the create\n`,
+      );
     });
 
     it('a session lock holds across instances: of 30 submissions spread over A, B and C exactly one wins', async () => {
