@@ -1,4 +1,4 @@
-import { client, Client, createKey } from './support/http';
+import { Client, createKey } from './support/http';
 import {
   closeAllStreams,
   createWorkflow,
