@@ -1,11 +1,27 @@
-// Unit specs live beside the code (src, *.spec.ts); e2e specs under test/ (*.e2e-spec.ts).
-module.exports = {
+// Two projects: `unit` (specs beside the code in src, *.spec.ts) runs straight from TypeScript with no build;
+// `e2e` (test/**/*.e2e-spec.ts) starts the BUILT server (dist/src/main.js), so only it has the global setup
+// that checks for dist/. `npm run test:unit` = `jest --selectProjects unit`.
+const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   rootDir: '.',
-  testRegex: '(src/.*\\.spec|test/.*\\.e2e-spec)\\.ts$',
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
   testEnvironment: 'node',
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+};
+
+module.exports = {
   testTimeout: 60000,
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts'],
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
 };

@@ -1,11 +1,11 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { launchChromium } from './support/browser';
 import { client, Client, createKey } from './support/http';
 import { sleep } from './support/live-clients';
-import { ADMIN_TOKEN, RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { ServerFixture, useServer } from './support/fixture';
+import { ADMIN_TOKEN, RunningServer } from './support/server';
 
 /**
  * The dashboard (CONTRACT §8) in a real browser: Debian's Chromium driven by playwright-core, against the
@@ -15,23 +15,20 @@ import { createTestDatabase, TestDatabase } from './support/test-db';
 
 const ARTIFACTS = join(__dirname, 'artifacts');
 
-let db: TestDatabase;
+let fx: ServerFixture;
 let server: RunningServer;
 let admin: Client;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
 
+useServer((f) => ({ server, admin } = fx = f));
+
 beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer({ databaseUrl: db.url });
-  admin = client(server.url);
   browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  await server?.stop();
-  await db?.drop();
 });
 
 afterEach(async () => {
@@ -475,7 +472,7 @@ describe('dashboard (browser)', () => {
     //    started again: the page recovers with no help
     await server.stop();
     await eventually(async () => expect(await connection(page).textContent()).toBe('offline'), 15_000);
-    server = await startServer({ databaseUrl: db.url, port: server.port });
+    server = await fx.restart();
     await ok(api.post('/api/workflows/outage-wf/steps/work/progress', { current: 20, total: 100 }));
     await eventually(async () => expect(await connection(page).textContent()).toBe('live'), 20_000);
     await eventually(async () => expect((await stepView(page, 'work')).count).toBe('20 / 100'));
@@ -491,7 +488,7 @@ describe('dashboard (browser)', () => {
     await server.kill();
     await eventually(async () => expect(await connection(page).textContent()).toBe('offline'), 15_000);
     await ctx.setOffline(true);
-    server = await startServer({ databaseUrl: db.url, port: server.port });
+    server = await fx.restart();
     await ok(
       api.post('/api/workflows/outage-wf/steps/work/progress', {
         current: 55,
@@ -513,7 +510,18 @@ describe('dashboard (browser)', () => {
         message: 'missed 2',
       }),
     );
-    await sleep(500);
+    // the sentinel: a reconnect attempt of the page's socket made after these writes, refused by the browser's
+    // network being off (the page retries every ≤ 3 s); it is what would have brought the writes in
+    let attemptsAfter = 0;
+    const onFailed = (req: Request) => {
+      if (new URL(req.url()).pathname.startsWith('/socket.io/')) attemptsAfter++;
+    };
+    page.on('requestfailed', onFailed);
+    await eventually(() => {
+      expect(attemptsAfter).toBeGreaterThan(0);
+      return Promise.resolve();
+    }, 15_000);
+    page.off('requestfailed', onFailed);
     expect(await connection(page).textContent()).toBe('offline');
     expect((await stepView(page, 'work')).count).toBe('20 / 100');
     await ctx.setOffline(false);
@@ -530,14 +538,11 @@ describe('dashboard (browser)', () => {
     expect(problems).toEqual([]);
   }, 90_000);
 
-  it("a page whose position has left the event log (ack reset) reloads the state and shows the server's", async () => {
-    // its own server: events are kept for 1.8 s
-    const db2 = await createTestDatabase();
-    const server2 = await startServer({
-      databaseUrl: db2.url,
-      env: { EVENT_RETENTION_HOURS: '0.0005', SWEEP_INTERVAL_MS: '200' },
-    });
-    try {
+  describe('on a server of its own whose events are kept for 1.8 s', () => {
+    let server2: RunningServer;
+    useServer((f) => (server2 = f.server), { EVENT_RETENTION_HOURS: '0.0005', SWEEP_INTERVAL_MS: '200' });
+
+    it("a page whose position has left the event log (ack reset) reloads the state and shows the server's", async () => {
       const api = client(server2.url);
       await ok(
         api.post('/api/projects/dash-reset/workflows', {
@@ -596,11 +601,8 @@ describe('dashboard (browser)', () => {
       await eventually(async () => expect(await workflowItem(page, 'reset-new').count()).toBe(1));
       expect(await connection(page).getAttribute('data-resets')).toBe('1');
       expect(problems).toEqual([]);
-    } finally {
-      await server2.stop();
-      await db2.drop();
-    }
-  }, 60_000);
+    }, 60_000);
+  });
 
   it("a viewer key never sees another project's workflows and gets no cancel button; a revoked key is asked for again", async () => {
     await ok(

@@ -1,7 +1,8 @@
 import { ApiResponse, client, Client, createKey } from './support/http';
-import { RunningServer, startServer } from './support/server';
+import { useServer } from './support/fixture';
+import { RunningServer } from './support/server';
 import { TcpProxy } from './support/tcp-proxy';
-import { createTestDatabase, TestDatabase, usingMysql } from './support/test-db';
+import { usingMysql } from './support/test-db';
 
 /**
  * The database going away and coming back, with the server left running: MariaDB only, through a TCP
@@ -53,26 +54,25 @@ describeOnMysql(
   'database outage (MariaDB behind a TCP proxy; skipped unless DATABASE_URL is mysql://)',
   () => {
     const project = 'outage';
-    let db: TestDatabase;
     let proxy: TcpProxy;
     let server: RunningServer;
     let admin: Client;
 
-    beforeAll(async () => {
-      db = await createTestDatabase();
-      proxy = await TcpProxy.create(db.host!, db.port!);
-      const url = new URL(db.url);
-      url.hostname = '127.0.0.1';
-      url.port = String(proxy.port);
-      // the proxy is down: the server starts, listens, and keeps trying to reach its database
-      server = await startServer({ databaseUrl: url.toString(), waitFor: 'listening' });
-      admin = client(server.url);
+    // the server reaches its database through the proxy, which is down: the server starts, listens, and
+    // keeps trying to reach its database
+    useServer((fx) => ({ server, admin } = fx), undefined, {
+      waitFor: 'listening',
+      databaseUrl: async (db) => {
+        proxy = await TcpProxy.create(db.host!, db.port!);
+        const url = new URL(db.url);
+        url.hostname = '127.0.0.1';
+        url.port = String(proxy.port);
+        return url.toString();
+      },
     });
 
     afterAll(async () => {
-      await server?.stop();
       await proxy?.down();
-      await db?.drop();
     });
 
     it('starts while the database is unreachable: /health 503, a write 503 unavailable', async () => {

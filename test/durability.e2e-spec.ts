@@ -1,6 +1,5 @@
 import { ApiResponse, client, Client, createKey } from './support/http';
-import { RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { ServerFixture, useServer } from './support/fixture';
 
 /**
  * Durability of the one write path, against the real server process on the database of the run
@@ -73,19 +72,12 @@ async function pollUntil<T>(
 }
 
 describe('durability: concurrent writers keep one gapless seq per project', () => {
-  let db: TestDatabase;
-  let server: RunningServer;
+  let fx: ServerFixture;
   let api: Client;
 
+  useServer((f) => (fx = f));
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServer({ databaseUrl: db.url });
-    api = client(server.url, await createKey(client(server.url), 'producer', ['dur-conc']));
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
+    api = client(fx.server.url, await createKey(fx.admin, 'producer', ['dur-conc']));
   });
 
   it('32 concurrent progress writers over 4 workflows: seqs 1..N, N = events committed, final progress = max accepted', async () => {
@@ -189,23 +181,13 @@ describe('durability: concurrent writers keep one gapless seq per project', () =
 });
 
 describe('durability: acknowledged writes survive SIGKILL', () => {
-  let db: TestDatabase;
-  let server: RunningServer | undefined;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
+  let fx: ServerFixture;
+  useServer((f) => (fx = f));
 
   it('kills the server right after a burst of 300 acknowledged writes; after a restart every one is there', async () => {
     const project = 'dur-crash';
-    server = await startServer({ databaseUrl: db.url });
-    const key = await createKey(client(server.url), 'producer', [project]);
-    let api = client(server.url, key);
+    const key = await createKey(fx.admin, 'producer', [project]);
+    let api = client(fx.server.url, key);
 
     const WORKFLOWS = 20;
     const STEPS = ['a', 'b', 'c'];
@@ -261,9 +243,8 @@ describe('durability: acknowledged writes survive SIGKILL', () => {
     ]);
     expect(acks).toHaveLength(300);
 
-    await server.kill();
-    server = await startServer({ databaseUrl: db.url });
-    api = client(server.url, key); // the key itself was committed too
+    await fx.restart({ crash: true });
+    api = client(fx.server.url, key); // the key itself was committed too
 
     const maxAck = Math.max(...acks.map((a) => a.seq));
     const { items, lastSeq } = await allEvents(api, project, 1000);
@@ -332,19 +313,12 @@ describe('durability: acknowledged writes survive SIGKILL', () => {
 });
 
 describe('durability: stalled reaper', () => {
-  let db: TestDatabase;
-  let server: RunningServer;
+  let fx: ServerFixture;
   let api: Client;
 
+  useServer((f) => (fx = f), { SWEEP_INTERVAL_MS: '200' });
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServer({ databaseUrl: db.url, env: { SWEEP_INTERVAL_MS: '200' } });
-    api = client(server.url, await createKey(client(server.url), 'producer', ['dur-stall']));
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
+    api = client(fx.server.url, await createKey(fx.admin, 'producer', ['dur-stall']));
   });
 
   it('fails a workflow with no write for staleAfterMs with error.code stalled; one that keeps being written does not stall', async () => {
@@ -424,22 +398,12 @@ describe('durability: stalled reaper', () => {
 });
 
 describe('durability: event retention keeps the counter', () => {
-  let db: TestDatabase;
-  let server: RunningServer;
+  let fx: ServerFixture;
   let api: Client;
 
+  useServer((f) => (fx = f), { SWEEP_INTERVAL_MS: '200', EVENT_RETENTION_HOURS: '0.0005' });
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServer({
-      databaseUrl: db.url,
-      env: { SWEEP_INTERVAL_MS: '200', EVENT_RETENTION_HOURS: '0.0005' },
-    });
-    api = client(server.url, await createKey(client(server.url), 'producer', ['dur-retain']));
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
+    api = client(fx.server.url, await createKey(fx.admin, 'producer', ['dur-retain']));
   });
 
   it('after events age out: after=0 → reset with lastSeq; new events continue at lastSeq+1; after=lastSeq → no reset', async () => {

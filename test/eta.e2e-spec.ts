@@ -1,6 +1,5 @@
-import { client, Client } from './support/http';
-import { RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { Client } from './support/http';
+import { ServerFixture, useServer } from './support/fixture';
 
 /**
  * CONTRACT §2 ETA: "history" from earlier completed runs of the same type in the project (median of the
@@ -18,21 +17,11 @@ const STEPS = [
 ];
 const HALF_WAY_STEP = 'parse';
 
-let db: TestDatabase;
-let server: RunningServer;
+let fx: ServerFixture;
 let admin: Client;
 let runs = 0;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer({ databaseUrl: db.url });
-  admin = client(server.url);
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
+useServer((f) => ({ admin } = fx = f));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -149,9 +138,8 @@ describe('ETA', () => {
   });
 
   it('the history survives a restart', async () => {
-    await server.stop();
-    server = await startServer({ databaseUrl: db.url });
-    admin = client(server.url);
+    await fx.restart();
+    admin = fx.admin;
     const read = await admin.get(`/api/workflows/queued-with-history`);
     expect(read.status).toBe(200);
     expect(read.body.eta.basis).toBe('history');

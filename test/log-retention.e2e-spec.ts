@@ -1,5 +1,6 @@
 import { Client } from './support/http';
 import { useServer } from './support/fixture';
+import { waitFor } from './support/live-clients';
 
 /**
  * LOG_RETENTION_HOURS (CONTRACT §5): logs and session messages of terminal workflows are deleted once older
@@ -9,14 +10,6 @@ describe('log and message retention', () => {
   let api: Client;
   // 0.0005 h = 1.8 s
   useServer((fx) => (api = fx.admin), { LOG_RETENTION_HOURS: '0.0005', SWEEP_INTERVAL_MS: '200' });
-
-  async function waitFor(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
 
   it('deletes old logs and messages of terminal workflows, keeps those of active ones', async () => {
     const p = 'retention';
@@ -46,10 +39,12 @@ describe('log and message retention', () => {
     await waitFor(
       async () => (await api.get(`/api/workflows/${wid}/logs`)).body.items.length === 0,
       'the old log to go',
+      { timeoutMs: 15_000, intervalMs: 200 },
     );
     await waitFor(
       async () => (await api.get(`/api/projects/${p}/sessions/s1/messages`)).body.items.length === 0,
       'the old messages to go',
+      { timeoutMs: 15_000, intervalMs: 200 },
     );
     const kept = await api.get('/api/workflows/still-running/logs');
     expect(kept.body.items.map((l: any) => l.message)).toEqual(['keep me']);

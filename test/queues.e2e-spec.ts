@@ -1,5 +1,7 @@
 import { Client, createKey, expectStatus, pool } from './support/http';
 import { useServer } from './support/fixture';
+import { waitFor } from './support/live-clients';
+import { claimWakeLags, wokenFast } from './support/long-poll';
 
 /**
  * CONTRACT §6 from the outside, against the real server on the database of the run (SQLite, or MariaDB
@@ -169,12 +171,18 @@ describe('queues (§6)', () => {
     });
 
     it('a waiting claim (waitMs) returns with the workflow created while it waits', async () => {
-      const waiting = claim(api, 'longpoll', { waitMs: 20_000 });
-      await sleep(400);
-      await create(api, 'c1', 'lp-1', { queue: 'longpoll' });
-      const res = await waiting;
-      expectStatus(res, 200);
-      expect(res.body.workflow.id).toBe('lp-1');
+      // woken by the create, well before the claim's own next re-check (every 250 ms): see claimWakeLags
+      const lags = await claimWakeLags(
+        8,
+        () => claim(api, 'longpoll', { waitMs: 20_000 }),
+        (i) => create(api, 'c1', `lp-${i}`, { queue: 'longpoll' }),
+        (res, i) => {
+          expectStatus(res, 200);
+          expect(res.body.workflow.id).toBe(`lp-${i}`);
+        },
+      );
+      expect({ lags, fast: wokenFast(lags) }).toEqual({ lags, fast: true });
+      process.stdout.write(`[queues] long-poll wake-up: answered ${lags.join(', ')} ms after the create\n`);
       // and one that nothing arrives for answers 204 once waitMs is over
       expectStatus(await claim(api, 'longpoll', { waitMs: 300 }), 204);
     });
@@ -344,6 +352,9 @@ describe('queues (§6)', () => {
     it('heartbeat extends the lease (leaseMs bounded), and a stale token → 409 lease_lost', async () => {
       await create(api, 'f1', 'beat-1', { queue: 'beat' });
       const c = await claimOk(api, 'beat', { leaseMs: 2000 });
+      // the sentinel: a workflow leased for the same 2 s just after, never heartbeated
+      await create(api, 'f1', 'beat-ctl', { queue: 'beat-ctl', maxAttempts: 2 });
+      await claimOk(api, 'beat-ctl', { leaseMs: 2000 });
       const t = Date.now();
       const hb = await api.post('/api/workflows/beat-1/heartbeat', {
         leaseToken: c.leaseToken,
@@ -369,8 +380,16 @@ describe('queues (§6)', () => {
         'lease_lost',
       );
       expectStatus(await api.post('/api/workflows/nope-404/heartbeat', { leaseToken: c.leaseToken }), 404);
-      // the 2 s lease was extended: the reaper leaves it alone past its original expiry
-      await sleep(2600);
+      // the 2 s lease was extended: the reaper leaves it alone past its original expiry. Once the reaper has
+      // requeued the sentinel, whose lease ran out after beat-1's first one, it has swept past that expiry
+      await waitFor(
+        async () =>
+          (await api.get('/api/projects/f1/events?after=0&limit=1000')).body.items.some(
+            (e: any) => e.type === 'workflow:requeued' && e.workflowId === 'beat-ctl',
+          ),
+        'the reaper to requeue the sentinel',
+        { timeoutMs: 15_000, intervalMs: 100 },
+      );
       const wf = (await api.get('/api/workflows/beat-1')).body;
       expect(wf).toMatchObject({ status: 'queued', attempt: 1 });
       expectStatus(await api.post('/api/workflows/beat-1/steps/a/start', {}, lease(c.leaseToken)), 200);

@@ -12,14 +12,14 @@ import {
   projectLastSeq,
   rangeProblems,
   restEvents,
-  sleep,
+  settle,
   SocketCollector,
   SocketOpts,
   waitFor,
   writeConcurrently,
 } from './support/live-clients';
-import { ADMIN_TOKEN, RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { useServer } from './support/fixture';
+import { ADMIN_TOKEN, RunningServer } from './support/server';
 
 /**
  * CONTRACT §4 over Socket.IO, with real `socket.io-client` sockets against the built server: the handshake,
@@ -27,25 +27,16 @@ import { createTestDatabase, TestDatabase } from './support/test-db';
  * revocation (§1), slow consumers, the polling transport, and `reset` when the log has aged out.
  */
 
-let db: TestDatabase;
 let server: RunningServer;
 let admin: Client;
 let counter = 0;
 const project = (name: string) => `rts-${name}-${++counter}`;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer({ databaseUrl: db.url });
-  admin = client(server.url);
-});
+useServer((fx) => ({ server, admin } = fx));
 
 afterEach(() => closeAllSockets());
 
-afterAll(async () => {
-  closeAllSockets();
-  await server?.stop();
-  await db?.drop();
-});
+afterAll(() => closeAllSockets());
 
 const ENVELOPE_KEYS = ['at', 'data', 'projectId', 'seq', 'stepId', 'type', 'workflowId'];
 
@@ -140,7 +131,7 @@ describe('subscribe, unsubscribe and their acks', () => {
     expect(await subscribeOk(socket, p, n - 1)).toEqual({ ok: true, lastSeq: n, replayed: 1 });
     await progress(admin, `${p}-w`, 's', { progress: 6 });
     await col.waitForSeq(n + 1);
-    await sleep(200);
+    await col.settle(admin, p);
     // 1..n (since 0), then n again (since n-1: asked for explicitly), then the live one once
     expect(col.seqs()).toEqual([...range(1, n), n, n + 1]);
   });
@@ -161,7 +152,7 @@ describe('subscribe, unsubscribe and their acks', () => {
       code: 'forbidden',
     });
     expect(await subscribeOk(socket, p)).toEqual({ ok: true, lastSeq: 0, replayed: 0 });
-    await sleep(100);
+    await col.settle(admin, p);
     expect(col.received).toEqual([]);
   });
 
@@ -204,11 +195,15 @@ describe('subscribe, unsubscribe and their acks', () => {
   it('unsubscribe acks {ok:true} and stops delivery', async () => {
     const p = project('unsub');
     const wf = `${p}-w`;
+    // the sentinel's way to the unsubscribed socket: the job room of another workflow of the project
+    const beacon = `${p}-beacon`;
     await createWorkflow(admin, p, wf);
+    await createWorkflow(admin, p, beacon);
     const { socket, col } = await live();
     const { socket: control, col: ctl } = await live();
     await subscribeOk(socket, p);
     await subscribeOk(control, p);
+    expect(await ack(socket, 'join_job', { workflowId: beacon })).toMatchObject({ ok: true });
     await progress(admin, wf, 's', { progress: 10 });
     const first = await projectLastSeq(admin, p);
     await col.waitForSeq(first);
@@ -218,7 +213,7 @@ describe('subscribe, unsubscribe and their acks', () => {
     for (const v of [20, 30, 40]) await progress(admin, wf, 's', { progress: v });
     const last = await projectLastSeq(admin, p);
     await ctl.waitForSeq(last);
-    await sleep(300);
+    await settle(admin, p, [col, ctl], beacon);
     expect(col.seqs().every((s) => s <= first)).toBe(true);
     expect(ctl.seqs().filter((s) => s > first)).toEqual(
       Array.from({ length: last - first }, (_, i) => first + 1 + i),
@@ -242,7 +237,7 @@ describe('delivery (§3 envelope, §4 order and no gap)', () => {
     await admin.post(`/api/workflows/${wf}/steps/c/fail`, { error: { message: 'boom', code: 'E1' } });
     const rest = await restEvents(admin, p);
     await col.waitForSeq(rest[rest.length - 1].seq);
-    await sleep(100);
+    await col.settle(admin, p);
 
     expect(col.received.map((r) => r.name)).toEqual(rest.map((e) => e.type));
     for (const r of col.received) {
@@ -296,7 +291,11 @@ describe('delivery (§3 envelope, §4 order and no gap)', () => {
     // the writes went on after these subscribers were caught up: they saw replay and live delivery
     expect(subs.filter((s) => s.ack.lastSeq < final).length).toBeGreaterThanOrEqual(3);
     for (const s of subs) await s.col.waitForSeq(final);
-    await sleep(200);
+    await settle(
+      admin,
+      p,
+      subs.map((s) => s.col),
+    );
     for (const s of subs) {
       expect({ since: s.since, problems: rangeProblems(s.col.seqs(), s.since + 1, final) }).toEqual({
         since: s.since,
@@ -335,7 +334,8 @@ describe('delivery (§3 envelope, §4 order and no gap)', () => {
     await run.done;
     const final = await projectLastSeq(admin, p);
     await col.waitForSeq(final);
-    await sleep(200);
+    const rest = await restEvents(admin, p);
+    await col.settle(admin, p);
 
     const results = await Promise.all(acks.map(async (a) => ({ since: a.since, ack: await a.ack })));
     expect(results).toHaveLength(3);
@@ -346,7 +346,7 @@ describe('delivery (§3 envelope, §4 order and no gap)', () => {
     expect(results[1].ack.replayed + results[2].ack.replayed).toBeGreaterThan(0);
     expect(results[1].ack.lastSeq).toBeLessThan(final);
     expect(rangeProblems(col.seqs(), 1, final)).toEqual([]);
-    expect(col.envelopes).toEqual(await restEvents(admin, p));
+    expect(col.envelopes).toEqual(rest);
   });
 
   it('works over the polling transport: subscribe, replay and live events', async () => {
@@ -405,7 +405,7 @@ describe('job rooms (join_job / leave_job)', () => {
     await cc.waitForSeq(last);
     await rc.waitForSeq(last);
     await lc.waitForSeq(last);
-    await sleep(100);
+    await settle(admin, p, [rc, lc, cc], w1);
     const w1All = all.filter((e) => e.workflowId === w1);
     expect(rc.envelopes).toEqual(w1All);
     expect(lc.envelopes).toEqual(w1All.filter((e) => e.seq > w1Before[w1Before.length - 1].seq));
@@ -419,7 +419,9 @@ describe('job rooms (join_job / leave_job)', () => {
     const after = await projectLastSeq(admin, p);
     await cc.waitForSeq(after);
     await rc.waitForSeq(after);
-    await sleep(200);
+    // the sentinel reaches liveOnly through the job room of the other workflow, joined now
+    expect(await ack(liveOnly, 'join_job', { workflowId: w2 })).toMatchObject({ ok: true });
+    await lc.settle(admin, p, w2);
     expect(lc.received.length).toBe(had);
   });
 
@@ -433,7 +435,7 @@ describe('job rooms (join_job / leave_job)', () => {
     for (let v = 1; v <= 10; v++) await progress(admin, wf, 's', { progress: v });
     const last = await projectLastSeq(admin, p);
     await col.waitForSeq(last);
-    await sleep(200);
+    await col.settle(admin, p);
     expect(rangeProblems(col.seqs(), 2, last)).toEqual([]);
   });
 
@@ -444,13 +446,19 @@ describe('job rooms (join_job / leave_job)', () => {
     await createWorkflow(admin, mine, `${mine}-w`);
     const viewer = await createKey(admin, 'viewer', [mine]);
     const { socket, col } = await live(viewer);
+    const { socket: control, col: cc } = await live();
+    await subscribeOk(control, theirs);
     const foreign = await ack(socket, 'join_job', { workflowId: `${theirs}-secret` });
     const missing = await ack(socket, 'join_job', { workflowId: `${theirs}-nothing` });
     expect(foreign).toEqual({ ok: false, code: 'not_found' });
     expect(missing).toEqual(foreign);
     expect(await ack(socket, 'join_job', { workflowId: `${theirs}-secret`, since: 0 })).toEqual(foreign);
     await progress(admin, `${theirs}-secret`, 's', { progress: 50 });
-    await sleep(200);
+    // the event went out to its rooms at once (the control socket has it); then a sentinel in the viewer's
+    // own project, through a job room it may join, comes after anything that reached this socket
+    await cc.waitForSeq(await projectLastSeq(admin, theirs));
+    expect(await ack(socket, 'join_job', { workflowId: `${mine}-w` })).toMatchObject({ ok: true });
+    await col.settle(admin, mine, `${mine}-w`);
     expect(col.received).toEqual([]);
   });
 });
@@ -482,7 +490,9 @@ describe('project isolation', () => {
     expect(lastB).toBeGreaterThanOrEqual(300);
     await col.waitForSeq(lastA);
     await cb.waitForSeq(lastB);
-    await sleep(300);
+    // B's marker first, then A's: a B event leaking to the A socket would be there before A's marker
+    await cb.settle(admin, b);
+    await col.settle(admin, a);
 
     expect(col.received.filter((r) => r.env.projectId !== a)).toEqual([]);
     expect(col.received.filter((r) => r.env.workflowId?.startsWith(b))).toEqual([]);
@@ -595,22 +605,8 @@ describe('slow consumers', () => {
 });
 
 describe('reset: since older than the log keeps', () => {
-  let shortDb: TestDatabase;
   let short: RunningServer;
-
-  beforeAll(async () => {
-    shortDb = await createTestDatabase();
-    short = await startServer({
-      databaseUrl: shortDb.url,
-      env: { EVENT_RETENTION_HOURS: '0.0005', SWEEP_INTERVAL_MS: '200' },
-    });
-  });
-
-  afterAll(async () => {
-    closeAllSockets();
-    await short?.stop();
-    await shortDb?.drop();
-  });
+  useServer((fx) => (short = fx.server), { EVENT_RETENTION_HOURS: '0.0005', SWEEP_INTERVAL_MS: '200' });
 
   it('acks {ok:true, reset:true, lastSeq} and continues live', async () => {
     const api = client(short.url);

@@ -1,4 +1,4 @@
-import { client, Client, createKey } from './support/http';
+import { Client, createKey } from './support/http';
 import {
   closeAllStreams,
   createWorkflow,
@@ -8,14 +8,15 @@ import {
   rangeProblems,
   rawStream,
   restEvents,
-  sleep,
+  settle,
   SseClient,
   sseFrames,
   waitFor,
   writeConcurrently,
+  writeMarker,
 } from './support/live-clients';
-import { ADMIN_TOKEN, RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { useServer } from './support/fixture';
+import { ADMIN_TOKEN, RunningServer } from './support/server';
 
 /**
  * CONTRACT §4, Server-Sent Events: `GET /api/projects/:projectId/status`, with the `eventsource` package's
@@ -24,7 +25,6 @@ import { createTestDatabase, TestDatabase } from './support/test-db';
  * revocation (§1).
  */
 
-let db: TestDatabase;
 let server: RunningServer;
 let admin: Client;
 let counter = 0;
@@ -32,19 +32,11 @@ const project = (name: string) => `rtsse-${name}-${++counter}`;
 const statusUrl = (projectId: string, query = '') => `${server.url}/api/projects/${projectId}/status${query}`;
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer({ databaseUrl: db.url });
-  admin = client(server.url);
-});
+useServer((fx) => ({ server, admin } = fx));
 
 afterEach(() => closeAllStreams());
 
-afterAll(async () => {
-  closeAllStreams();
-  await server?.stop();
-  await db?.drop();
-});
+afterAll(() => closeAllStreams());
 
 function expectJsonError(
   res: { status: number; headers: Headers; json: () => any },
@@ -144,9 +136,19 @@ describe('frames', () => {
     const rest = await restEvents(admin, p);
     const last = rest[rest.length - 1].seq;
     await waitFor(() => res.text().includes(`id: ${last}\n`), `frame ${last}`);
-    await sleep(100);
+    // the sentinel: a marker frame; every frame sent before it is in the text once it is
+    const marker = await writeMarker(admin, p);
+    const isMarker = (f: string[]) =>
+      f.some((l) => {
+        try {
+          return l.startsWith('data: ') && marker.matches(JSON.parse(l.slice('data: '.length)));
+        } catch {
+          return false; // not all there yet
+        }
+      });
+    await waitFor(() => sseFrames(res.text()).some(isMarker), 'the marker frame');
 
-    const frames = sseFrames(res.text());
+    const frames = sseFrames(res.text()).filter((f) => !isMarker(f));
     expect(frames[0]).toEqual(['retry: 2000']);
     const events = frames.slice(1).filter((f) => !f[0].startsWith(':'));
     expect(events).toHaveLength(rest.length);
@@ -167,15 +169,15 @@ describe('frames', () => {
     const viewer = await createKey(admin, 'viewer', [p]);
     const es = new SseClient(statusUrl(p), { token: viewer });
     await es.waitOpen();
-    await sleep(100);
+    const marker = await es.settle(admin, p);
     expect(es.events).toEqual([]);
 
     await admin.post(`/api/workflows/${wf}/steps/a/complete`, {});
     await admin.post(`/api/workflows/${wf}/steps/b/skip`, {});
-    const rest = await restEvents(admin, p, before);
+    const rest = (await restEvents(admin, p, before)).filter((e) => !marker.matches(e));
     const last = rest[rest.length - 1].seq;
     await es.waitForSeq(last);
-    await sleep(100);
+    await es.settle(admin, p);
     expect(es.events).toEqual(rest);
     expect(es.names).toEqual(rest.map((e) => e.type));
     expect(es.ids).toEqual(rest.map((e) => String(e.seq)));
@@ -213,7 +215,11 @@ describe('resume with no gap and no duplicate', () => {
     expect(streams.length).toBeGreaterThanOrEqual(3);
     const rest = await restEvents(admin, p);
     for (const s of streams) await s.es.waitForSeq(final);
-    await sleep(200);
+    await settle(
+      admin,
+      p,
+      streams.map((s) => s.es),
+    );
     for (const s of streams) {
       expect({
         how: s.how,
@@ -252,9 +258,9 @@ describe('resume with no gap and no duplicate', () => {
     const final = await projectLastSeq(admin, p);
     await byHeader.waitForSeq(final);
     await bySince.waitForSeq(final);
-    await sleep(200);
-
     const rest = await restEvents(admin, p);
+    await settle(admin, p, [byHeader, bySince]);
+
     for (const [i, es] of [byHeader, bySince].entries()) {
       // the EventSource itself resumed after the last id it had seen
       expect(es.errors.length).toBeGreaterThanOrEqual(1);
@@ -282,7 +288,9 @@ describe('isolation', () => {
     const lastB = await projectLastSeq(admin, b);
     await es.waitForSeq(lastA);
     await control.waitForSeq(lastB);
-    await sleep(200);
+    // B's marker first, then A's: a B event leaking to the A stream would be there before A's marker
+    await control.settle(admin, b);
+    await es.settle(admin, a);
     expect(es.events.filter((e) => e.projectId !== a)).toEqual([]);
     expect(rangeProblems(es.seqs(), 1, lastA)).toEqual([]);
     expect(rangeProblems(control.seqs(), 1, lastB)).toEqual([]);

@@ -22,7 +22,9 @@ import {
 } from './support/live-clients';
 import { ADMIN_TOKEN, RunningServer, startServer } from './support/server';
 import { TcpProxy } from './support/tcp-proxy';
-import { createTestDatabase, TestDatabase, usingMysql } from './support/test-db';
+import { TestDatabase, usingMysql } from './support/test-db';
+import { ServerFixture, useServer } from './support/fixture';
+import { claimWakeLags, wokenFast } from './support/long-poll';
 
 /**
  * CONTRACT §9: several real instances (separate processes, different ports) on one MariaDB and one Redis
@@ -81,6 +83,7 @@ const describeOnMysql = usingMysql() ? describe : describe.skip;
 describeOnMysql(
   'several instances on one MariaDB + Redis (REDIS_URL; skipped unless DATABASE_URL is mysql://)',
   () => {
+    let fx: ServerFixture;
     let db: TestDatabase;
     let redisProxy: TcpProxy;
     let a: RunningServer;
@@ -93,19 +96,22 @@ describeOnMysql(
     let n = 0;
     const project = (name: string) => `so-${name}-${++n}`;
 
+    // the fixture owns the database and every instance (stopped before the Redis proxy goes down)
+    useServer(
+      (f) => {
+        fx = f;
+        db = f.db;
+      },
+      undefined,
+      { start: false },
+    );
+
     beforeAll(async () => {
-      db = await createTestDatabase();
       redisProxy = await TcpProxy.create(REDIS_HOST, REDIS_PORT);
       await redisProxy.up();
       // A first (it migrates), then B and C together
-      a = await startServer({
-        databaseUrl: db.url,
-        env: { REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` },
-      });
-      [b, c] = await Promise.all([
-        startServer({ databaseUrl: db.url, env: { REDIS_URL } }),
-        startServer({ databaseUrl: db.url, env: { REDIS_URL } }),
-      ]);
+      a = await fx.start({ env: { REDIS_URL: `redis://127.0.0.1:${redisProxy.port}` } });
+      [b, c] = await Promise.all([fx.start({ env: { REDIS_URL } }), fx.start({ env: { REDIS_URL } })]);
       apiA = client(a.url);
       apiB = client(b.url);
       apiC = client(c.url);
@@ -119,7 +125,6 @@ describeOnMysql(
     afterAll(async () => {
       closeAllSockets();
       closeAllStreams();
-      await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
       if (process.env.SCALE_OUT_LOGS)
         for (const [name, s] of [
           ['A', a],
@@ -128,7 +133,6 @@ describeOnMysql(
         ] as const)
           process.stdout.write(`\n--- instance ${name} ---\n${s?.output()}\n`);
       await redisProxy?.down();
-      await db?.drop();
     });
 
     it('events written through A and C reach a socket and an SSE stream on B within 1 s each, contiguous and in order', async () => {
@@ -264,10 +268,7 @@ describeOnMysql(
     it('an instance started while Redis is away serves at once (its events reach B through the database), then joins by itself', async () => {
       const p = project('late-redis');
       const proxy = await TcpProxy.create(REDIS_HOST, REDIS_PORT); // down: nothing listens there yet
-      const e = await startServer({
-        databaseUrl: db.url,
-        env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}` },
-      });
+      const e = await fx.start({ env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}` } });
       try {
         const apiE = client(e.url);
         const onB = await watcher(b.url, admin);
@@ -324,7 +325,8 @@ describeOnMysql(
       await progress(apiA, `${p}-w`, 's', { progress: 90 });
       expect(await projectLastSeq(apiA, p)).toBe(before + 1);
       await col.waitForSeq(before + 1);
-      await sleep(200); // anything still in flight would show up now
+      // a marker written through A after that: anything still in flight on B shows up before it
+      await col.settle(apiA, p);
       expect(rangeProblems(col.seqs(p), 1, before + 1)).toEqual([]);
     });
 
@@ -369,20 +371,27 @@ describeOnMysql(
     it('a long-poll claim waiting on B is answered by work created through A', async () => {
       const p = project('wake');
       const producer = await createKey(client(a.url), 'producer', [p]);
-      const waiting = client(b.url, producer).post(`/api/queues/${p}-q/claim`, {
-        workerId: 'waiter',
-        waitMs: 20_000,
-      });
-      await sleep(300); // the claim is parked on B
-      await client(a.url, producer).post(`/api/projects/${p}/workflows`, {
-        id: `${p}-job`,
-        type: 'job',
-        queue: `${p}-q`,
-        steps: [{ id: 's' }],
-      });
-      const res = await waiting;
-      expectStatus(res, 200);
-      expect(res.body.workflow.id).toBe(`${p}-job`);
+      // woken through Redis, well before B's own next re-check of the queue (every 250 ms): see claimWakeLags
+      const lags = await claimWakeLags(
+        8,
+        () =>
+          client(b.url, producer).post(`/api/queues/${p}-q/claim`, { workerId: 'waiter', waitMs: 20_000 }),
+        (i) =>
+          client(a.url, producer).post(`/api/projects/${p}/workflows`, {
+            id: `${p}-job${i}`,
+            type: 'job',
+            queue: `${p}-q`,
+            steps: [{ id: 's' }],
+          }),
+        (res, i) => {
+          expectStatus(res, 200);
+          expect(res.body.workflow.id).toBe(`${p}-job${i}`);
+        },
+      );
+      expect({ lags, fast: wokenFast(lags) }).toEqual({ lags, fast: true });
+      process.stdout.write(
+        `[scale-out] cross-instance long-poll wake-up: answered ${lags.join(', ')} ms after the create\n`,
+      );
     });
 
     it('a session lock holds across instances: of 30 submissions spread over A, B and C exactly one wins', async () => {
@@ -504,7 +513,7 @@ describeOnMysql(
 
     it('killing an instance loses no acknowledged write, and its lease is requeued by another instance', async () => {
       const p = project('kill');
-      const d = await startServer({ databaseUrl: db.url, env: { REDIS_URL } });
+      const d = await fx.start({ env: { REDIS_URL } });
       try {
         const apiD = client(d.url);
         // a worker claims through D with a short lease, then D dies with it

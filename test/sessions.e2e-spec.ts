@@ -1,6 +1,5 @@
-import { ApiResponse, client, Client, createKey, expectStatus } from './support/http';
-import { RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { ApiResponse, Client, createKey, expectStatus } from './support/http';
+import { ServerFixture, useServer } from './support/fixture';
 
 /**
  * Session analysis (CONTRACT §5) on top of queues (§6), against the real server on the database of the run:
@@ -58,21 +57,11 @@ async function completeAll(api: Client, workflowId: string, token: string): Prom
 }
 
 describe('session analysis (§5)', () => {
-  let db: TestDatabase;
-  let server: RunningServer;
+  let fx: ServerFixture;
   let api: Client;
   const workerFor = async (project: string) => api.withToken(await createKey(api, 'producer', [project]));
 
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServer({ databaseUrl: db.url });
-    api = client(server.url);
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
+  useServer((f) => ({ admin: api } = fx = f));
 
   it('of 50 simultaneous submissions for one session exactly one is accepted; the rest 409 with the same activeMessageId', async () => {
     const answers = await Promise.all(
@@ -407,9 +396,8 @@ describe('session analysis (§5)', () => {
     const before = await analysisStatus(api, P, S);
     const msgsBefore = await messages(api, P, S);
 
-    await server.stop();
-    server = await startServer({ databaseUrl: db.url, port: server.port });
-    api = client(server.url);
+    await fx.restart();
+    api = fx.admin;
 
     // same lock, same status, same messages
     const busy = await submit(api, P, S);

@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createTestDatabase, TestDatabase } from './support/test-db';
-import { startServer } from './support/server';
+import { ServerFixture, useServer } from './support/fixture';
 import { client } from './support/http';
 
 const MAIN = join(__dirname, '..', 'dist', 'src', 'main.js');
@@ -23,12 +22,12 @@ describe('startup', () => {
   });
 
   describe('admin token', () => {
-    let db: TestDatabase;
-    beforeAll(async () => (db = await createTestDatabase()));
-    afterAll(() => db.drop());
+    // no ADMIN_TOKEN in the environment: the spec starts the two servers itself, one after the other
+    let fx: ServerFixture;
+    useServer((f) => (fx = f), { ADMIN_TOKEN: '' }, { start: false });
 
     it('is generated on first start, printed once, stored hashed, and works', async () => {
-      const first = await startServer({ databaseUrl: db.url, env: { ADMIN_TOKEN: '' } });
+      const first = await fx.start();
       let token: string;
       try {
         const m = /admin token \(shown once[^)]*\): (\S+)/.exec(first.output());
@@ -41,7 +40,7 @@ describe('startup', () => {
       } finally {
         await first.stop();
       }
-      const second = await startServer({ databaseUrl: db.url, env: { ADMIN_TOKEN: '' } });
+      const second = await fx.start();
       try {
         expect(second.output()).not.toContain('shown once');
         expect((await client(second.url, token).get('/api/keys')).status).toBe(200);

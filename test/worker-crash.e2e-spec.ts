@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ApiResponse, client, Client, createKey, expectStatus } from './support/http';
-import { RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { ApiResponse, Client, createKey, expectStatus } from './support/http';
+import { useServer } from './support/fixture';
+import { RunningServer } from './support/server';
 
 /**
  * Leases when workers die, freeze or keep working (CONTRACT §6), with real worker processes
@@ -139,25 +139,18 @@ async function claimWithin(
 }
 
 describe('worker crashes and leases (§6), with real worker processes', () => {
-  let db: TestDatabase;
   let server: RunningServer;
   let api: Client;
   let workerKey: string;
 
+  useServer((fx) => ({ server, admin: api } = fx));
+
   beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServer({ databaseUrl: db.url });
-    api = client(server.url);
     workerKey = await createKey(api, 'producer', ['crash', 'frozen', 'long', 'poison', 'retry']);
   });
 
   afterEach(async () => {
     for (const w of [...running]) await w.kill();
-  });
-
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
   });
 
   const worker = (queue: string, env: Record<string, string | number>) =>
@@ -275,8 +268,12 @@ describe('worker crashes and leases (§6), with real worker processes', () => {
       heartbeat: { status: 409, code: 'lease_lost' },
       batch: { status: 200, code: 'lease_lost' },
     });
-    // and so does every timer-driven write it sent after waking up
-    await sleep(500);
+    // and so does every timer-driven write it sent after waking up: wait until its timers have answered both a
+    // progress and a heartbeat sent after the wake-up (rather than for a fixed while)
+    await w.waitFor('a progress and a heartbeat sent after the wake-up', (ls) => {
+      const sentAfter = (event: string) => ls.find((l) => l.event === event && l.sent >= resumedAt);
+      return sentAfter('progress') && sentAfter('heartbeat');
+    });
     const afterWake = w.lines.filter(
       (l) => (l.event === 'progress' || l.event === 'heartbeat') && l.sent >= resumedAt,
     );

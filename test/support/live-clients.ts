@@ -70,6 +70,105 @@ export function rangeProblems(seqs: number[], from: number, to: number): string[
   return problems;
 }
 
+// ---- sentinels ------------------------------------------------------------------------------------------
+
+/**
+ * A marker event, written through the REST API to prove that nothing else is on its way: events of one
+ * project reach every subscriber in seq order, so once a client has the marker, everything the server sent it
+ * before the marker has arrived. A quiet window without waiting: write a marker, wait for it, then check
+ * that nothing unwanted came before it.
+ */
+export interface Marker {
+  projectId: string;
+  /** The workflow the marker event belongs to. */
+  workflowId: string;
+  matches(e: Envelope): boolean;
+}
+
+let markers = 0;
+
+/**
+ * Writes a marker into `projectId`: a new workflow of type `test-marker` (its `workflow:created`), or, with
+ * `onWorkflow`, a log line on that workflow (for clients that watch one workflow, e.g. a job room).
+ */
+export async function writeMarker(api: Client, projectId: string, onWorkflow?: string): Promise<Marker> {
+  const tag = `marker-${process.pid}-${++markers}`;
+  if (onWorkflow) {
+    const res = await api.post(`/api/workflows/${onWorkflow}/logs`, { level: 'debug', message: tag });
+    if (res.status !== 201) throw new Error(`marker log: ${res.status} ${JSON.stringify(res.body)}`);
+    return {
+      projectId,
+      workflowId: onWorkflow,
+      matches: (e) =>
+        e.projectId === projectId &&
+        e.type === 'workflow:log' &&
+        e.workflowId === onWorkflow &&
+        e.data?.message === tag,
+    };
+  }
+  const res = await api.post(`/api/projects/${projectId}/workflows`, {
+    id: tag,
+    type: 'test-marker',
+    steps: [{ id: 'm' }],
+  });
+  if (res.status !== 201) throw new Error(`marker workflow: ${res.status} ${JSON.stringify(res.body)}`);
+  return {
+    projectId,
+    workflowId: tag,
+    matches: (e) => e.projectId === projectId && e.type === 'workflow:created' && e.workflowId === tag,
+  };
+}
+
+/**
+ * The project's events over REST up to the marker (written now), without it: what the log holds once every
+ * write before the marker has committed.
+ */
+export async function restEventsBeforeMarker(
+  api: Client,
+  projectId: string,
+  onWorkflow?: string,
+): Promise<Envelope[]> {
+  const marker = await writeMarker(api, projectId, onWorkflow);
+  const all = await restEvents(api, projectId);
+  const at = all.findIndex((e) => marker.matches(e));
+  if (at === -1) throw new Error(`the marker ${marker.workflowId} is not in the log of ${projectId}`);
+  return all.slice(0, at);
+}
+
+/**
+ * The sentinel of a quiet window for live clients (sockets, EventSources): writes one marker into
+ * `projectId` (on `onWorkflow` for clients in that workflow's job room), waits until every client has it,
+ * then takes the marker out of what each one collected. Whatever the server sent them before the marker
+ * has arrived by then, so the assertions that follow see anything unwanted that came.
+ */
+export async function settle(
+  api: Client,
+  projectId: string,
+  clients: (SocketCollector | SseClient)[],
+  onWorkflow?: string,
+  timeoutMs = 10_000,
+): Promise<Marker> {
+  const marker = await writeMarker(api, projectId, onWorkflow);
+  for (const c of clients) {
+    const list = () => (c instanceof SocketCollector ? c.envelopes : c.events);
+    await waitFor(() => list().some((e) => marker.matches(e)), `the marker ${marker.workflowId}`, {
+      timeoutMs,
+    });
+    if (c instanceof SocketCollector) {
+      for (let i = c.received.length - 1; i >= 0; i--)
+        if (marker.matches(c.received[i].env)) c.received.splice(i, 1);
+    } else {
+      for (let i = c.events.length - 1; i >= 0; i--)
+        if (marker.matches(c.events[i])) {
+          c.events.splice(i, 1);
+          c.names.splice(i, 1);
+          c.ids.splice(i, 1);
+        }
+    }
+  }
+  return marker;
+}
+
 // ---- Socket.IO ------------------------------------------------------------------------------------------
 
 export interface SocketOpts {
@@ -182,6 +281,15 @@ export class SocketCollector {
   clear(): void {
     this.received.length = 0;
   }
+
+  /**
+   * The sentinel of a quiet window: writes a marker into `projectId` (on `onWorkflow` for a job room), waits
+   * until this socket has it, then takes the marker out of `received`. Whatever the server sent this socket
+   * before the marker is in `received` by then; anything unwanted shows in the assertions that follow.
+   */
+  settle(api: Client, projectId: string, onWorkflow?: string): Promise<Marker> {
+    return settle(api, projectId, [this], onWorkflow);
+  }
 }
 
 // ---- Server-Sent Events ---------------------------------------------------------------------------------
@@ -284,6 +392,14 @@ export class SseClient {
     return waitFor(() => this.events.some((e) => e.seq >= seq), `seq ${seq} on the SSE stream`, {
       timeoutMs,
     });
+  }
+
+  /**
+   * The sentinel of a quiet window, as `SocketCollector.settle`: writes a marker into `projectId`, waits for it
+   * on this stream, then takes it out of `events`, `names` and `ids`.
+   */
+  settle(api: Client, projectId: string): Promise<Marker> {
+    return settle(api, projectId, [this]);
   }
 
   /** Breaks the current response like a lost connection; the EventSource reconnects with Last-Event-ID. */
