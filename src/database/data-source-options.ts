@@ -11,7 +11,7 @@ export function databaseKind(url: string): DatabaseKind {
 }
 
 /** TypeORM options for `sqlite:<file>` (better-sqlite3, WAL) or `mysql://…` (mysql2). `synchronize` is always off. */
-export function dataSourceOptions(url: string): DataSourceOptions {
+export function dataSourceOptions(url: string, sqliteSynchronous: 'FULL' | 'NORMAL' = 'FULL'): DataSourceOptions {
   const common = {
     entities: ORM_ENTITIES,
     migrations: MIGRATIONS,
@@ -29,8 +29,9 @@ export function dataSourceOptions(url: string): DataSourceOptions {
       enableWAL: true,
       statementCacheSize: 500,
       prepareDatabase: (db: { pragma(s: string): unknown }) => {
-        // NORMAL in WAL mode survives a process crash (SIGKILL); only an OS crash could lose the last commits.
-        db.pragma('synchronous = NORMAL');
+        // FULL syncs the WAL at every commit: "2xx = committed" holds through a power loss or an OS crash.
+        // NORMAL (SQLITE_SYNCHRONOUS, an explicit opt-in) survives a process crash only.
+        db.pragma(`synchronous = ${sqliteSynchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
         db.pragma('busy_timeout = 5000');
         db.pragma('foreign_keys = ON');
       },

@@ -82,7 +82,7 @@ export class DbService implements OnApplicationShutdown {
 
   constructor(config: AppConfig) {
     this.dialect = databaseKind(config.databaseUrl) === 'sqlite' ? sqliteDialect : mysqlDialect;
-    this.dataSource = new DataSource(dataSourceOptions(config.databaseUrl));
+    this.dataSource = new DataSource(dataSourceOptions(config.databaseUrl, config.sqliteSynchronous));
   }
 
   get isReady(): boolean {
