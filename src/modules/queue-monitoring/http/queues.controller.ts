@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/commo
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { AppConfig } from '../../../config/app.config';
 import { CurrentPrincipal, RequireRole } from '../../../common/auth/auth.decorators';
 import type { Principal } from '../../../common/auth/principal';
 import { DomainError } from '../../../common/errors/domain-error';
@@ -20,6 +21,7 @@ export class QueuesController {
     private readonly claims: ClaimService,
     private readonly queries: QueueMonitoringQueries,
     private readonly commands: CommandBus,
+    private readonly config: AppConfig,
   ) {}
 
   /** 200 with a lease, or 204 when nothing is ready within waitMs. Claims only in the key's projects. */
@@ -41,6 +43,7 @@ export class QueuesController {
       b.workerId,
       b.leaseMs ?? DEFAULT_LEASE_MS,
       b.waitMs ?? 0,
+      this.config.maxWaitingClaimsPerKey,
     );
     if (!claimed) {
       res.status(204);
@@ -63,7 +66,7 @@ export class QueuesController {
   }
 
   @Get('projects/:projectId/queue')
-  projectQueue(@Param('projectId') projectId: string) {
-    return this.queries.projectQueue(projectId);
+  projectQueue(@CurrentPrincipal() p: Principal, @Param('projectId') projectId: string) {
+    return this.queries.projectQueue(p, projectId);
   }
 }

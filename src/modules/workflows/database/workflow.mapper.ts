@@ -75,6 +75,7 @@ export const WorkflowMapper = {
       result: parseJson(r.result),
       error: parseJson<ErrorInfo>(r.error),
       metrics: parseJson<Record<string, unknown>>(r.metrics),
+      resultBytes: r.result === null || r.result === undefined ? 0 : Buffer.byteLength(String(r.result)),
     };
   },
 

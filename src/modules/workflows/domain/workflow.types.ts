@@ -35,6 +35,8 @@ export interface StepState {
   result: unknown;
   error: ErrorInfo | null;
   metrics: Record<string, unknown> | null;
+  /** UTF-8 bytes of `result` as stored (JSON), for the per-workflow result budget; not part of any view. */
+  resultBytes?: number;
 }
 
 export interface WorkflowState {
