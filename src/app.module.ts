@@ -7,6 +7,7 @@ import { AppConfigModule } from './config/config.module';
 import { AppConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
 import { ClusterModule } from './modules/cluster/cluster.module';
+import { LimitsModule } from './modules/limits/limits.module';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { AuthGuard } from './common/auth/auth.guard';
 import { MetricsModule } from './modules/metrics/metrics.module';
@@ -54,6 +55,7 @@ import { AnalysisStepsModule } from './modules/analysis-steps/analysis-steps.mod
     DatabaseModule,
     MetricsModule,
     ClusterModule,
+    LimitsModule,
     KeysModule,
     EventLogModule,
     WorkflowsModule,
