@@ -138,8 +138,10 @@ export function shownValue(name: string, value: unknown): string {
   const text = String(value);
   if (SECRET_NAME.test(name)) return `(hidden, ${text.length} characters)`;
   // user info: `user:password@` keeps the user; a lone `secret@` (Redis' password-only form) is all hidden
-  const masked = text.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^@/?#]*)@/, (_m, scheme: string, info: string) =>
-    info.includes(':') ? `${scheme}${info.slice(0, info.indexOf(':'))}:***@` : `${scheme}***@`,
+  const masked = text.replace(
+    /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^@/?#]*)@/,
+    (_m, scheme: string, info: string) =>
+      info.includes(':') ? `${scheme}${info.slice(0, info.indexOf(':'))}:***@` : `${scheme}***@`,
   );
   // a URL too broken for the pattern above: whatever stands before its last `@` may be credentials
   if (masked === text && /_URL$/.test(name) && text.includes('@'))

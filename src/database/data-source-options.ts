@@ -11,7 +11,10 @@ export function databaseKind(url: string): DatabaseKind {
 }
 
 /** TypeORM options for `sqlite:<file>` (better-sqlite3, WAL) or `mysql://…` (mysql2). `synchronize` is always off. */
-export function dataSourceOptions(url: string, sqliteSynchronous: 'FULL' | 'NORMAL' = 'FULL'): DataSourceOptions {
+export function dataSourceOptions(
+  url: string,
+  sqliteSynchronous: 'FULL' | 'NORMAL' = 'FULL',
+): DataSourceOptions {
   const common = {
     entities: ORM_ENTITIES,
     migrations: MIGRATIONS,

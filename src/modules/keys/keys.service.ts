@@ -5,6 +5,7 @@ import { DbService } from '../../database/db.service';
 import { DomainError, notFound } from '../../common/errors/domain-error';
 import { Principal, Role } from '../../common/auth/principal';
 import { ClusterBus } from '../cluster/cluster-bus';
+import { MetricsService } from '../metrics/metrics.service';
 
 export interface KeyView {
   id: string;
@@ -57,6 +58,7 @@ export class KeysService implements OnApplicationShutdown {
     private readonly db: DbService,
     private readonly config: AppConfig,
     private readonly cluster: ClusterBus,
+    private readonly metrics: MetricsService,
   ) {
     db.whenReady(() => this.bootstrapAdmin());
     if (cluster.enabled) {
@@ -82,9 +84,13 @@ export class KeysService implements OnApplicationShutdown {
     if (hit && now - hit.at < CACHE_TTL_MS) return hit.principal;
     const miss = this.unknown.get(hash);
     if (miss !== undefined) {
-      if (now - miss < NEGATIVE_TTL_MS) return undefined;
+      if (now - miss < NEGATIVE_TTL_MS) {
+        this.metrics.keyLookups.inc({ source: 'unknown_cached' });
+        return undefined;
+      }
       this.unknown.delete(hash);
     }
+    this.metrics.keyLookups.inc({ source: 'database' });
     const rows = await this.db.query(
       'SELECT id, role, projects FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL',
       [hash],
@@ -130,7 +136,8 @@ export class KeysService implements OnApplicationShutdown {
 
   async revoke(id: string): Promise<void> {
     // §10: the key behind ADMIN_TOKEN (or the generated admin token) stays: revoking it would lock admins out
-    if (id === ADMIN_KEY_ID) throw new DomainError('conflict', 'the admin key (ADMIN_TOKEN) cannot be revoked');
+    if (id === ADMIN_KEY_ID)
+      throw new DomainError('conflict', 'the admin key (ADMIN_TOKEN) cannot be revoked');
     const rows = await this.db.query('SELECT key_hash FROM api_keys WHERE id = ? AND revoked_at IS NULL', [
       id,
     ]);

@@ -4,5 +4,8 @@ import { RequestRateLimiter } from './request-rate-limiter';
 
 /** §10 limits shared by the HTTP guard, the socket gateway and the SSE streams. */
 @Global()
-@Module({ providers: [RequestRateLimiter, ConnectionLimiter], exports: [RequestRateLimiter, ConnectionLimiter] })
+@Module({
+  providers: [RequestRateLimiter, ConnectionLimiter],
+  exports: [RequestRateLimiter, ConnectionLimiter],
+})
 export class LimitsModule {}

@@ -67,7 +67,8 @@ export class ClaimService {
     waitMs: number,
     maxWaiting = Infinity,
   ): Promise<Claimed | null> {
-    if (waitMs <= 0 || maxWaiting === Infinity) return this.claimUntil(principal, queue, workerId, leaseMs, waitMs);
+    if (waitMs <= 0 || maxWaiting === Infinity)
+      return this.claimUntil(principal, queue, workerId, leaseMs, waitMs);
     // a long-poll claim re-runs a transaction every POLL_MS: how many wait at once is capped per key
     const waiting = this.waitingByKey.get(principal.keyId) ?? 0;
     if (waiting >= maxWaiting)

@@ -43,7 +43,9 @@ export class LeaseReaper implements OnApplicationShutdown {
         Date.now() - WORKER_WINDOW_MS,
       ]);
       if (Number(rows[0]?.n ?? 0) === 0) return 0;
-      await this.db.query('DELETE FROM queue_workers WHERE last_seen_at < ?', [Date.now() - WORKER_WINDOW_MS]);
+      await this.db.query('DELETE FROM queue_workers WHERE last_seen_at < ?', [
+        Date.now() - WORKER_WINDOW_MS,
+      ]);
       return Number(rows[0].n);
     } catch (err) {
       this.logger.warn(`forgetting old workers failed: ${(err as Error).message}`);
