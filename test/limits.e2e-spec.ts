@@ -362,7 +362,7 @@ describe('§10 on one instance (default limits)', () => {
 
   it('SQLite runs with synchronous=FULL by default (a 2xx survives an OS crash)', async () => {
     const health = await fetch(`${server.url}/health`);
-    const body = (await health.json()) as any;
+    const body = await health.json();
     if (db.kind === 'sqlite')
       expect(body.info.database).toMatchObject({ kind: 'sqlite', synchronous: 'FULL' });
     else expect(body.info.database).toEqual({ status: 'up', kind: 'mysql' });
@@ -545,7 +545,7 @@ describe('restarts and configuration', () => {
     if (db.kind === 'sqlite') {
       const server = await startServer({ databaseUrl: db.url, env: { SQLITE_SYNCHRONOUS: 'NORMAL' } });
       try {
-        const body = (await (await fetch(`${server.url}/health`)).json()) as any;
+        const body = await (await fetch(`${server.url}/health`)).json();
         expect(body.info.database.synchronous).toBe('NORMAL');
       } finally {
         await server.stop();
