@@ -347,7 +347,7 @@ export function limitsReport(r: LimitsResult): string {
     const cpu = median(on.map(usPerUpdate)) / median(off.map(usPerUpdate)) - 1;
     lines.push(
       '',
-      `End to end (noisy on a shared machine: see "others"): throughput ${(thr * 100).toFixed(1)} % lower with the limiter, ` +
+      `End to end (noisy on a shared machine: see "others"): throughput with the limiter on ${fmt((1 - thr) * 100)} % of off, ` +
         `server CPU per update ${(cpu * 100).toFixed(1)} % higher. In process, one awaited \`consume()\` costs ${r.consumeUs.toFixed(2)} µs: ` +
         `${((r.consumeUs / median(off.map(usPerUpdate))) * 100).toFixed(2)} % of the ${fmt(median(off.map(usPerUpdate)))} µs of server CPU an update costs with the limiter off (target ≤ 5 %).`,
       '',
