@@ -31,6 +31,7 @@ import {
 } from './common';
 import { familyReport, FamilyCell, runFamily } from './family';
 import { fanoutReport, FanoutResult, runFanout } from './fanout';
+import { limitsReport, LimitsResult, runLimits } from './limits';
 import { HttpLoad, runHttp } from './load';
 import { CpuUse, waitQuiet, watchCpu } from './machine';
 import { ADMIN_TOKEN, BenchServer, startNoopServer, startServer } from './server';
@@ -39,7 +40,7 @@ import { Measured, perSecond } from './stats';
 import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './workload';
 
 /**
- * `npm run bench`: six suites, chosen with BENCH_SUITES=core,fanout,claims,analysis,compare,crossnode
+ * `npm run bench`: seven suites, chosen with BENCH_SUITES=core,fanout,claims,analysis,compare,crossnode,limits
  * (default: all of them).
  *
  * core: the real server (a child process, as `npm start` runs it) driven over HTTP keep-alive
@@ -51,6 +52,7 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  * analysis: the four analyzers on the repository's own node_modules, in-process and through the server (analysis.ts).
  * compare: Stepline against a hand-wired BullMQ → QueueEvents → Socket.IO pipeline, end to end (compare.ts).
  * crossnode: two instances on MariaDB + Redis, POST to A → subscribers on both (cross-node.ts).
+ * limits: the rate limiter's overhead, SQLite FULL vs NORMAL, progress answers on a workflow with 1 MiB of results (limits.ts).
  *
  *   BENCH_DB=sqlite|mysql|both (both)   BENCH_SECONDS=5 (per cell)   BENCH_CONNECTIONS=1,8,32
  *   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/stepline_bench_test (databases are created beside it and dropped)
@@ -59,7 +61,7 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  *   BENCH_RESULTS: where the markdown goes (bench/results.md)
  */
 const SUITES = (() => {
-  const all = ['core', 'fanout', 'claims', 'analysis', 'compare', 'crossnode', 'family'];
+  const all = ['core', 'fanout', 'claims', 'analysis', 'compare', 'crossnode', 'family', 'limits'];
   const v = (process.env.BENCH_SUITES ?? all.join(','))
     .split(',')
     .map((x) => x.trim().toLowerCase())
@@ -113,6 +115,7 @@ let analysis: { engine: AnalysisBenchReport; server: ServerAnalysisReport } | un
 let compare: CompareReport | undefined;
 let crossNode: CrossNodeResult | undefined;
 let family: FamilyCell[] | undefined;
+let limits: LimitsResult | undefined;
 const versions: Record<string, string> = {};
 /** 1-minute load average before and after: the machine is shared, and a busy one skews every figure. */
 const load = { before: loadavg()[0], after: 0 };
@@ -450,6 +453,7 @@ function report(): string {
     );
   if (compare) parts.push(compareReport(compare));
   if (crossNode) parts.push(crossNodeReport(crossNode));
+  if (limits) parts.push(limitsReport(limits));
   return parts.join('\n');
 }
 
@@ -609,6 +613,7 @@ async function main(): Promise<void> {
   if (SUITES.has('compare')) compare = await runCompare();
   if (SUITES.has('crossnode')) crossNode = await runCrossNode();
   if (SUITES.has('family')) family = await runFamily(DBS);
+  if (SUITES.has('limits')) limits = await runLimits(DBS);
   load.after = loadavg()[0];
   const text = report();
   process.stdout.write(`\n${text}\n`);

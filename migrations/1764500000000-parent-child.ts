@@ -18,7 +18,10 @@ export class ParentChild1764500000000 implements MigrationInterface {
       'workflows',
       new TableIndex({ name: 'ix_workflows_parent', columnNames: ['parent_workflow_id'] }),
     );
-    await qr.addColumn('workflow_steps', new TableColumn({ name: 'children', type: 'text', isNullable: true }));
+    await qr.addColumn(
+      'workflow_steps',
+      new TableColumn({ name: 'children', type: 'text', isNullable: true }),
+    );
   }
 
   async down(qr: QueryRunner): Promise<void> {

@@ -2,10 +2,11 @@ import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { json } from 'express';
+import { json, type NextFunction, type Request, type Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app.config';
+import { assertJsonLimits } from './common/validation/json-limits';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { DbService } from './database/db.service';
 import { MetricsService } from './modules/metrics';
@@ -25,6 +26,15 @@ export async function createApp(): Promise<INestApplication> {
   app.set('trust proxy', false);
   app.disable('x-powered-by');
   app.use(json({ limit: '1mb', strict: true }));
+  // §10 depth and key limits, before class-transformer and the fast paths see the body
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    try {
+      assertJsonLimits(req.body);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  });
   app.useGlobalPipes(createValidationPipe());
   const origins = config.corsOrigins;
   if (origins) app.enableCors({ origin: origins, credentials: true });

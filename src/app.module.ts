@@ -7,6 +7,7 @@ import { AppConfigModule } from './config/config.module';
 import { AppConfig } from './config/app.config';
 import { DatabaseModule } from './database/database.module';
 import { ClusterModule } from './modules/cluster';
+import { LimitsModule } from './common/limits/limits.module';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { AuthGuard } from './common/auth/auth.guard';
 import { MetricsModule } from './modules/metrics';
@@ -53,6 +54,7 @@ import { AnalysisStepsModule } from './modules/analysis-steps';
     DatabaseModule,
     MetricsModule,
     ClusterModule,
+    LimitsModule,
     KeysModule,
     EventLogModule,
     WorkflowsModule,

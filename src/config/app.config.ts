@@ -52,4 +52,16 @@ export class AppConfig {
           .filter(Boolean)
       : undefined;
   }
+  get rateLimitPerKey(): number {
+    return this.config.get('RATE_LIMIT_PER_KEY', { infer: true });
+  }
+  get maxConnectionsPerKey(): number {
+    return this.config.get('MAX_CONNECTIONS_PER_KEY', { infer: true });
+  }
+  get maxWaitingClaimsPerKey(): number {
+    return this.config.get('MAX_WAITING_CLAIMS_PER_KEY', { infer: true });
+  }
+  get sqliteSynchronous(): 'FULL' | 'NORMAL' {
+    return this.config.get('SQLITE_SYNCHRONOUS', { infer: true });
+  }
 }

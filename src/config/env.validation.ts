@@ -93,6 +93,60 @@ export class EnvironmentVariables {
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
+
+  /** §10: REST requests per second per key (burst of the same size); 0 = off. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  RATE_LIMIT_PER_KEY = 2000;
+
+  /** §10: Socket.IO connections plus SSE streams open at once per key (per instance). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  MAX_CONNECTIONS_PER_KEY = 1000;
+
+  /** Long-poll claims (`waitMs` > 0) waiting at once per key (per instance); the next → 429 rate_limited. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  MAX_WAITING_CLAIMS_PER_KEY = 100;
+
+  /**
+   * SQLite's `synchronous` pragma. FULL (default) syncs the WAL on every commit, so a 2xx survives a power
+   * loss or an OS crash; NORMAL only survives a process crash (explicit opt-in, see the README).
+   */
+  @IsOptional()
+  @IsIn(['FULL', 'NORMAL'], { message: 'SQLITE_SYNCHRONOUS must be FULL or NORMAL' })
+  SQLITE_SYNCHRONOUS: 'FULL' | 'NORMAL' = 'FULL';
+}
+
+const SECRET_NAME = /TOKEN|SECRET|PASSWORD/i;
+
+/**
+ * A value as a configuration error may print it: never a secret (§10). Variables named like a secret show
+ * only their length; a URL shows everything but the password of its user info (`mysql://u:***@h/db`).
+ */
+export function shownValue(name: string, value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  const text = String(value);
+  if (SECRET_NAME.test(name)) return `(hidden, ${text.length} characters)`;
+  // user info: `user:password@` keeps the user; a lone `secret@` (Redis' password-only form) is all hidden
+  const masked = text.replace(
+    /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^@/?#]*)@/,
+    (_m, scheme: string, info: string) =>
+      info.includes(':') ? `${scheme}${info.slice(0, info.indexOf(':'))}:***@` : `${scheme}***@`,
+  );
+  // a URL too broken for the pattern above: whatever stands before its last `@` may be credentials
+  if (masked === text && /_URL$/.test(name) && text.includes('@'))
+    return JSON.stringify(`***${text.slice(text.lastIndexOf('@'))}`);
+  return JSON.stringify(masked);
 }
 
 export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables {
@@ -102,7 +156,8 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   const errors = validateSync(env, { skipMissingProperties: false, whitelist: false });
   if (errors.length > 0) {
     const lines = errors.map(
-      (e) => `  ${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
+      (e) =>
+        `  ${e.property}=${shownValue(e.property, e.value)}: ${Object.values(e.constraints ?? {}).join('; ')}`,
     );
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }

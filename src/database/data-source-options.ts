@@ -15,7 +15,10 @@ export function databaseKind(url: string): DatabaseKind {
  * connection pool and the migration runner here, with no entities: repositories write set-based SQL
  * (see README, "TypeORM's role"). `synchronize` is always off.
  */
-export function dataSourceOptions(url: string): DataSourceOptions {
+export function dataSourceOptions(
+  url: string,
+  sqliteSynchronous: 'FULL' | 'NORMAL' = 'FULL',
+): DataSourceOptions {
   const common = {
     entities: [],
     migrations: MIGRATIONS,
@@ -33,8 +36,9 @@ export function dataSourceOptions(url: string): DataSourceOptions {
       enableWAL: true,
       statementCacheSize: 500,
       prepareDatabase: (db: { pragma(s: string): unknown }) => {
-        // NORMAL in WAL mode survives a process crash (SIGKILL); only an OS crash could lose the last commits.
-        db.pragma('synchronous = NORMAL');
+        // FULL syncs the WAL at every commit: "2xx = committed" holds through a power loss or an OS crash.
+        // NORMAL (SQLITE_SYNCHRONOUS, an explicit opt-in) survives a process crash only.
+        db.pragma(`synchronous = ${sqliteSynchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
         db.pragma('busy_timeout = 5000');
         db.pragma('foreign_keys = ON');
       },

@@ -48,7 +48,7 @@ export class DbService implements OnApplicationShutdown {
 
   constructor(private readonly config: AppConfig) {
     this.dialect = databaseKind(config.databaseUrl) === 'sqlite' ? sqliteDialect : mysqlDialect;
-    this.dataSource = new DataSource(dataSourceOptions(config.databaseUrl));
+    this.dataSource = new DataSource(dataSourceOptions(config.databaseUrl, config.sqliteSynchronous));
   }
 
   get isReady(): boolean {

@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { DomainError } from '../errors/domain-error';
 import { ID_MESSAGE, isId } from '../validation/validators';
 import { PrincipalResolver } from './principal-resolver';
+import { RequestRateLimiter } from '../limits/request-rate-limiter';
 import { PUBLIC_KEY, QUERY_TOKEN_KEY, ROLE_KEY } from './auth.decorators';
 import type { Role } from './principal';
 
@@ -23,6 +24,7 @@ export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly keys: PrincipalResolver,
+    private readonly limiter: RequestRateLimiter,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
@@ -35,8 +37,11 @@ export class AuthGuard implements CanActivate {
       const q = req.query.access_token;
       token = typeof q === 'string' ? q : undefined;
     }
+    const principal = token ? await this.keys.authenticate(token) : undefined;
+    // §10: per key; requests without a valid key count against their client address
+    if (this.limiter.enabled)
+      await this.limiter.consume(principal ? principal.keyId : `ip:${req.socket.remoteAddress ?? '?'}`);
     if (!token) throw new DomainError('unauthorized', 'missing bearer token');
-    const principal = await this.keys.authenticate(token);
     if (!principal) throw new DomainError('unauthorized', 'unknown or revoked key');
     req.principal = principal;
 

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { DomainError, ErrorCode } from './domain-error';
+import { DomainError, ErrorCode, RateLimitedError } from './domain-error';
 import { errorBody } from './error-body';
 
 const HTTP_CODE: Record<number, ErrorCode> = {
@@ -48,6 +48,7 @@ export class AllExceptionsFilter implements ExceptionFilter {
       res.end();
       return;
     }
+    if (err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
     res.status(err.status).json(errorBody(err));
   }
 }

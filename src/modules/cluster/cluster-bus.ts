@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../../config/app.config';
 import { MetricsService } from '../metrics';
-import { channelOf, clusterNamespace, decodeForeign, encodeMessage, Topic, TOPICS } from './cluster-message';
+import { clusterNamespace } from '../../config/redis-namespace';
+import { channelOf, decodeForeign, encodeMessage, Topic, TOPICS } from './cluster-message';
 
 type Handler = (payload: string) => void;
 

@@ -14,6 +14,18 @@ export class HealthController {
     private readonly db: DbService,
   ) {}
 
+  private synchronous?: string;
+
+  /** SQLite: the `synchronous` pragma the connection really runs with (FULL unless SQLITE_SYNCHRONOUS=NORMAL). */
+  private async durability(): Promise<{ synchronous?: string }> {
+    if (this.db.dialect.kind !== 'sqlite') return {};
+    if (this.synchronous === undefined) {
+      const rows = await this.db.query<{ synchronous: number }>('PRAGMA synchronous');
+      this.synchronous = ['OFF', 'NORMAL', 'FULL', 'EXTRA'][Number(rows[0]?.synchronous)] ?? 'unknown';
+    }
+    return { synchronous: this.synchronous };
+  }
+
   /** 200 `{"status":"ok",…}` when the database answers, 503 when it does not. */
   @Get()
   @HealthCheck()
@@ -23,7 +35,7 @@ export class HealthController {
         const ind = this.indicator.check('database');
         try {
           await this.db.ping();
-          return ind.up({ kind: this.db.dialect.kind });
+          return ind.up({ kind: this.db.dialect.kind, ...(await this.durability()) });
         } catch {
           return ind.down({ kind: this.db.dialect.kind });
         }

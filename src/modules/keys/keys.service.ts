@@ -3,9 +3,10 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { AppConfig } from '../../config/app.config';
 import { DbService } from '../../database/db.service';
-import { notFound } from '../../common/errors/domain-error';
+import { DomainError, notFound } from '../../common/errors/domain-error';
 import { Principal, Role } from '../../common/auth/principal';
 import { ClusterBus } from '../cluster';
+import { MetricsService } from '../metrics';
 
 export interface KeyView {
   id: string;
@@ -16,6 +17,12 @@ export interface KeyView {
 }
 
 const CACHE_TTL_MS = 2000;
+/**
+ * Unknown tokens are remembered this long (at most NEGATIVE_CACHE_MAX of them, oldest dropped first), so
+ * that a flood of bad keys costs a map lookup instead of a database query each.
+ */
+const NEGATIVE_TTL_MS = 5000;
+const NEGATIVE_CACHE_MAX = 10_000;
 const ADMIN_KEY_ID = 'admin';
 /** With REDIS_URL: how often revocations are read from the database, in case a message was lost. */
 const REVOKED_POLL_MS = 1000;
@@ -44,12 +51,15 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
    */
   private readonly revoked = new Map<string, number>();
   private readonly revokedHashes = new Map<string, number>();
+  /** Hashes of tokens that matched no live key, with when (the negative cache). */
+  private readonly unknown = new Map<string, number>();
   private revokedTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly db: DbService,
     private readonly config: AppConfig,
     private readonly cluster: ClusterBus,
+    private readonly metrics: MetricsService,
   ) {
     db.whenReady(() => this.bootstrapAdmin());
     if (cluster.enabled) {
@@ -70,14 +80,25 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
 
   async authenticate(secret: string): Promise<Principal | undefined> {
     const hash = hashSecret(secret);
+    const now = Date.now();
     const hit = this.cache.get(hash);
-    if (hit && Date.now() - hit.at < CACHE_TTL_MS) return hit.principal;
+    if (hit && now - hit.at < CACHE_TTL_MS) return hit.principal;
+    const miss = this.unknown.get(hash);
+    if (miss !== undefined) {
+      if (now - miss < NEGATIVE_TTL_MS) {
+        this.metrics.keyLookups.inc({ source: 'unknown_cached' });
+        return undefined;
+      }
+      this.unknown.delete(hash);
+    }
+    this.metrics.keyLookups.inc({ source: 'database' });
     const rows = await this.db.query(
       'SELECT id, role, projects FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL',
       [hash],
     );
     if (rows.length === 0) {
       this.cache.delete(hash);
+      this.rememberUnknown(hash, now);
       return undefined;
     }
     if (this.revokedHashes.has(hash)) return undefined; // revoked while this lookup was in flight
@@ -91,10 +112,13 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
     const key = `stl_${randomBytes(32).toString('base64url')}`;
     const id = randomUUID();
     const now = Date.now();
+    const hash = hashSecret(key);
     await this.db.query(
       'INSERT INTO api_keys (id, name, role, projects, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      [id, name, role, JSON.stringify(projects), hashSecret(key), now],
+      [id, name, role, JSON.stringify(projects), hash, now],
     );
+    // a key works at once, even if its secret was tried (and remembered as unknown) before
+    this.unknown.delete(hash);
     return { id, name, role, projects, key, createdAt: new Date(now).toISOString() };
   }
 
@@ -112,6 +136,9 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
   }
 
   async revoke(id: string): Promise<void> {
+    // §10: the key behind ADMIN_TOKEN (or the generated admin token) stays: revoking it would lock admins out
+    if (id === ADMIN_KEY_ID)
+      throw new DomainError('conflict', 'the admin key (ADMIN_TOKEN) cannot be revoked');
     const rows = await this.db.query('SELECT key_hash FROM api_keys WHERE id = ? AND revoked_at IS NULL', [
       id,
     ]);
@@ -139,6 +166,14 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
     for (const fn of this.revokeListeners) fn(id);
   }
 
+  private rememberUnknown(hash: string, now: number): void {
+    if (this.unknown.size >= NEGATIVE_CACHE_MAX) {
+      const oldest = this.unknown.keys().next();
+      if (!oldest.done) this.unknown.delete(oldest.value);
+    }
+    this.unknown.set(hash, now);
+  }
+
   private async pollRevoked(): Promise<void> {
     if (!this.db.isReady) return;
     try {
@@ -158,15 +193,20 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
   /** ADMIN_TOKEN, stored hashed; when unset, one is generated on first start and printed once. */
   private async bootstrapAdmin(): Promise<void> {
     const token = this.config.adminToken;
-    const existing = await this.db.query('SELECT key_hash FROM api_keys WHERE id = ?', [ADMIN_KEY_ID]);
+    const existing = await this.db.query('SELECT key_hash, revoked_at FROM api_keys WHERE id = ?', [
+      ADMIN_KEY_ID,
+    ]);
     if (token) {
       const hash = hashSecret(token);
+      this.unknown.delete(hash);
       if (existing.length === 0) await this.insertAdmin(hash);
-      else if (existing[0].key_hash !== hash)
+      // a new token, or the admin key revoked by an older version: starting with ADMIN_TOKEN restores it
+      else if (existing[0].key_hash !== hash || existing[0].revoked_at !== null)
         await this.db.query('UPDATE api_keys SET key_hash = ?, revoked_at = NULL WHERE id = ?', [
           hash,
           ADMIN_KEY_ID,
         ]);
+      this.unknown.delete(hash);
       return;
     }
     if (existing.length > 0) return;

@@ -53,6 +53,13 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly keyLookups = new Counter({
+    name: 'stepline_key_lookups_total',
+    help: 'API key lookups by where they were answered: database, or unknown_cached (a token remembered as unknown)',
+    labelNames: ['source'],
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'stepline_' });
   }

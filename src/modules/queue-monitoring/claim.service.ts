@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { CommandBus, EventBus } from '@nestjs/cqrs';
 import type { Principal } from '../../common/auth/principal';
+import { RateLimitedError } from '../../common/errors/domain-error';
 import { WorkflowCreatedEvent, WorkflowRequeuedEvent } from '../../common/events/committed-events';
 import { EVENT_TYPES } from '../../common/events/event-types';
 import { DbService } from '../../database/db.service';
@@ -21,6 +22,8 @@ const SEEN_EVERY_MS = 1000;
 export class ClaimService {
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly lastSeenWritten = new Map<string, number>();
+  /** Long-poll claims waiting now, per key id. */
+  private readonly waitingByKey = new Map<string, number>();
 
   constructor(
     private readonly db: DbService,
@@ -44,6 +47,33 @@ export class ClaimService {
   }
 
   async claim(
+    principal: Principal,
+    queue: string,
+    workerId: string,
+    leaseMs: number,
+    waitMs: number,
+    maxWaiting = Infinity,
+  ): Promise<Claimed | null> {
+    if (waitMs <= 0 || maxWaiting === Infinity)
+      return this.claimUntil(principal, queue, workerId, leaseMs, waitMs);
+    // a long-poll claim re-runs a transaction every POLL_MS: how many wait at once is capped per key
+    const waiting = this.waitingByKey.get(principal.keyId) ?? 0;
+    if (waiting >= maxWaiting)
+      throw new RateLimitedError(
+        `this key already has ${waiting} claims waiting (at most ${maxWaiting}); retry later or claim with a shorter waitMs`,
+        Math.max(1, Math.ceil(waitMs / 1000)),
+      );
+    this.waitingByKey.set(principal.keyId, waiting + 1);
+    try {
+      return await this.claimUntil(principal, queue, workerId, leaseMs, waitMs);
+    } finally {
+      const n = (this.waitingByKey.get(principal.keyId) ?? 1) - 1;
+      if (n <= 0) this.waitingByKey.delete(principal.keyId);
+      else this.waitingByKey.set(principal.keyId, n);
+    }
+  }
+
+  private async claimUntil(
     principal: Principal,
     queue: string,
     workerId: string,

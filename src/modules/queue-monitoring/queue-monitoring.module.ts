@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { WorkflowsModule } from '../workflows';
 import { ClaimService } from './claim.service';
+import { QueueWorkersSweeper } from './queue-workers.sweeper';
 import { QueuesController } from './http/queues.controller';
 import { QueueMonitoringQueries } from './queries/queue-monitoring.queries';
 import { WorkerRegistry } from './workers/worker-registry';
@@ -10,7 +11,7 @@ import { WorkerPool } from './workers/worker-pool';
 @Module({
   imports: [WorkflowsModule],
   controllers: [QueuesController],
-  providers: [ClaimService, QueueMonitoringQueries, WorkerRegistry, WorkerPool],
+  providers: [ClaimService, QueueMonitoringQueries, QueueWorkersSweeper, WorkerRegistry, WorkerPool],
   exports: [WorkerRegistry],
 })
 export class QueueMonitoringModule {}

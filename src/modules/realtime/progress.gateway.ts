@@ -11,6 +11,7 @@ import { bearerToken } from '../../common/auth/auth.guard';
 import { Principal } from '../../common/auth/principal';
 import { DomainError } from '../../common/errors/domain-error';
 import { PrincipalResolver } from '../../common/auth/principal-resolver';
+import { ConnectionLimiter } from '../../common/limits/connection-limiter';
 import { MetricsService } from '../metrics';
 import { WorkflowsPort } from '../workflows';
 import type { EventEnvelope } from '../../common/events/event-types';
@@ -35,6 +36,9 @@ interface SocketData {
   principal: Principal;
   subs: Map<string, SocketSubscription>;
 }
+
+/** §10: `subscribe` + `join_job` subscriptions one socket may hold at once. */
+export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
 
 type Ack = Record<string, unknown>;
 
@@ -88,6 +92,7 @@ export class ProgressGateway
     private readonly keys: PrincipalResolver,
     private readonly workflows: WorkflowsPort,
     private readonly metrics: MetricsService,
+    private readonly connections: ConnectionLimiter,
   ) {}
 
   afterInit(server: Server): void {
@@ -101,6 +106,17 @@ export class ProgressGateway
       this.keys.authenticate(token).then(
         (principal) => {
           if (!principal || this.keys.isRevoked(principal.keyId)) return next(new Error('unauthorized'));
+          // §10: sockets plus SSE streams per key
+          if (!this.connections.acquire(principal.keyId)) return next(new Error('rate_limited'));
+          // released once: on disconnect, or when the transport closes (also before the socket connected)
+          let counted = true;
+          const release = () => {
+            if (!counted) return;
+            counted = false;
+            this.connections.release(principal.keyId);
+          };
+          socket.once('disconnect', release);
+          socket.conn.once('close', release);
           (socket.data as SocketData).principal = principal;
           (socket.data as SocketData).subs = new Map();
           next();
@@ -193,6 +209,9 @@ export class ProgressGateway
 
   private async start(socket: Socket, sub: SocketSubscription, since: number | undefined): Promise<Ack> {
     const data = socket.data as SocketData;
+    // a subscription replacing one of the same room does not count twice
+    if (!data.subs.has(sub.room) && data.subs.size >= MAX_SUBSCRIPTIONS_PER_SOCKET)
+      return { ok: false, code: 'rate_limited' };
     this.stop(socket, sub.room);
     data.subs.set(sub.room, sub);
     try {

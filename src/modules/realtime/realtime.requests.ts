@@ -1,5 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Min, validateSync } from 'class-validator';
+import { jsonLimitProblem } from '../../common/validation/json-limits';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/validation/validators';
 
 export class SubscribeMessage {
@@ -35,6 +36,7 @@ export class JobMessage {
 /** Socket payloads get the same rules as HTTP bodies (unknown fields rejected); undefined when invalid. */
 export function parseMessage<T extends object>(cls: new () => T, payload: unknown): T | undefined {
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return undefined;
+  if (jsonLimitProblem(payload)) return undefined;
   const obj = plainToInstance(cls, payload);
   const errors = validateSync(obj, { whitelist: true, forbidNonWhitelisted: true });
   return errors.length ? undefined : obj;

@@ -3,14 +3,17 @@ import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import type { Request, Response } from 'express';
 import { AllowQueryToken, CurrentPrincipal } from '../../common/auth/auth.decorators';
 import type { Principal } from '../../common/auth/principal';
-import { DomainError } from '../../common/errors/domain-error';
+import { DomainError, RateLimitedError } from '../../common/errors/domain-error';
 import { PrincipalResolver } from '../../common/auth/principal-resolver';
+import { ConnectionLimiter } from '../../common/limits/connection-limiter';
 import { MetricsService } from '../metrics';
 import type { EventEnvelope } from '../../common/events/event-types';
 import { DeliveryHub, Subscriber } from './delivery-hub';
 import { SLOW_CONSUMER_BYTES } from './progress.gateway';
 
 const PING_MS = 15_000;
+/** Retry-After of a stream refused for the connection limit (the `retry:` the streams ask for is 2 s). */
+const RECONNECT_AFTER_S = 2;
 /** One encoding per event, shared by every stream that sends it. */
 const frames = new WeakMap<EventEnvelope, string>();
 const frameOf = (env: EventEnvelope): string => {
@@ -79,6 +82,7 @@ export class SseController {
     private readonly hub: DeliveryHub,
     private readonly metrics: MetricsService,
     private readonly keys: PrincipalResolver,
+    private readonly connections: ConnectionLimiter,
   ) {
     keys.onRevoke((keyId) => {
       for (const s of this.streams) if (s.keyId === keyId) s.close();
@@ -97,6 +101,13 @@ export class SseController {
   ): Promise<void> {
     const since =
       parseSeq(req.headers['last-event-id'], 'Last-Event-ID') ?? parseSeq(req.query.since, 'since');
+    // §10: SSE streams plus sockets per key; released when the stream closes
+    if (!this.connections.acquire(principal.keyId))
+      throw new RateLimitedError(
+        `this key has ${this.connections.max} sockets and streams open (MAX_CONNECTIONS_PER_KEY)`,
+        RECONNECT_AFTER_S,
+      );
+    res.on('close', () => this.connections.release(principal.keyId));
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');

@@ -106,8 +106,11 @@ export class WorkflowsPort {
     return this.queues.queueCounts(principal, now);
   }
 
-  projectQueue(projectId: string): Promise<{ items: (WorkflowView & { position: number | null })[] }> {
-    return this.queues.projectQueue(projectId);
+  projectQueue(
+    principal: Principal,
+    projectId: string,
+  ): Promise<{ items: (WorkflowView & { position: number | null })[] }> {
+    return this.queues.projectQueue(principal, projectId);
   }
 
   /** A completed workflow's step durations become ETA history of its type (best effort). */

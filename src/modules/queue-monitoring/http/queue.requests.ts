@@ -1,10 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { ID_MESSAGE, ID_PATTERN } from '../../../common/validation/validators';
 
 export class ClaimRequest {
-  @ApiProperty()
-  @IsString()
-  @Length(1, 128)
+  @ApiProperty({ pattern: ID_PATTERN.source })
+  @Matches(ID_PATTERN, { message: `workerId ${ID_MESSAGE}` })
   workerId: string;
 
   @ApiPropertyOptional({ default: 30000, minimum: 1000, maximum: 600000 })

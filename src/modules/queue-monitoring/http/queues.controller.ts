@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { AppConfig } from '../../../config/app.config';
 import { CurrentPrincipal, RequireRole } from '../../../common/auth/auth.decorators';
 import type { Principal } from '../../../common/auth/principal';
 import { DomainError } from '../../../common/errors/domain-error';
@@ -17,6 +18,7 @@ export class QueuesController {
   constructor(
     private readonly claims: ClaimService,
     private readonly queries: QueueMonitoringQueries,
+    private readonly config: AppConfig,
   ) {}
 
   /** 200 with a lease, or 204 when nothing is ready within waitMs. Claims only in the key's projects. */
@@ -38,6 +40,7 @@ export class QueuesController {
       b.workerId,
       b.leaseMs ?? DEFAULT_LEASE_MS,
       b.waitMs ?? 0,
+      this.config.maxWaitingClaimsPerKey,
     );
     if (!claimed) {
       res.status(204);
@@ -60,7 +63,7 @@ export class QueuesController {
   }
 
   @Get('projects/:projectId/queue')
-  projectQueue(@Param('projectId') projectId: string) {
-    return this.queries.projectQueue(projectId);
+  projectQueue(@CurrentPrincipal() p: Principal, @Param('projectId') projectId: string) {
+    return this.queries.projectQueue(p, projectId);
   }
 }

@@ -13,7 +13,8 @@ export interface QueueSummary {
   workers: { workerId: string; lastSeenAt: string; running: number }[];
 }
 
-const WORKER_WINDOW_MS = 10 * 60 * 1000;
+/** Workers seen in this window are listed; older rows are deleted (QueueWorkersSweeper). */
+export const WORKER_WINDOW_MS = 10 * 60 * 1000;
 
 /**
  * Queue monitoring over the caller's projects: the counts come from the workflows port; workers are those seen
@@ -65,7 +66,7 @@ export class QueueMonitoringQueries {
     return { items: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)) };
   }
 
-  projectQueue(projectId: string) {
-    return this.workflows.projectQueue(projectId);
+  projectQueue(principal: Principal, projectId: string) {
+    return this.workflows.projectQueue(principal, projectId);
   }
 }

@@ -84,6 +84,7 @@ export const WorkflowMapper = {
       error: parseJson<ErrorInfo>(r.error),
       metrics: parseJson<Record<string, unknown>>(r.metrics),
       children: parseJson<ChildState[]>(r.children) ?? [],
+      resultBytes: r.result === null || r.result === undefined ? 0 : Buffer.byteLength(String(r.result)),
     };
   },
 

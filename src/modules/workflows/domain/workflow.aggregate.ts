@@ -1,3 +1,5 @@
+import { timingSafeEqual } from 'node:crypto';
+import { DomainError } from '../../../common/errors/domain-error';
 import { EVENT_TYPES, EventType, PendingEvent } from '../../../common/events/event-types';
 import { invalidTransition, leaseLost, progressRegression, stepNotFound } from './workflow.errors';
 import { progressFromCount, workflowProgress } from './progress';
@@ -43,6 +45,16 @@ export interface ProgressInput {
 /** Backoff before attempt n (n ≥ 2): 1 s · 2^(n−2), at most 60 s. */
 export const requeueBackoffMs = (attempt: number) => Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 2));
 
+/**
+ * Lease tokens compared in constant time (timingSafeEqual wants equal lengths: a length mismatch is
+ * answered at once, which tells only the length, and every token has the same length anyway).
+ */
+export function sameToken(given: string, held: string): boolean {
+  const a = Buffer.from(given, 'utf8');
+  const b = Buffer.from(held, 'utf8');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 export const sessionLockOf = (projectId: string, sessionId: string) => `${projectId}/${sessionId}`;
 
 /** A step as it is before it ever ran (at creation, and again when a requeue resets it). */
@@ -58,6 +70,7 @@ const pendingStep = () =>
     result: null,
     error: null,
     metrics: null,
+    resultBytes: 0,
   }) satisfies Omit<StepState, 'id' | 'name' | 'weight' | 'children'>;
 
 /** What `snapshot()` keeps: the state and the bookkeeping of what is still to be written and announced. */
@@ -71,6 +84,8 @@ export interface WorkflowSnapshot {
 }
 
 export const DEFAULT_LEASE_MS = 30_000;
+/** §10: the results of one workflow's steps add up to at most 1 MiB. */
+export const MAX_WORKFLOW_RESULT_BYTES = 1024 * 1024;
 export const DEFAULT_STALE_AFTER_MS = 30 * 60 * 1000;
 
 /**
@@ -244,10 +259,17 @@ export class Workflow {
     if (step.status !== 'pending' && step.status !== 'running')
       throw invalidTransition(`step ${stepId} is ${step.status}`);
     this.assertNoChildren(step);
-    this.finishStep(step, now, result, message);
+    const resultBytes = result === undefined ? undefined : this.assertResultBudget(step, result);
+    this.finishStep(step, now, result, message, resultBytes);
   }
 
-  private finishStep(step: StepState, now: number, result?: unknown, message?: string): void {
+  private finishStep(
+    step: StepState,
+    now: number,
+    result?: unknown,
+    message?: string,
+    resultBytes?: number,
+  ): void {
     if (step.status === 'pending') this.beginStep(step, now, undefined);
     step.status = 'completed';
     step.progress = 100;
@@ -257,6 +279,7 @@ export class Workflow {
     if (message !== undefined) step.message = message;
     if (result !== undefined) {
       step.result = result;
+      step.resultBytes = resultBytes;
       this.resultSteps.add(step.id);
     }
     this.touchStep(step, now);
@@ -265,6 +288,22 @@ export class Workflow {
       result: step.result,
     });
     this.completeIfDone(now);
+  }
+
+  /**
+   * §10: the results of a workflow's steps add up to at most MAX_WORKFLOW_RESULT_BYTES (as stored, JSON in
+   * UTF-8); a result that would pass it is refused before anything changes. Returns the result's size.
+   */
+  private assertResultBudget(step: StepState, result: unknown): number {
+    const bytes = Buffer.byteLength(JSON.stringify(result) ?? '', 'utf8');
+    let others = 0;
+    for (const st of this.s.steps) if (st !== step) others += st.resultBytes ?? 0;
+    if (others + bytes > MAX_WORKFLOW_RESULT_BYTES)
+      throw new DomainError(
+        'payload_too_large',
+        `the results of workflow ${this.s.id} would add up to ${others + bytes} bytes; at most ${MAX_WORKFLOW_RESULT_BYTES} are kept per workflow`,
+      );
+    return bytes;
   }
 
   /** The step fails and so does the workflow, unless it is retryable and a queued workflow has attempts left. */
@@ -395,7 +434,7 @@ export class Workflow {
     this.assertWritable();
     if (this.s.queue === null) return;
     const s = this.s;
-    if (!token || s.leaseToken === null || token !== s.leaseToken || (s.leaseExpiresAt ?? 0) <= now)
+    if (!token || s.leaseToken === null || !sameToken(token, s.leaseToken) || (s.leaseExpiresAt ?? 0) <= now)
       throw leaseLost();
   }
 

@@ -57,6 +57,8 @@ export interface StepState {
   metrics: Record<string, unknown> | null;
   /** Child workflows in creation order; empty for a step without children. */
   children: ChildState[];
+  /** UTF-8 bytes of `result` as stored (JSON), for the per-workflow result budget; not part of any view. */
+  resultBytes?: number;
 }
 
 export interface WorkflowState {

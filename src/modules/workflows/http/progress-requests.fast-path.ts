@@ -30,7 +30,8 @@ export function progressOrCountError(o: ProgressFields): string | null {
   return null;
 }
 
-const isCount = (v: unknown, min: number): boolean => Number.isInteger(v) && (v as number) >= min;
+/** An integer ≥ min and ≤ 2^53 − 1 (§10: larger ones lose precision, and overflow MySQL's BIGINT). */
+const isCount = (v: unknown, min: number): boolean => Number.isSafeInteger(v) && (v as number) >= min;
 
 /**
  * Every key a known progress field (or one `extra` accepts) with a valid, non-null value. A message is

@@ -82,17 +82,25 @@ export class WorkflowQueueQueries {
   }
 
   /** The project's queued and running workflows on queues; `position` is 1-based among the queue's waiting ones. */
-  async projectQueue(projectId: string): Promise<{ items: (WorkflowView & { position: number | null })[] }> {
+  async projectQueue(
+    principal: Principal,
+    projectId: string,
+  ): Promise<{ items: (WorkflowView & { position: number | null })[] }> {
     const rows = await this.db.query(
       `${WORKFLOW_SELECT} WHERE project_id = ? AND queue IS NOT NULL AND status IN ('queued', 'running') ORDER BY created_seq`,
       [projectId],
     );
     if (rows.length === 0) return { items: [] };
     const queues = [...new Set(rows.map((r) => r.queue as string))];
+    // §10: positions count only the workflows this key may read (others' work on a shared queue name is
+    // neither shown nor counted, so a position tells nothing about other projects)
+    const scope = principal.allProjects
+      ? ''
+      : ` AND project_id IN (${placeholders(principal.projects.length)})`;
     const waiting = await this.db.query(
-      `SELECT id, queue FROM workflows WHERE queue IN (${placeholders(queues.length)}) AND status = 'queued' AND lease_token IS NULL ` +
+      `SELECT id, queue FROM workflows WHERE queue IN (${placeholders(queues.length)}) AND status = 'queued' AND lease_token IS NULL${scope} ` +
         'ORDER BY available_at, created_at, created_seq',
-      queues,
+      principal.allProjects ? queues : [...queues, ...principal.projects],
     );
     const position = new Map<string, number>();
     const counters = new Map<string, number>();

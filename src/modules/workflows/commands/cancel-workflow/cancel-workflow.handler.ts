@@ -9,9 +9,15 @@ export class CancelWorkflowHandler implements ICommandHandler<CancelWorkflowComm
 
   async execute(c: CancelWorkflowCommand): Promise<WorkflowView> {
     // its non-terminal descendants are cancelled in the same commit (§14)
-    const outcome = await this.writer.apply(c.principal, c.workflowId, null, (wf, now) => wf.cancel(now, c.reason), {
-      cascade: true,
-    });
+    const outcome = await this.writer.apply(
+      c.principal,
+      c.workflowId,
+      null,
+      (wf, now) => wf.cancel(now, c.reason),
+      {
+        cascade: true,
+      },
+    );
     return outcome.view;
   }
 }

@@ -77,7 +77,8 @@ export class CreateWorkflowHandler implements ICommandHandler<CreateWorkflowComm
           if (input.parent) {
             // a parent in another project is answered like one that does not exist
             const parent = ctx.get(input.parent.workflowId);
-            if (!parent || parent.projectId !== c.projectId) throw notFound(`workflow ${input.parent.workflowId}`);
+            if (!parent || parent.projectId !== c.projectId)
+              throw notFound(`workflow ${input.parent.workflowId}`);
             depth = parent.addChild(input.parent.stepId, id, ctx.now);
           }
           ctx.add(Workflow.create({ ...input, depth, requestHash }, ctx.now, ctx.etaHistory(input.type)));

@@ -1,0 +1,29 @@
+import { shownValue, validateEnv } from './env.validation';
+
+describe('configuration errors never print a secret', () => {
+  it('hides variables named like secrets and the password of a URL', () => {
+    expect(shownValue('ADMIN_TOKEN', 'short-secret')).toBe('(hidden, 12 characters)');
+    expect(shownValue('DATABASE_URL', 'mysql://u:p4ss@h:3306/db')).toBe('"mysql://u:***@h:3306/db"');
+    expect(shownValue('REDIS_URL', 'redis://:p4ss@h:6379')).toBe('"redis://:***@h:6379"');
+    expect(shownValue('REDIS_URL', 'redis://p4ss@h:6379')).toBe('"redis://***@h:6379"');
+    expect(shownValue('REDIS_URL', 'redis:/p4ss@h')).toBe('"***@h"');
+    expect(shownValue('RATE_LIMIT_PER_KEY', -1)).toBe('"-1"');
+  });
+
+  it('names every bad variable and prints none of their secrets', () => {
+    let message = '';
+    try {
+      validateEnv({
+        ADMIN_TOKEN: 'too-short',
+        DATABASE_URL: 'postgres://u:s3cr3t@h/db',
+        SQLITE_SYNCHRONOUS: 'OFF',
+      });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/ADMIN_TOKEN=\(hidden, 9 characters\)/);
+    expect(message).toMatch(/DATABASE_URL="postgres:\/\/u:\*\*\*@h\/db"/);
+    expect(message).toMatch(/SQLITE_SYNCHRONOUS/);
+    expect(message).not.toMatch(/too-short|s3cr3t/);
+  });
+});
