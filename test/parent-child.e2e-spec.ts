@@ -12,10 +12,8 @@ import { client } from './support/http';
  * (and grandparent's) events, with no other event in between.
  */
 describe('parent and child workflows (§14)', () => {
-  let fx: ServerFixture;
   let api: Client;
   useServer((f) => {
-    fx = f;
     api = f.admin;
   });
 

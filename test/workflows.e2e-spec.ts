@@ -102,6 +102,7 @@ describe('POST /api/projects/:projectId/workflows', () => {
           result: null,
           error: null,
           metrics: null,
+          children: [], // v2 §14: a step's child workflows
         },
         expect.objectContaining({
           id: 'analyzing',
@@ -123,6 +124,7 @@ describe('POST /api/projects/:projectId/workflows', () => {
       finishedAt: null,
       updatedAt: expect.stringMatching(ISO),
       lastSeq: 1,
+      parent: null, // v2 §14: a root workflow has no parent
     });
     const log = await events(p);
     expect(log.lastSeq).toBe(1);
