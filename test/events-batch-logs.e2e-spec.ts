@@ -101,6 +101,7 @@ describe('GET /api/projects/:projectId/events', () => {
     for (const e of page.items) {
       expect(Object.keys(e).sort()).toEqual([
         'at',
+        'attempt',
         'data',
         'projectId',
         'seq',
@@ -108,7 +109,12 @@ describe('GET /api/projects/:projectId/events', () => {
         'type',
         'workflowId',
       ]);
-      expect(e).toMatchObject({ projectId: p, workflowId: wf.id, at: expect.stringMatching(ISO) });
+      expect(e).toMatchObject({
+        projectId: p,
+        workflowId: wf.id,
+        attempt: 1,
+        at: expect.stringMatching(ISO),
+      });
       if (e.type !== 'workflow:log') expectEta(e.data.eta);
     }
     const [

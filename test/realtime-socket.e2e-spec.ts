@@ -47,7 +47,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const ENVELOPE_KEYS = ['at', 'data', 'projectId', 'seq', 'stepId', 'type', 'workflowId'];
+const ENVELOPE_KEYS = ['at', 'attempt', 'data', 'projectId', 'seq', 'stepId', 'type', 'workflowId'];
 
 /** A connected socket with a collector attached before anything is subscribed. */
 async function liveWith(opts: SocketOpts, url = server.url) {

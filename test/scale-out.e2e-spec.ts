@@ -562,7 +562,7 @@ describeOnMysql(
           'workflow:requeued on B',
           { timeoutMs: 15_000 },
         );
-        expect(requeued.data).toMatchObject({ status: 'queued', attempt: 2 });
+        expect(requeued).toMatchObject({ attempt: 2, data: { status: 'queued', attempt: 2 } });
         const again = await waitFor(
           async () => {
             const res = await apiC.post(`/api/queues/${p}-q/claim`, { workerId: 'on-c', waitMs: 1000 });

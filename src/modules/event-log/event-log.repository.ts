@@ -3,7 +3,7 @@ import { DbService, Statement } from '../../database/db.service';
 import { insertStatements } from '../../database/sql';
 import type { EventEnvelope, EventType } from '../workflows/domain/workflow.events';
 
-const COLUMNS = ['project_id', 'seq', 'type', 'workflow_id', 'step_id', 'at', 'data'];
+const COLUMNS = ['project_id', 'seq', 'type', 'workflow_id', 'step_id', 'attempt', 'at', 'data'];
 
 export interface EventPage {
   items: EventEnvelope[];
@@ -27,6 +27,7 @@ export class EventLogRepository {
         e.type,
         e.workflowId,
         e.stepId,
+        e.attempt,
         Date.parse(e.at),
         JSON.stringify(e.data),
       ]),
@@ -43,7 +44,7 @@ export class EventLogRepository {
     const lastSeq = await this.lastSeq(projectId);
     if (after >= lastSeq) return { items: [], lastSeq };
     const rows = await this.db.query(
-      'SELECT seq, type, workflow_id, step_id, at, data FROM events WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+      'SELECT seq, type, workflow_id, step_id, attempt, at, data FROM events WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       [projectId, after, limit],
     );
     if (rows.length === 0 || Number(rows[0].seq) !== after + 1) return { items: [], reset: true, lastSeq };
@@ -63,7 +64,7 @@ export class EventLogRepository {
     const filter = workflowId ? ' AND workflow_id = ?' : '';
     const params: unknown[] = workflowId ? [projectId, after, workflowId, limit] : [projectId, after, limit];
     const rows = await this.db.query(
-      `SELECT seq, type, workflow_id, step_id, at, data FROM events WHERE project_id = ? AND seq > ?${filter} ORDER BY seq LIMIT ?`,
+      `SELECT seq, type, workflow_id, step_id, attempt, at, data FROM events WHERE project_id = ? AND seq > ?${filter} ORDER BY seq LIMIT ?`,
       params,
     );
     let reset = false;
@@ -110,6 +111,7 @@ export class EventLogRepository {
       projectId,
       workflowId: r.workflow_id ?? null,
       stepId: r.step_id ?? null,
+      attempt: Number(r.attempt ?? 1),
       at: new Date(Number(r.at)).toISOString(),
       data: JSON.parse(String(r.data)),
     };

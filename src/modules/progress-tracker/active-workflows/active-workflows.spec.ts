@@ -17,6 +17,7 @@ function feed(projectId = 'p1', workflowId = 'w1') {
       projectId,
       workflowId,
       stepId,
+      attempt: 1,
       at: new Date((at += 10)).toISOString(),
       data,
     }) satisfies EventEnvelope;

@@ -221,6 +221,7 @@ export class WorkflowUnitOfWork {
           projectId,
           workflowId: p.workflowId,
           stepId: p.stepId,
+          attempt: p.attempt,
           at,
           data: p.data,
         };

@@ -520,6 +520,6 @@ export class Workflow {
   }
 
   private record(type: EventType, stepId: string | null, at: number, data: Record<string, unknown>): void {
-    this.pending.push({ type, workflowId: this.s.id, stepId, at, data });
+    this.pending.push({ type, workflowId: this.s.id, stepId, attempt: this.s.attempt, at, data });
   }
 }
