@@ -3,6 +3,7 @@ import { RunHistory1764000000000 } from './1764000000000-run-history';
 import { QueuesAndSessions1764100000000 } from './1764100000000-queues-and-sessions';
 import { ClaimOrderIndex1764200000000 } from './1764200000000-claim-order-index';
 import { EventAttempt1764310000000 } from './1764310000000-event-attempt';
+import { SnapshotIndex1764320000000 } from './1764320000000-snapshot-index';
 
 /** Every migration, in order; run on start. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   QueuesAndSessions1764100000000,
   ClaimOrderIndex1764200000000,
   EventAttempt1764310000000,
+  SnapshotIndex1764320000000,
 ];

@@ -629,7 +629,9 @@ describe('reset: since older than the log keeps', () => {
     const { socket, col } = await liveWith({ token: ADMIN_TOKEN }, short.url);
     const a = await ack(socket, 'subscribe', { projectId: p, since: 0 });
     expect(a).toMatchObject({ ok: true, reset: true, lastSeq });
-    expect(Object.keys(a).filter((k) => !['ok', 'reset', 'lastSeq', 'replayed'].includes(k))).toEqual([]);
+    expect(
+      Object.keys(a).filter((k) => !['ok', 'reset', 'lastSeq', 'replayed', 'snapshot'].includes(k)),
+    ).toEqual([]);
     expect(await ack(socket, 'join_job', { workflowId: wf, since: 0 })).toMatchObject({
       ok: true,
       reset: true,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DbService, Statement } from '../../database/db.service';
+import { DbService, Statement, Tx } from '../../database/db.service';
 import { insertStatements } from '../../database/sql';
 import type { EventEnvelope, EventType } from '../workflows/domain/workflow.events';
 
@@ -9,6 +9,8 @@ export interface EventPage {
   items: EventEnvelope[];
   lastSeq: number;
   reset?: true;
+  /** With `reset` over REST (§12): the state at `lastSeq`. */
+  snapshot?: unknown;
 }
 
 /** The per-project event log: appended inside the writer's transaction, read for replay. */
@@ -32,6 +34,12 @@ export class EventLogRepository {
         JSON.stringify(e.data),
       ]),
     );
+  }
+
+  /** The project's counter, read inside a caller's (consistent) read transaction. */
+  async lastSeqIn(tx: Tx, projectId: string): Promise<number> {
+    const rows = await tx.query('SELECT last_seq FROM projects WHERE id = ?', [projectId]);
+    return rows.length ? Number(rows[0].last_seq) : 0;
   }
 
   async lastSeq(projectId: string): Promise<number> {

@@ -7,6 +7,9 @@ import { SeqOrderer } from '../event-log/seq-orderer';
 import { EventBridge } from '../cluster/event-bridge';
 import { MetricsService } from '../metrics/metrics.service';
 import type { EventEnvelope } from '../workflows/domain/workflow.events';
+import { GetResetSnapshotHandler } from '../workflows/queries/get-reset-snapshot/get-reset-snapshot.handler';
+import type { ResetSnapshot } from '../workflows/queries/get-reset-snapshot/get-reset-snapshot.query';
+import { GetResetSnapshotQuery } from '../workflows/queries/get-reset-snapshot/get-reset-snapshot.query';
 
 const REPLAY_PAGE = 1000;
 /** With several instances: how long a hole may wait for a late message before it is read from the log. */
@@ -24,6 +27,11 @@ export interface Subscriber {
   /** Holds live events for subscribers that do not use a shared room. */
   readonly direct: boolean;
   deliver(env: EventEnvelope): void;
+  /**
+   * A reset (§12): called with the result, snapshot included, before any event after its lastSeq is
+   * delivered, so that the watcher has the snapshot first (the socket's ack, the SSE reset frame).
+   */
+  announceReset?(res: SubscribeResult): void;
   goLive(): void;
   isClosed(): boolean;
 }
@@ -32,6 +40,7 @@ export interface SubscribeResult {
   lastSeq: number;
   replayed: number;
   reset?: true;
+  snapshot?: ResetSnapshot['snapshot'];
 }
 
 interface CatchUp {
@@ -84,6 +93,7 @@ export class DeliveryHub implements OnModuleDestroy {
     private readonly log: EventLogRepository,
     bridge: EventBridge,
     private readonly metrics: MetricsService,
+    private readonly snapshots: GetResetSnapshotHandler,
   ) {
     this.sub = eventBus.subscribe((e) => {
       if (e instanceof CommittedEvent) this.onCommitted(e.envelope);
@@ -114,13 +124,18 @@ export class DeliveryHub implements OnModuleDestroy {
     const cu: CatchUp = { sub, lastSent: from, replaying: true, buffer: [] };
     ch.catchingUp.add(cu);
     let replayed = 0;
+    let snapshot: ResetSnapshot | undefined;
     try {
       if (since !== undefined && since < lastSeq) {
         for (;;) {
           const page = await this.log.replayPage(sub.projectId, cu.lastSent, REPLAY_PAGE, sub.workflowId);
           if (page.reset) {
+            // §12: the state at one lastSeq, read consistently; the events after it come from the buffer
+            // (this subscriber was registered before the read, so nothing published after it is missed)
+            // and then live, and anything at or below it is dropped
             reset = true;
-            cu.lastSent = Math.max(cu.lastSent, await this.log.lastSeq(sub.projectId));
+            snapshot = await this.snapshots.execute(new GetResetSnapshotQuery(sub.projectId, sub.workflowId));
+            cu.lastSent = Math.max(cu.lastSent, snapshot.lastSeq);
             break;
           }
           if (sub.isClosed()) break;
@@ -137,10 +152,14 @@ export class DeliveryHub implements OnModuleDestroy {
       this.dropIfIdle(sub.projectId, ch);
       throw err;
     }
+    const result: SubscribeResult = reset
+      ? { lastSeq: cu.lastSent, replayed: 0, reset: true, snapshot: snapshot!.snapshot }
+      : { lastSeq: cu.lastSent, replayed };
+    if (reset) sub.announceReset?.(result);
     cu.replaying = false;
     for (const env of cu.buffer.splice(0)) this.sendCatchUp(cu, env);
     this.tryGoLive(ch, cu);
-    return reset ? { lastSeq: cu.lastSent, replayed: 0, reset: true } : { lastSeq: cu.lastSent, replayed };
+    return result;
   }
 
   unsubscribe(sub: Subscriber): void {

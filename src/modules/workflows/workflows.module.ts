@@ -18,6 +18,7 @@ import { CancelWorkflowHandler } from './commands/cancel-workflow/cancel-workflo
 import { AppendLogHandler } from './commands/append-log/append-log.handler';
 import { RecordProgressBatchHandler } from './commands/record-progress-batch/record-progress-batch.handler';
 import { FailStalledWorkflowHandler } from './commands/fail-stalled-workflow/fail-stalled-workflow.handler';
+import { GetResetSnapshotHandler } from './queries/get-reset-snapshot/get-reset-snapshot.handler';
 import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './queries/workflow-query.handlers';
 
 @Module({
@@ -43,7 +44,15 @@ import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './que
     GetWorkflowHandler,
     ListWorkflowsHandler,
     ListLogsHandler,
+    GetResetSnapshotHandler,
   ],
-  exports: [WorkflowUnitOfWork, WorkflowRepository, WorkflowDirectory, WorkflowWriter, WorkflowLogsReader],
+  exports: [
+    WorkflowUnitOfWork,
+    WorkflowRepository,
+    WorkflowDirectory,
+    WorkflowWriter,
+    WorkflowLogsReader,
+    GetResetSnapshotHandler,
+  ],
 })
 export class WorkflowsModule {}
