@@ -4,6 +4,7 @@ import { QueuesAndSessions1764100000000 } from './1764100000000-queues-and-sessi
 import { ClaimOrderIndex1764200000000 } from './1764200000000-claim-order-index';
 import { EventAttempt1764310000000 } from './1764310000000-event-attempt';
 import { SnapshotIndex1764320000000 } from './1764320000000-snapshot-index';
+import { EtaRangesAndSlowSteps1764330000000 } from './1764330000000-eta-ranges-and-slow-steps';
 
 /** Every migration, in order; run on start. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   ClaimOrderIndex1764200000000,
   EventAttempt1764310000000,
   SnapshotIndex1764320000000,
+  EtaRangesAndSlowSteps1764330000000,
 ];

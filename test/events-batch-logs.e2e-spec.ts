@@ -52,7 +52,13 @@ async function getWorkflow(id: string): Promise<any> {
 
 /** eta is null-or-value: check its shape without depending on the clock. */
 function expectEta(eta: any): void {
-  expect(Object.keys(eta).sort()).toEqual(['basis', 'finishAt', 'remainingMs']);
+  expect(Object.keys(eta).sort()).toEqual([
+    'basis',
+    'finishAt',
+    'queueWaitMs',
+    'remainingMs',
+    'remainingP90Ms',
+  ]);
   expect(['none', 'rate', 'history']).toContain(eta.basis);
   expect(eta.remainingMs === null || typeof eta.remainingMs === 'number').toBe(true);
   expect(eta.finishAt === null || ISO.test(eta.finishAt)).toBe(true);

@@ -53,6 +53,18 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly etaErrorRatio = new Histogram({
+    name: 'stepline_eta_error_ratio',
+    help: '|history ETA at 50 % − real remaining| / real remaining, per completed workflow that had one',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+  readonly slowSteps = new Counter({
+    name: 'stepline_slow_steps_total',
+    help: 'workflow:step:slow events recorded by this instance',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'stepline_' });
   }

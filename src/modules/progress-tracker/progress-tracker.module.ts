@@ -4,6 +4,7 @@ import { EventLogModule } from '../event-log/event-log.module';
 import { EtaHistoryModule } from './eta/eta-history.module';
 import { TaskProgressTracker } from './task-progress-tracker.saga';
 import { RecordRunHistoryHandler } from './commands/record-run-history/record-run-history.handler';
+import { SlowStepSweeper } from './eta/slow-step.sweeper';
 import { ActiveWorkflowsReadModel } from './active-workflows/active-workflows.read-model';
 
 /**
@@ -13,7 +14,7 @@ import { ActiveWorkflowsReadModel } from './active-workflows/active-workflows.re
  */
 @Module({
   imports: [WorkflowsModule, EtaHistoryModule, EventLogModule],
-  providers: [TaskProgressTracker, RecordRunHistoryHandler, ActiveWorkflowsReadModel],
+  providers: [TaskProgressTracker, RecordRunHistoryHandler, ActiveWorkflowsReadModel, SlowStepSweeper],
   exports: [ActiveWorkflowsReadModel, EtaHistoryModule],
 })
 export class ProgressTrackerModule {}

@@ -18,6 +18,7 @@ import { CancelWorkflowHandler } from './commands/cancel-workflow/cancel-workflo
 import { AppendLogHandler } from './commands/append-log/append-log.handler';
 import { RecordProgressBatchHandler } from './commands/record-progress-batch/record-progress-batch.handler';
 import { FailStalledWorkflowHandler } from './commands/fail-stalled-workflow/fail-stalled-workflow.handler';
+import { MarkStepSlowHandler } from './commands/mark-step-slow/mark-step-slow.handler';
 import { GetResetSnapshotHandler } from './queries/get-reset-snapshot/get-reset-snapshot.handler';
 import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './queries/workflow-query.handlers';
 
@@ -45,6 +46,7 @@ import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './que
     ListWorkflowsHandler,
     ListLogsHandler,
     GetResetSnapshotHandler,
+    MarkStepSlowHandler,
   ],
   exports: [
     WorkflowUnitOfWork,

@@ -3,8 +3,20 @@ import type { WorkflowState } from '../../workflows/domain/workflow.types';
 import { ActiveWorkflow, ActiveWorkflows, snapshotOf } from './active-workflows';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
-const ETA = { remainingMs: 1000, finishAt: new Date(T0 + 1000).toISOString(), basis: 'rate' as const };
-const NONE = { remainingMs: null, finishAt: null, basis: 'none' as const };
+const ETA = {
+  remainingMs: 1000,
+  finishAt: new Date(T0 + 1000).toISOString(),
+  basis: 'rate' as const,
+  remainingP90Ms: null,
+  queueWaitMs: null,
+};
+const NONE = {
+  remainingMs: null,
+  finishAt: null,
+  basis: 'none' as const,
+  remainingP90Ms: null,
+  queueWaitMs: null,
+};
 const LIMITS = { logs: 3, events: 4, keepFinishedMs: 60_000 };
 
 function feed(projectId = 'p1', workflowId = 'w1') {
@@ -169,6 +181,7 @@ describe('ActiveWorkflows read model', () => {
           result: null,
           error: null,
           metrics: null,
+          slowAttempt: null,
         },
       ],
       queue: null,
@@ -189,6 +202,8 @@ describe('ActiveWorkflows read model', () => {
       leaseToken: null,
       leaseExpiresAt: null,
       workerId: null,
+      halfAt: null,
+      halfEstimateMs: null,
       ...over,
     });
     const log = (id: number) => ({

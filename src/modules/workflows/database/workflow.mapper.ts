@@ -36,6 +36,8 @@ export const WORKFLOW_COLUMNS = [
   'updated_at',
   'last_seq',
   'created_seq',
+  'half_at',
+  'half_estimate_ms',
 ] as const;
 
 export const STEP_COLUMNS = [
@@ -54,6 +56,7 @@ export const STEP_COLUMNS = [
   'result',
   'error',
   'metrics',
+  'slow_attempt',
 ] as const;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -75,6 +78,7 @@ export const WorkflowMapper = {
       result: parseJson(r.result),
       error: parseJson<ErrorInfo>(r.error),
       metrics: parseJson<Record<string, unknown>>(r.metrics),
+      slowAttempt: num(r.slow_attempt),
     };
   },
 
@@ -105,6 +109,8 @@ export const WorkflowMapper = {
       leaseToken: r.lease_token ?? null,
       leaseExpiresAt: num(r.lease_expires_at),
       workerId: r.worker_id ?? null,
+      halfAt: num(r.half_at),
+      halfEstimateMs: num(r.half_estimate_ms),
     };
   },
 
@@ -137,6 +143,8 @@ export const WorkflowMapper = {
       s.updatedAt,
       s.lastSeq,
       s.createdSeq,
+      s.halfAt,
+      s.halfEstimateMs,
     ];
   },
 
@@ -157,6 +165,7 @@ export const WorkflowMapper = {
       json(st.result),
       json(st.error),
       json(st.metrics),
+      st.slowAttempt,
     ];
   },
 

@@ -18,6 +18,10 @@ export interface Eta {
   remainingMs: number | null;
   finishAt: string | null;
   basis: 'none' | 'rate' | 'history';
+  /** §13: the remaining time that 9 runs in 10 of this type stayed within (history only; ≥ remainingMs). */
+  remainingP90Ms: number | null;
+  /** §13: a queued workflow on a queue: the estimated wait until a worker claims it (read paths fill it). */
+  queueWaitMs: number | null;
 }
 
 /** A step's full state; times are epoch milliseconds. */
@@ -35,6 +39,8 @@ export interface StepState {
   result: unknown;
   error: ErrorInfo | null;
   metrics: Record<string, unknown> | null;
+  /** The attempt in which `workflow:step:slow` was sent for this step (§13), so it is sent once per attempt. */
+  slowAttempt: number | null;
 }
 
 export interface WorkflowState {
@@ -64,4 +70,7 @@ export interface WorkflowState {
   leaseToken: string | null;
   leaseExpiresAt: number | null;
   workerId: string | null;
+  /** When progress first reached 50 % in this attempt with a history ETA, and that ETA (§13 error ratio). */
+  halfAt: number | null;
+  halfEstimateMs: number | null;
 }

@@ -5,6 +5,7 @@ import { runDurations } from '../../eta/eta-estimator';
 import { EtaHistory } from '../../eta/eta-history';
 import { RunHistoryRepository } from '../../eta/run-history.repository';
 import { RecordRunHistoryCommand } from './record-run-history.command';
+import { MetricsService } from '../../../metrics/metrics.service';
 
 @CommandHandler(RecordRunHistoryCommand)
 export class RecordRunHistoryHandler implements ICommandHandler<RecordRunHistoryCommand, void> {
@@ -12,6 +13,7 @@ export class RecordRunHistoryHandler implements ICommandHandler<RecordRunHistory
     private readonly workflows: WorkflowRepository,
     private readonly runs: RunHistoryRepository,
     private readonly etaHistory: EtaHistory,
+    private readonly metrics: MetricsService,
   ) {}
 
   private readonly logger = new Logger('RunHistory');
@@ -29,6 +31,13 @@ export class RecordRunHistoryHandler implements ICommandHandler<RecordRunHistory
     // the committed event names the workflow; its steps' times are in its rows
     const wf = await this.workflows.findById(c.workflowId);
     if (!wf || wf.projectId !== c.projectId || wf.status !== 'completed') return;
+    // §13: how far the history estimate at 50 % was from what the rest really took (this runs once per
+    // completion: on the instance that committed it)
+    const { halfAt, halfEstimateMs, finishedAt } = wf.state;
+    if (halfAt !== null && halfEstimateMs !== null && finishedAt !== null && finishedAt > halfAt) {
+      const real = finishedAt - halfAt;
+      this.metrics.etaErrorRatio.observe(Math.abs(halfEstimateMs - real) / real);
+    }
     const durations = runDurations(wf.state.steps);
     if (Object.keys(durations).length === 0) return; // every step skipped: nothing to learn
     await this.runs.record({

@@ -3,6 +3,7 @@ import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { DbService } from '../../../../database/db.service';
 import { EventLogRepository } from '../../../event-log/event-log.repository';
 import { EtaHistory } from '../../../progress-tracker/eta/eta-history';
+import { QueueWaitEstimator } from '../../../progress-tracker/eta/queue-wait';
 import { WorkflowMapper } from '../../database/workflow.mapper';
 import { WorkflowRepository } from '../../database/workflow.repository';
 import { GetResetSnapshotQuery, ResetSnapshot } from './get-reset-snapshot.query';
@@ -27,6 +28,7 @@ export class GetResetSnapshotHandler implements IQueryHandler<GetResetSnapshotQu
     private readonly workflows: WorkflowRepository,
     private readonly eventLog: EventLogRepository,
     private readonly etaHistory: EtaHistory,
+    private readonly queueWait: QueueWaitEstimator,
   ) {}
 
   async execute(q: GetResetSnapshotQuery): Promise<ResetSnapshot> {
@@ -41,9 +43,11 @@ export class GetResetSnapshotHandler implements IQueryHandler<GetResetSnapshotQu
     });
     await this.etaHistory.attach(workflows);
     const now = Date.now();
-    return {
-      lastSeq,
-      snapshot: { workflows: workflows.map((wf) => WorkflowMapper.toView(wf, now)), truncated },
-    };
+    const views = workflows.map((wf) => WorkflowMapper.toView(wf, now));
+    await this.queueWait.fill(
+      workflows.map((wf, i) => ({ state: wf.state, eta: views[i].eta })),
+      now,
+    );
+    return { lastSeq, snapshot: { workflows: views, truncated } };
   }
 }
