@@ -57,6 +57,9 @@ export function rangeRemainingMs(wf: EtaInput, history: StepMedians, now: number
   const runs = history.runs ?? [];
   if (runs.length < 2) return null;
   const totals: number[] = [];
+  // the gaps before the steps not started yet: a sequential run of n steps has n − 1 of them
+  const pending = wf.steps.filter((st) => st.status === 'pending').length;
+  const gapShare = wf.steps.length > 1 ? pending / (wf.steps.length - 1) : 0;
   for (const run of runs.slice(0, HISTORY_RUNS)) {
     const fromRun = new Map<string, number>();
     for (const st of wf.steps) {
@@ -68,7 +71,9 @@ export function rangeRemainingMs(wf: EtaInput, history: StepMedians, now: number
       }
     }
     const r = historyRemainingMs(wf, fromRun, now);
-    if (r !== null) totals.push(r);
+    const gaps = run[GAPS_KEY];
+    if (r !== null)
+      totals.push(r + (typeof gaps === 'number' && gaps > 0 ? gaps * Math.min(1, gapShare) : 0));
   }
   const q = quantile(totals, RANGE_QUANTILE);
   return q === undefined ? null : Math.round(q);
@@ -137,7 +142,7 @@ export function stepMedians(runs: readonly Readonly<Record<string, number>>[]): 
   const byStep = new Map<string, number[]>();
   for (const run of runs.slice(0, HISTORY_RUNS)) {
     for (const [stepId, ms] of Object.entries(run)) {
-      if (!Number.isFinite(ms) || ms < 0) continue;
+      if (stepId === GAPS_KEY || !Number.isFinite(ms) || ms < 0) continue;
       const list = byStep.get(stepId);
       if (list) list.push(ms);
       else byStep.set(stepId, [ms]);
@@ -156,6 +161,26 @@ export const MIN_SLOW_RUNS = 5;
 export function slowThresholdMs(durations: readonly number[]): number | null {
   if (durations.length < MIN_SLOW_RUNS) return null;
   return Math.round(Math.max(quantile(durations, 0.95)!, 1.5 * median(durations)!));
+}
+
+/**
+ * The key under which a run records its time between steps (its run time minus its steps' durations); no
+ * step id can take it (ids start with a letter or digit). Only the range uses it.
+ */
+export const GAPS_KEY = '$gaps';
+
+/**
+ * A run's time outside its steps (between one step's end and the next one's start): part of the real
+ * remaining time, which the step durations alone leave out.
+ */
+export function runGapsMs(
+  run: { startedAt: number | null; finishedAt: number | null },
+  durations: Readonly<Record<string, number>>,
+): number | undefined {
+  if (run.startedAt === null || run.finishedAt === null) return undefined;
+  let steps = 0;
+  for (const ms of Object.values(durations)) steps += ms;
+  return Math.max(0, run.finishedAt - run.startedAt - steps);
 }
 
 /** The durations a completed run contributes: finishedAt − startedAt of each completed step. */

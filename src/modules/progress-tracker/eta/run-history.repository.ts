@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DbService } from '../../../database/db.service';
 import { insertStatements } from '../../../database/sql';
-import { HISTORY_RUNS, slowThresholdMs, StepMedians, stepMedians } from './eta-estimator';
+import { GAPS_KEY, HISTORY_RUNS, slowThresholdMs, StepMedians, stepMedians } from './eta-estimator';
 
 export interface CompletedRun {
   workflowId: string;
@@ -65,7 +65,7 @@ export class RunHistoryRepository {
     const byStep = new Map<string, number[]>();
     for (const r of rows)
       for (const [stepId, ms] of Object.entries(JSON.parse(String(r.durations)) as Record<string, number>)) {
-        if (!Number.isFinite(ms) || ms < 0) continue;
+        if (stepId === GAPS_KEY || !Number.isFinite(ms) || ms < 0) continue;
         const list = byStep.get(stepId) ?? [];
         list.push(ms);
         byStep.set(stepId, list);

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { WorkflowRepository } from '../../../workflows/database/workflow.repository';
-import { runDurations } from '../../eta/eta-estimator';
+import { GAPS_KEY, runDurations, runGapsMs } from '../../eta/eta-estimator';
 import { EtaHistory } from '../../eta/eta-history';
 import { RunHistoryRepository } from '../../eta/run-history.repository';
 import { RecordRunHistoryCommand } from './record-run-history.command';
@@ -40,6 +40,8 @@ export class RecordRunHistoryHandler implements ICommandHandler<RecordRunHistory
     }
     const durations = runDurations(wf.state.steps);
     if (Object.keys(durations).length === 0) return; // every step skipped: nothing to learn
+    const gaps = runGapsMs(wf.state, durations);
+    if (gaps !== undefined) durations[GAPS_KEY] = gaps;
     await this.runs.record({
       workflowId: wf.id,
       projectId: wf.projectId,
