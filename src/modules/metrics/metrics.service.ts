@@ -65,6 +65,17 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  readonly slowSweeps = new Counter({
+    name: 'stepline_slow_sweeps_total',
+    help: 'Slow-step sweeps run by this instance (while it holds the sweep lease)',
+    registers: [this.registry],
+  });
+  readonly slowSweepCpu = new Counter({
+    name: 'stepline_slow_sweep_cpu_seconds_total',
+    help: 'Process CPU (user + system) spent from the start to the end of each slow-step sweep',
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'stepline_' });
   }

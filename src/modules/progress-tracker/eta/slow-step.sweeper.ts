@@ -44,6 +44,7 @@ export class SlowStepSweeper implements OnApplicationShutdown {
     let recorded = 0;
     try {
       if (!(await this.cluster.holdLease('slow-steps', LEASE_MS))) return 0;
+      const cpu = process.cpuUsage();
       const overdue = await this.runs.overdueSteps(now, BATCH);
       for (const o of overdue) {
         const done = await this.commands.execute(
@@ -52,6 +53,9 @@ export class SlowStepSweeper implements OnApplicationShutdown {
         if (done) recorded++;
       }
       this.metrics.slowSteps.inc(recorded);
+      const used = process.cpuUsage(cpu);
+      this.metrics.slowSweeps.inc();
+      this.metrics.slowSweepCpu.inc((used.user + used.system) / 1e6);
     } catch (err) {
       this.logger.warn(`sweep failed: ${(err as Error).message}`);
     } finally {
