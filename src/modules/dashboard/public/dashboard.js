@@ -545,7 +545,13 @@
       attempt: 1,
       maxAttempts: null,
       error: null,
-      eta: d.eta || { remainingMs: null, finishAt: null, basis: 'none', remainingP90Ms: null, queueWaitMs: null },
+      eta: d.eta || {
+        remainingMs: null,
+        finishAt: null,
+        basis: 'none',
+        remainingP90Ms: null,
+        queueWaitMs: null,
+      },
       _etaAt: Date.now(),
       createdAt: env.at,
       startedAt: null,
@@ -581,7 +587,8 @@
     if (t === 'workflow:step:slow') {
       // §13: not a change of the step's progress, a warning about it
       var slowStep = findStep(wf, env.stepId);
-      if (slowStep) slowStep.slow = { attempt: env.attempt, elapsedMs: d.elapsedMs, expectedMs: d.expectedMs };
+      if (slowStep)
+        slowStep.slow = { attempt: env.attempt, elapsedMs: d.elapsedMs, expectedMs: d.expectedMs };
       return;
     }
     if (t.indexOf('workflow:step:') === 0) {
