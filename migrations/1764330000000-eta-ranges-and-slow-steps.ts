@@ -20,7 +20,11 @@ export class EtaRangesAndSlowSteps1764330000000 implements MigrationInterface {
     );
     await qr.createIndex(
       'workflow_steps',
-      new TableIndex({ name: 'ix_steps_status_started', columnNames: ['status', 'started_at'] }),
+      // the sweep reads running steps not yet reported, started before the smallest threshold
+      new TableIndex({
+        name: 'ix_steps_slow_sweep',
+        columnNames: ['status', 'slow_attempt', 'started_at'],
+      }),
     );
     await qr.createTable(
       new Table({
@@ -39,7 +43,7 @@ export class EtaRangesAndSlowSteps1764330000000 implements MigrationInterface {
 
   async down(qr: QueryRunner): Promise<void> {
     await qr.dropTable('step_thresholds');
-    await qr.dropIndex('workflow_steps', 'ix_steps_status_started');
+    await qr.dropIndex('workflow_steps', 'ix_steps_slow_sweep');
     await qr.dropColumn('workflows', 'half_estimate_ms');
     await qr.dropColumn('workflows', 'half_at');
     await qr.dropColumn('workflow_steps', 'slow_attempt');

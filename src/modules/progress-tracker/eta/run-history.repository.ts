@@ -93,17 +93,19 @@ export class RunHistoryRepository {
   async overdueSteps(
     now: number,
     limit: number,
-  ): Promise<
-    { projectId: string; workflowId: string; stepId: string; attempt: number; thresholdMs: number }[]
-  > {
+  ): Promise<{ projectId: string; workflowId: string; stepId: string; attempt: number; thresholdMs: number }[]> {
+    const min = await this.db.query('SELECT MIN(threshold_ms) AS m FROM step_thresholds');
+    if (min[0]?.m === null || min[0]?.m === undefined) return [];
+    // a requeue resets its steps' markers to NULL, so "not reported in this attempt" is "slow_attempt IS NULL";
+    // with the smallest threshold as a bound the index range holds only unreported steps that could be slow
     const rows = await this.db.query(
       'SELECT w.project_id, s.workflow_id, s.id AS step_id, w.attempt, t.threshold_ms ' +
         'FROM workflow_steps s ' +
         'JOIN workflows w ON w.id = s.workflow_id ' +
         'JOIN step_thresholds t ON t.project_id = w.project_id AND t.type = w.type AND t.step_id = s.id ' +
-        "WHERE s.status = 'running' AND w.status = 'running' AND s.started_at < ? - t.threshold_ms " +
-        'AND (s.slow_attempt IS NULL OR s.slow_attempt <> w.attempt) LIMIT ?',
-      [now, limit],
+        "WHERE s.status = 'running' AND s.slow_attempt IS NULL AND s.started_at < ? " +
+        "AND s.started_at < ? - t.threshold_ms AND w.status = 'running' LIMIT ?",
+      [now - Number(min[0].m), now, limit],
     );
     return rows.map((r) => ({
       projectId: r.project_id,
