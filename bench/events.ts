@@ -191,6 +191,21 @@ export async function runEvents(kinds: Kind[]): Promise<EventsRow[]> {
         'INSERT INTO step_thresholds (project_id, type, step_id, threshold_ms, runs, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
         ['sweep', 'sweepy', 's', 3_600_000, 20, Date.now()],
       );
+      // the seeding's events age out first: their trimming (in-process on SQLite) is no part of a sweep
+      const lastSeq = (
+        (await (
+          await fetch(`${base}/api/projects/sweep/events?after=0&limit=1`, {
+            headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+          })
+        ).json()) as { lastSeq: number }
+      ).lastSeq;
+      for (;;) {
+        const r = await fetch(`${base}/api/projects/sweep/events?after=${lastSeq - 1}&limit=1`, {
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+        });
+        if (((await r.json()) as { reset?: boolean }).reset) break;
+        await sleep(300);
+      }
       const measureSweeps = async (): Promise<{ sweeps: number; cpuMs: number }> => {
         await sleep(1500);
         const s0 = await metricValue(base, 'stepline_slow_sweeps_total');

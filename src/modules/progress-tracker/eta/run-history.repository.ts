@@ -102,7 +102,9 @@ export class RunHistoryRepository {
       'SELECT w.project_id, s.workflow_id, s.id AS step_id, w.attempt, t.threshold_ms ' +
         'FROM workflow_steps s ' +
         'JOIN workflows w ON w.id = s.workflow_id ' +
-        'JOIN step_thresholds t ON t.project_id = w.project_id AND t.type = w.type AND t.step_id = s.id ' +
+        // `+w.…`: never drive the join from the (small) thresholds table through all of a type's workflows;
+        // the plan is running steps (index range) → their workflow (primary key) → its threshold (primary key)
+        'JOIN step_thresholds t ON t.project_id = +w.project_id AND t.type = +w.type AND t.step_id = s.id ' +
         "WHERE s.status = 'running' AND s.slow_attempt IS NULL AND s.started_at < ? " +
         "AND s.started_at < ? - t.threshold_ms AND w.status = 'running' LIMIT ?",
       [now - Number(min[0].m), now, limit],

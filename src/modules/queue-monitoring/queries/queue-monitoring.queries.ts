@@ -3,6 +3,7 @@ import type { Principal } from '../../../common/auth/principal';
 import { DbService } from '../../../database/db.service';
 import { placeholders } from '../../../database/sql';
 import { EtaHistory } from '../../progress-tracker/eta/eta-history';
+import { QueueWaitEstimator } from '../../progress-tracker/eta/queue-wait';
 import { WorkflowMapper } from '../../workflows/database/workflow.mapper';
 import { WorkflowRepository } from '../../workflows/database/workflow.repository';
 import type { WorkflowView } from '../../workflows/http/workflow.view';
@@ -30,6 +31,7 @@ export class QueueMonitoringQueries {
     private readonly db: DbService,
     private readonly workflows: WorkflowRepository,
     private readonly etaHistory: EtaHistory,
+    private readonly queueWait: QueueWaitEstimator,
   ) {}
 
   async listQueues(principal: Principal): Promise<{ items: QueueSummary[] }> {
@@ -125,6 +127,11 @@ export class QueueMonitoringQueries {
       wf.setEtaHistory(history.get(wf.type));
       return { ...WorkflowMapper.toView(wf, now), position: position.get(wf.id) ?? null };
     });
+    // §13: the queue panel shows each waiting workflow's estimated wait
+    await this.queueWait.fill(
+      wfs.map((wf, i) => ({ state: wf.state, eta: items[i].eta })),
+      now,
+    );
     items.sort((a, b) => (a.position ?? Infinity) - (b.position ?? Infinity));
     return { items };
   }
