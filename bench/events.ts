@@ -35,6 +35,7 @@ export interface EventsRow {
   sweeps: number;
   cpuMsPerSweep: number;
   cpuMsPerSweepReported: number;
+  cpuMsPerSweepAgain: number;
 }
 
 async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -215,6 +216,8 @@ export async function runEvents(kinds: Kind[]): Promise<EventsRow[]> {
         const c1 = await metricValue(base, 'stepline_slow_sweep_cpu_seconds_total');
         return { sweeps: s1 - s0, cpuMs: ((c1 - c0) * 1000) / Math.max(1, s1 - s0) };
       };
+      // and the server settles (the seeding's garbage collected): process CPU counts all the process does
+      await sleep(5000);
       log(`events/${kind}: sweeps, none past its threshold`);
       const within = await measureSweeps();
       // every one past a 1 ms threshold and already reported (as after its workflow:step:slow)
@@ -222,6 +225,11 @@ export async function runEvents(kinds: Kind[]): Promise<EventsRow[]> {
       await execSql(db, 'UPDATE step_thresholds SET threshold_ms = 1');
       log(`events/${kind}: sweeps, all past their threshold and reported`);
       const reported = await measureSweeps();
+      // and none past again, now that the server has run a while (the first window may hold warm-up work)
+      await execSql(db, "UPDATE workflow_steps SET slow_attempt = NULL WHERE status = 'running'");
+      await execSql(db, 'UPDATE step_thresholds SET threshold_ms = 3600000');
+      log(`events/${kind}: sweeps, none past its threshold, again`);
+      const again = await measureSweeps();
       rows.push({
         db: kind,
         snapshotWorkflows,
@@ -232,8 +240,9 @@ export async function runEvents(kinds: Kind[]): Promise<EventsRow[]> {
         attemptBytes: (withA - withoutA) / n,
         sseFrameBytes: frame / n,
         running: RUNNING,
-        sweeps: within.sweeps + reported.sweeps,
+        sweeps: within.sweeps + reported.sweeps + again.sweeps,
         cpuMsPerSweep: within.cpuMs,
+        cpuMsPerSweepAgain: again.cpuMs,
         cpuMsPerSweepReported: reported.cpuMs,
       });
     } finally {
@@ -255,7 +264,7 @@ export function eventsReport(rows: EventsRow[]): string {
       'reported (the two steady states), 8 s each. The CPU is the process\u2019s (user + system) from start to end of each ' +
       'sweep; on SQLite that includes the query itself (in-process), on MariaDB the database server\u2019s share is not in it.',
     '',
-    '| db | workflows in snapshot | snapshot bytes | REST p50 / p95 ms | socket p50 / p95 ms | envelope bytes | attempt bytes (%) | SSE frame bytes | running | sweeps | CPU ms per sweep (none past / all reported) |',
+    '| db | workflows in snapshot | snapshot bytes | REST p50 / p95 ms | socket p50 / p95 ms | envelope bytes | attempt bytes (%) | SSE frame bytes | running | sweeps | CPU ms per sweep (none past / all reported / none past again) |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of rows)
@@ -263,7 +272,7 @@ export function eventsReport(rows: EventsRow[]): string {
       `| ${r.db} | ${r.snapshotWorkflows} | ${fmt(r.snapshotBytes)} | ${ms(pct(r.restMs, 0.5))} / ${ms(pct(r.restMs, 0.95))} | ` +
         `${ms(pct(r.socketMs, 0.5))} / ${ms(pct(r.socketMs, 0.95))} | ${fmt(r.envelopeBytes, 1)} | ` +
         `${fmt(r.attemptBytes, 1)} (${fmt((100 * r.attemptBytes) / r.envelopeBytes, 1)} %) | ${fmt(r.sseFrameBytes, 1)} | ` +
-        `${fmt(r.running)} | ${r.sweeps} | ${ms(r.cpuMsPerSweep)} / ${ms(r.cpuMsPerSweepReported)} |`,
+        `${fmt(r.running)} | ${r.sweeps} | ${ms(r.cpuMsPerSweep)} / ${ms(r.cpuMsPerSweepReported)} / ${ms(r.cpuMsPerSweepAgain)} |`,
     );
   lines.push('');
   return lines.join('\n');
