@@ -30,6 +30,7 @@ import {
   SECONDS,
 } from './common';
 import { familyReport, FamilyCell, runFamily } from './family';
+import { eventsReport, EventsRow, runEvents } from './events';
 import { fanoutReport, FanoutResult, runFanout } from './fanout';
 import { limitsReport, LimitsResult, runLimits } from './limits';
 import { HttpLoad, runHttp } from './load';
@@ -40,7 +41,7 @@ import { Measured, perSecond } from './stats';
 import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './workload';
 
 /**
- * `npm run bench`: seven suites, chosen with BENCH_SUITES=core,fanout,claims,analysis,compare,crossnode,limits
+ * `npm run bench`: suites chosen with BENCH_SUITES=core,fanout,claims,analysis,compare,crossnode,family,limits,events
  * (default: all of them).
  *
  * core: the real server (a child process, as `npm start` runs it) driven over HTTP keep-alive
@@ -53,6 +54,7 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  * compare: Stepline against a hand-wired BullMQ → QueueEvents → Socket.IO pipeline, end to end (compare.ts).
  * crossnode: two instances on MariaDB + Redis, POST to A → subscribers on both (cross-node.ts).
  * limits: the rate limiter's overhead, SQLite FULL vs NORMAL, progress answers on a workflow with 1 MiB of results (limits.ts).
+ * events: reset snapshots of 1,000 active workflows, the bytes `attempt` adds, the slow-step sweep (events.ts).
  *
  *   BENCH_DB=sqlite|mysql|both (both)   BENCH_SECONDS=5 (per cell)   BENCH_CONNECTIONS=1,8,32
  *   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/stepline_bench_test (databases are created beside it and dropped)
@@ -61,7 +63,7 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  *   BENCH_RESULTS: where the markdown goes (bench/results.md)
  */
 const SUITES = (() => {
-  const all = ['core', 'fanout', 'claims', 'analysis', 'compare', 'crossnode', 'family', 'limits'];
+  const all = ['core', 'fanout', 'claims', 'analysis', 'compare', 'crossnode', 'family', 'limits', 'events'];
   const v = (process.env.BENCH_SUITES ?? all.join(','))
     .split(',')
     .map((x) => x.trim().toLowerCase())
@@ -116,6 +118,7 @@ let compare: CompareReport | undefined;
 let crossNode: CrossNodeResult | undefined;
 let family: FamilyCell[] | undefined;
 let limits: LimitsResult | undefined;
+let events: EventsRow[] | undefined;
 const versions: Record<string, string> = {};
 /** 1-minute load average before and after: the machine is shared, and a busy one skews every figure. */
 const load = { before: loadavg()[0], after: 0 };
@@ -454,6 +457,7 @@ function report(): string {
   if (compare) parts.push(compareReport(compare));
   if (crossNode) parts.push(crossNodeReport(crossNode));
   if (limits) parts.push(limitsReport(limits));
+  if (events) parts.push(eventsReport(events));
   return parts.join('\n');
 }
 
@@ -614,6 +618,7 @@ async function main(): Promise<void> {
   if (SUITES.has('crossnode')) crossNode = await runCrossNode();
   if (SUITES.has('family')) family = await runFamily(DBS);
   if (SUITES.has('limits')) limits = await runLimits(DBS);
+  if (SUITES.has('events')) events = await runEvents(DBS);
   load.after = loadavg()[0];
   const text = report();
   process.stdout.write(`\n${text}\n`);

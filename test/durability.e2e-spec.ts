@@ -426,7 +426,7 @@ describe('durability: event retention keeps the counter', () => {
       expectOk(res);
       return res.body.reset ? res.body : undefined;
     });
-    expect(reset).toEqual({ items: [], reset: true, lastSeq });
+    expect(reset).toEqual({ items: [], reset: true, lastSeq, snapshot: expect.any(Object) });
 
     // caught up: nothing to replay, and no reset
     const caughtUp = await api.get(`/api/projects/${project}/events?after=${lastSeq}`);
@@ -446,7 +446,12 @@ describe('durability: event retention keeps the counter', () => {
     ).toEqual([{ seq: lastSeq + 1, type: 'workflow:step:progress', progress: 20 }]);
     const fromStart = await api.get(`/api/projects/${project}/events?after=0`);
     expectOk(fromStart);
-    expect(fromStart.body).toEqual({ items: [], reset: true, lastSeq: lastSeq + 1 });
+    expect(fromStart.body).toEqual({
+      items: [],
+      reset: true,
+      lastSeq: lastSeq + 1,
+      snapshot: expect.any(Object),
+    });
     const tail = await api.get(`/api/projects/${project}/events?after=${lastSeq + 1}`);
     expectOk(tail);
     expect(tail.body).toEqual({ items: [], lastSeq: lastSeq + 1 });

@@ -72,7 +72,13 @@ const realRemainingMs = (run: Run) =>
 describe('ETA', () => {
   it('without history: "none" before any progress, then "rate"; "none" once terminal', async () => {
     const created = await create('first-queued');
-    expect(created.eta).toEqual({ remainingMs: null, finishAt: null, basis: 'none' });
+    expect(created.eta).toEqual({
+      remainingMs: null,
+      finishAt: null,
+      basis: 'none',
+      remainingP90Ms: null,
+      queueWaitMs: null,
+    });
 
     const first = await drive();
     expect(first.halfWay.eta.basis).toBe('rate');
@@ -80,7 +86,13 @@ describe('ETA', () => {
     expect(Date.parse(first.halfWay.eta.finishAt)).toBe(
       Date.parse(first.halfWay.updatedAt) + first.halfWay.eta.remainingMs,
     );
-    expect(first.completed.eta).toEqual({ remainingMs: null, finishAt: null, basis: 'none' });
+    expect(first.completed.eta).toEqual({
+      remainingMs: null,
+      finishAt: null,
+      basis: 'none',
+      remainingP90Ms: null,
+      queueWaitMs: null,
+    });
   });
 
   it('after 5 completed runs, the estimate at 50 % is history-based and within ±25 % of the real remaining time', async () => {

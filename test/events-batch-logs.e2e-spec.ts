@@ -52,7 +52,13 @@ async function getWorkflow(id: string): Promise<any> {
 
 /** eta is null-or-value: check its shape without depending on the clock. */
 function expectEta(eta: any): void {
-  expect(Object.keys(eta).sort()).toEqual(['basis', 'finishAt', 'remainingMs']);
+  expect(Object.keys(eta).sort()).toEqual([
+    'basis',
+    'finishAt',
+    'queueWaitMs',
+    'remainingMs',
+    'remainingP90Ms',
+  ]);
   expect(['none', 'rate', 'history']).toContain(eta.basis);
   expect(eta.remainingMs === null || typeof eta.remainingMs === 'number').toBe(true);
   expect(eta.finishAt === null || ISO.test(eta.finishAt)).toBe(true);
@@ -101,6 +107,7 @@ describe('GET /api/projects/:projectId/events', () => {
     for (const e of page.items) {
       expect(Object.keys(e).sort()).toEqual([
         'at',
+        'attempt',
         'data',
         'projectId',
         'seq',
@@ -108,7 +115,12 @@ describe('GET /api/projects/:projectId/events', () => {
         'type',
         'workflowId',
       ]);
-      expect(e).toMatchObject({ projectId: p, workflowId: wf.id, at: expect.stringMatching(ISO) });
+      expect(e).toMatchObject({
+        projectId: p,
+        workflowId: wf.id,
+        attempt: 1,
+        at: expect.stringMatching(ISO),
+      });
       if (e.type !== 'workflow:log') expectEta(e.data.eta);
     }
     const [

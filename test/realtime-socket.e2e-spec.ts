@@ -38,7 +38,7 @@ afterEach(() => closeAllSockets());
 
 afterAll(() => closeAllSockets());
 
-const ENVELOPE_KEYS = ['at', 'data', 'projectId', 'seq', 'stepId', 'type', 'workflowId'];
+const ENVELOPE_KEYS = ['at', 'attempt', 'data', 'projectId', 'seq', 'stepId', 'type', 'workflowId'];
 
 /** A connected socket with a collector attached before anything is subscribed. */
 async function liveWith(opts: SocketOpts, url = server.url) {
@@ -625,7 +625,9 @@ describe('reset: since older than the log keeps', () => {
     const { socket, col } = await liveWith({ token: ADMIN_TOKEN }, short.url);
     const a = await ack(socket, 'subscribe', { projectId: p, since: 0 });
     expect(a).toMatchObject({ ok: true, reset: true, lastSeq });
-    expect(Object.keys(a).filter((k) => !['ok', 'reset', 'lastSeq', 'replayed'].includes(k))).toEqual([]);
+    expect(
+      Object.keys(a).filter((k) => !['ok', 'reset', 'lastSeq', 'replayed', 'snapshot'].includes(k)),
+    ).toEqual([]);
     expect(await ack(socket, 'join_job', { workflowId: wf, since: 0 })).toMatchObject({
       ok: true,
       reset: true,

@@ -173,6 +173,60 @@ describeOnMysql(
       expect(sse.events).toEqual(log);
     });
 
+    it('workflow:step:slow (§13): exactly one per slow step across the instances, detected by one of them', async () => {
+      const p = project('slow');
+      const apis = [apiA, apiB, apiC];
+      const post = async (api: Client, path: string, body: unknown, status = 200) => {
+        const res = await api.post(path, body);
+        expectStatus(res, status);
+        return res.body;
+      };
+      const create = (api: Client, id: string) =>
+        post(api, `/api/projects/${p}/workflows`, { id, type: 'slowx', steps: [{ id: 'x' }] }, 201);
+      // 5 recorded runs of x (~100 ms), written through all three instances
+      for (let i = 0; i < 5; i++) {
+        const api = apis[i % 3];
+        await create(api, `${p}-h${i}`);
+        await post(api, `/api/workflows/${p}-h${i}/steps/x/start`, {});
+        await sleep(100);
+        await post(api, `/api/workflows/${p}-h${i}/steps/x/complete`, {});
+      }
+      const before = await Promise.all(
+        [a, b, c].map(async (s) => (await metric(s.url, 'stepline_slow_steps_total')) ?? 0),
+      );
+      const { socket, col } = await watcher(b.url, admin);
+      await subscribe(socket, p);
+      const slowOn = (id: string) => () =>
+        col.envelopes.find((e) => e.type === 'workflow:step:slow' && e.workflowId === id);
+      // six slow steps, started through all three instances
+      const ids = Array.from({ length: 6 }, (_, i) => `${p}-s${i}`);
+      await Promise.all(
+        ids.map(async (id, i) => {
+          await create(apis[i % 3], id);
+          await post(apis[(i + 1) % 3], `/api/workflows/${id}/steps/x/start`, {});
+        }),
+      );
+      for (const id of ids)
+        await waitFor(slowOn(id), `workflow:step:slow for ${id} on B`, { timeoutMs: 5000 });
+      // sentinel: one more slow step, found by a later sweep — by then a duplicate of the six would be here
+      await create(apiC, `${p}-sentinel`);
+      await post(apiA, `/api/workflows/${p}-sentinel/steps/x/start`, {});
+      await waitFor(slowOn(`${p}-sentinel`), 'the sentinel slow step', { timeoutMs: 5000 });
+      for (const id of [...ids, `${p}-sentinel`])
+        await post(apiB, `/api/workflows/${id}/steps/x/complete`, {});
+
+      const slows = (await restEvents(apiA, p)).filter((e) => e.type === 'workflow:step:slow');
+      expect(slows.map((e) => e.workflowId).sort()).toEqual([...ids, `${p}-sentinel`].sort());
+      expect(col.envelopes.filter((e) => e.type === 'workflow:step:slow')).toHaveLength(7);
+      // recorded by one instance (the one holding the sweep's lease), none twice
+      const after = await Promise.all(
+        [a, b, c].map(async (s) => (await metric(s.url, 'stepline_slow_steps_total')) ?? 0),
+      );
+      const recorded = after.map((v, i) => v - before[i]);
+      expect(recorded.reduce((x, y) => x + y, 0)).toBe(7);
+      expect(recorded.filter((v) => v > 0)).toHaveLength(1);
+    });
+
     it('a subscriber that moves from A to B with `since` misses nothing and gets nothing twice', async () => {
       const p = project('move');
       await createWorkflow(apiC, p, `${p}-w`);
@@ -571,7 +625,7 @@ describeOnMysql(
           'workflow:requeued on B',
           { timeoutMs: 15_000 },
         );
-        expect(requeued.data).toMatchObject({ status: 'queued', attempt: 2 });
+        expect(requeued).toMatchObject({ attempt: 2, data: { status: 'queued', attempt: 2 } });
         const again = await waitFor(
           async () => {
             const res = await apiC.post(`/api/queues/${p}-q/claim`, { workerId: 'on-c', waitMs: 1000 });

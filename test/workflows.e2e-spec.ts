@@ -118,7 +118,7 @@ describe('POST /api/projects/:projectId/workflows', () => {
       sessionId: null,
       metadata: {},
       error: null,
-      eta: { remainingMs: null, finishAt: null, basis: 'none' },
+      eta: { remainingMs: null, finishAt: null, basis: 'none', remainingP90Ms: null, queueWaitMs: null },
       createdAt: expect.stringMatching(ISO),
       startedAt: null,
       finishedAt: null,
@@ -561,7 +561,13 @@ describe('reading workflows', () => {
     const last = await transition('get-1', 'a', 'progress', { progress: 10, message: 'reading' });
     const got = await getWorkflow('get-1');
     expect(stable(got)).toEqual(stable(last));
-    expect(Object.keys(got.eta).sort()).toEqual(['basis', 'finishAt', 'remainingMs']);
+    expect(Object.keys(got.eta).sort()).toEqual([
+      'basis',
+      'finishAt',
+      'queueWaitMs',
+      'remainingMs',
+      'remainingP90Ms',
+    ]);
     expect(['none', 'rate', 'history']).toContain(got.eta.basis);
   });
 

@@ -130,6 +130,51 @@ export class DbService implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * ONE read-only transaction whose reads all see the same committed state, for reads that must agree with
+   * each other (a snapshot and the project counter it is valid at). MySQL/MariaDB: REPEATABLE READ with
+   * `START TRANSACTION WITH CONSISTENT SNAPSHOT` (the pool's sessions are READ COMMITTED, which would give
+   * each statement its own snapshot); SQLite: BEGIN … COMMIT under the one-connection mutex, so no write
+   * commits between the reads. `fn` must only read.
+   */
+  async readConsistent<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    this.assertReady();
+    try {
+      if (this.dialect.kind === 'sqlite') return await this.mutex.run(() => this.runTx(fn));
+      // on the write pool's own connection (not TypeORM's): the read needs its session to itself
+      const conn = await this.writeConnection();
+      try {
+        // SET TRANSACTION (without SESSION) applies to the next transaction only
+        await this.send(
+          conn,
+          'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;\nSTART TRANSACTION WITH CONSISTENT SNAPSHOT',
+          [],
+        );
+        try {
+          const query = async <R>(sql: string, params: unknown[] = []) =>
+            toResult(await this.send(conn, sql, params)).rows as R[];
+          const tx: Tx = {
+            dialect: this.dialect,
+            query,
+            exec: () => Promise.reject(new Error('a consistent read does not write')),
+            batch: async (statements) => {
+              const out: StatementResult[] = [];
+              for (const st of statements) out.push(toResult(await this.send(conn, st.sql, st.params)));
+              return out;
+            },
+          };
+          return await fn(tx);
+        } finally {
+          await this.send(conn, 'COMMIT', []).catch(() => conn.destroy());
+        }
+      } finally {
+        conn.release();
+      }
+    } catch (err) {
+      throw this.translate(err);
+    }
+  }
+
   private async runTx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.dialect.kind === 'mysql') return this.runMysqlTx(fn);
     const qr = this.dataSource.createQueryRunner();

@@ -21,6 +21,7 @@ export const EVENT_TYPES = [
   'workflow:failed',
   'workflow:cancelled',
   'workflow:requeued',
+  'workflow:step:slow',
 ] as const;
 
 export interface Envelope {
@@ -29,6 +30,7 @@ export interface Envelope {
   projectId: string;
   workflowId: string | null;
   stepId: string | null;
+  attempt: number;
   at: string;
   data: any;
 }
@@ -320,6 +322,8 @@ export class SseClient {
   readonly ids: string[] = [];
   readonly errors: { code?: number; message?: string; readyState: number }[] = [];
   readonly requests: Record<string, string>[] = [];
+  /** `event: reset` frames (§12), parsed, with how many events had arrived before each. */
+  readonly resets: { data: any; after: number }[] = [];
   opens = 0;
   readonly es: EventSource;
   private breakCurrent?: (err: Error) => void;
@@ -365,6 +369,9 @@ export class SseClient {
     this.es.addEventListener('open', () => this.opens++);
     this.es.addEventListener('error', (e) =>
       this.errors.push({ code: e.code, message: e.message, readyState: this.es.readyState }),
+    );
+    this.es.addEventListener('reset', (e: MessageEvent) =>
+      this.resets.push({ data: JSON.parse(String(e.data)), after: this.events.length }),
     );
     for (const type of EVENT_TYPES)
       this.es.addEventListener(type, (e: MessageEvent) => {

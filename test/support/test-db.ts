@@ -70,3 +70,25 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
   };
 }
+
+/** Runs SQL straight on a test database (for tests that set up what an older version left behind). */
+export async function execSql(db: TestDatabase, sql: string, params: unknown[] = []): Promise<any[]> {
+  if (db.kind === 'sqlite') {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Database = require('better-sqlite3');
+    const conn = new Database(db.url.slice('sqlite:'.length));
+    try {
+      const st = conn.prepare(sql);
+      return st.reader ? st.all(...params) : (st.run(...params), []);
+    } finally {
+      conn.close();
+    }
+  }
+  const conn = await createConnection(db.url);
+  try {
+    const [rows] = await conn.query(sql, params);
+    return Array.isArray(rows) ? (rows as any[]) : [];
+  } finally {
+    await conn.end();
+  }
+}

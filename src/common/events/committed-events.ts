@@ -17,6 +17,7 @@ export class WorkflowCompletedEvent extends CommittedEvent {}
 export class WorkflowFailedEvent extends CommittedEvent {}
 export class WorkflowCancelledEvent extends CommittedEvent {}
 export class WorkflowRequeuedEvent extends CommittedEvent {}
+export class StepSlowEvent extends CommittedEvent {}
 
 const CLASS_BY_TYPE: Record<EventType, new (e: EventEnvelope) => CommittedEvent> = {
   [EVENT_TYPES.WorkflowCreated]: WorkflowCreatedEvent,
@@ -31,6 +32,7 @@ const CLASS_BY_TYPE: Record<EventType, new (e: EventEnvelope) => CommittedEvent>
   [EVENT_TYPES.WorkflowFailed]: WorkflowFailedEvent,
   [EVENT_TYPES.WorkflowCancelled]: WorkflowCancelledEvent,
   [EVENT_TYPES.WorkflowRequeued]: WorkflowRequeuedEvent,
+  [EVENT_TYPES.StepSlow]: StepSlowEvent,
 };
 
 export function toCommittedEvent(e: EventEnvelope): CommittedEvent {

@@ -15,6 +15,7 @@ export const EVENT_TYPES = {
   WorkflowFailed: 'workflow:failed',
   WorkflowCancelled: 'workflow:cancelled',
   WorkflowRequeued: 'workflow:requeued',
+  StepSlow: 'workflow:step:slow',
 } as const;
 
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
@@ -25,6 +26,8 @@ export interface PendingEvent {
   type: EventType;
   workflowId: string;
   stepId: string | null;
+  /** The workflow's attempt when the event was recorded (a requeue records the new one). */
+  attempt: number;
   at: number;
   data: Record<string, unknown>;
 }
@@ -36,6 +39,8 @@ export interface EventEnvelope {
   projectId: string;
   workflowId: string | null;
   stepId: string | null;
+  /** The workflow's attempt when the event was committed (§11); 1 for events of no workflow. */
+  attempt: number;
   at: string;
   data: Record<string, unknown>;
 }

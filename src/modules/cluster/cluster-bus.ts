@@ -85,6 +85,29 @@ export class ClusterBus implements OnApplicationShutdown {
     this.reconnectListeners.push(fn);
   }
 
+  /**
+   * A lease on a named duty, so that one instance does it (e.g. the slow-step sweep): true while this
+   * instance holds it (taken or renewed for `ttlMs`). Without REDIS_URL, always true. When Redis does not
+   * answer, also true: duties that use it must stay correct when several instances do them at once
+   * (Redis only saves the duplicate work).
+   */
+  async holdLease(name: string, ttlMs: number): Promise<boolean> {
+    if (!this.pub) return true;
+    try {
+      const held = await this.pub.eval(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) " +
+          "elseif redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 else return 0 end",
+        1,
+        `${this.namespace}:lease:${name}`,
+        this.instanceId,
+        String(ttlMs),
+      );
+      return Number(held) === 1;
+    } catch {
+      return true;
+    }
+  }
+
   publish(topic: Topic, payload: string): void {
     if (!this.pub) return;
     this.pub.publish(channelOf(this.namespace, topic), encodeMessage(this.instanceId, payload)).then(

@@ -1,10 +1,8 @@
 import { Module } from '@nestjs/common';
 import { EventLogRepository } from './event-log.repository';
 import { EventRetentionService } from './event-retention.service';
-import { EventsController } from './events.controller';
 
 @Module({
-  controllers: [EventsController],
   providers: [EventLogRepository, EventRetentionService],
   exports: [EventLogRepository, EventRetentionService],
 })

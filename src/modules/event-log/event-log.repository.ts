@@ -1,15 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { DbService } from '../../database/db.service';
-import type { Statement } from '../../database/tx';
+import type { Statement, Tx } from '../../database/tx';
 import { insertStatements } from '../../database/sql';
 import type { EventEnvelope, EventType } from '../../common/events/event-types';
 
-const COLUMNS = ['project_id', 'seq', 'type', 'workflow_id', 'step_id', 'at', 'data'];
+const COLUMNS = ['project_id', 'seq', 'type', 'workflow_id', 'step_id', 'attempt', 'at', 'data'];
 
 export interface EventPage {
   items: EventEnvelope[];
   lastSeq: number;
   reset?: true;
+  /** With `reset` over REST (§12): the state at `lastSeq`. */
+  snapshot?: unknown;
 }
 
 /** The per-project event log: appended inside the writer's transaction, read for replay. */
@@ -28,10 +30,17 @@ export class EventLogRepository {
         e.type,
         e.workflowId,
         e.stepId,
+        e.attempt,
         Date.parse(e.at),
         JSON.stringify(e.data),
       ]),
     );
+  }
+
+  /** The project's counter, read inside a caller's (consistent) read transaction. */
+  async lastSeqIn(tx: Tx, projectId: string): Promise<number> {
+    const rows = await tx.query('SELECT last_seq FROM projects WHERE id = ?', [projectId]);
+    return rows.length ? Number(rows[0].last_seq) : 0;
   }
 
   async lastSeq(projectId: string): Promise<number> {
@@ -44,7 +53,7 @@ export class EventLogRepository {
     const lastSeq = await this.lastSeq(projectId);
     if (after >= lastSeq) return { items: [], lastSeq };
     const rows = await this.db.query(
-      'SELECT seq, type, workflow_id, step_id, at, data FROM events WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+      'SELECT seq, type, workflow_id, step_id, attempt, at, data FROM events WHERE project_id = ? AND seq > ? ORDER BY seq LIMIT ?',
       [projectId, after, limit],
     );
     if (rows.length === 0 || Number(rows[0].seq) !== after + 1) return { items: [], reset: true, lastSeq };
@@ -64,7 +73,7 @@ export class EventLogRepository {
     const filter = workflowId ? ' AND workflow_id = ?' : '';
     const params: unknown[] = workflowId ? [projectId, after, workflowId, limit] : [projectId, after, limit];
     const rows = await this.db.query(
-      `SELECT seq, type, workflow_id, step_id, at, data FROM events WHERE project_id = ? AND seq > ?${filter} ORDER BY seq LIMIT ?`,
+      `SELECT seq, type, workflow_id, step_id, attempt, at, data FROM events WHERE project_id = ? AND seq > ?${filter} ORDER BY seq LIMIT ?`,
       params,
     );
     let reset = false;
@@ -111,6 +120,7 @@ export class EventLogRepository {
       projectId,
       workflowId: r.workflow_id ?? null,
       stepId: r.step_id ?? null,
+      attempt: Number(r.attempt ?? 1),
       at: new Date(Number(r.at)).toISOString(),
       data: JSON.parse(String(r.data)),
     };

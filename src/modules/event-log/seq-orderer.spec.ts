@@ -7,6 +7,7 @@ const env = (seq: number): EventEnvelope => ({
   projectId: 'p1',
   workflowId: 'w1',
   stepId: 's',
+  attempt: 1,
   at: new Date(0).toISOString(),
   data: { n: seq },
 });

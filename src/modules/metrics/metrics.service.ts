@@ -59,6 +59,28 @@ export class MetricsService {
     labelNames: ['source'],
     registers: [this.registry],
   });
+  readonly etaErrorRatio = new Histogram({
+    name: 'stepline_eta_error_ratio',
+    help: '|history ETA at 50 % − real remaining| / real remaining, per completed workflow that had one',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+  readonly slowSteps = new Counter({
+    name: 'stepline_slow_steps_total',
+    help: 'workflow:step:slow events recorded by this instance',
+    registers: [this.registry],
+  });
+
+  readonly slowSweeps = new Counter({
+    name: 'stepline_slow_sweeps_total',
+    help: 'Slow-step sweeps run by this instance (while it holds the sweep lease)',
+    registers: [this.registry],
+  });
+  readonly slowSweepCpu = new Counter({
+    name: 'stepline_slow_sweep_cpu_seconds_total',
+    help: 'Process CPU (user + system) spent from the start to the end of each slow-step sweep',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'stepline_' });

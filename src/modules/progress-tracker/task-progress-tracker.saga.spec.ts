@@ -15,6 +15,7 @@ const envelope = (type: EventType, workflowId: string, projectId = 'p1'): EventE
   projectId,
   workflowId,
   stepId: null,
+  attempt: 1,
   at: new Date(0).toISOString(),
   data: {},
 });

@@ -1,12 +1,12 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { EventBus } from '@nestjs/cqrs';
+import { EventBus, QueryBus } from '@nestjs/cqrs';
 import { Subscription as RxSubscription } from 'rxjs';
 import { CommittedEvent } from '../../common/events/committed-events';
-import { EventLogRepository } from '../event-log';
-import { SeqOrderer } from '../event-log';
+import { EventLogRepository, SeqOrderer } from '../event-log';
 import { EventBridge } from '../cluster';
 import { MetricsService } from '../metrics';
 import type { EventEnvelope } from '../../common/events/event-types';
+import { GetResetSnapshotQuery, type ResetSnapshot } from '../workflows';
 
 const REPLAY_PAGE = 1000;
 /** With several instances: how long a hole may wait for a late message before it is read from the log. */
@@ -24,6 +24,11 @@ export interface Subscriber {
   /** Holds live events for subscribers that do not use a shared room. */
   readonly direct: boolean;
   deliver(env: EventEnvelope): void;
+  /**
+   * A reset (§12): called with the result, snapshot included, before any event after its lastSeq is
+   * delivered, so that the watcher has the snapshot first (the socket's ack, the SSE reset frame).
+   */
+  announceReset?(res: SubscribeResult): void;
   goLive(): void;
   isClosed(): boolean;
 }
@@ -32,6 +37,7 @@ export interface SubscribeResult {
   lastSeq: number;
   replayed: number;
   reset?: true;
+  snapshot?: ResetSnapshot['snapshot'];
 }
 
 interface CatchUp {
@@ -84,6 +90,7 @@ export class DeliveryHub implements OnModuleDestroy {
     private readonly log: EventLogRepository,
     bridge: EventBridge,
     private readonly metrics: MetricsService,
+    private readonly queries: QueryBus,
   ) {
     this.sub = eventBus.subscribe((e) => {
       if (e instanceof CommittedEvent) this.onCommitted(e.envelope);
@@ -114,13 +121,18 @@ export class DeliveryHub implements OnModuleDestroy {
     const cu: CatchUp = { sub, lastSent: from, replaying: true, buffer: [] };
     ch.catchingUp.add(cu);
     let replayed = 0;
+    let snapshot: ResetSnapshot | undefined;
     try {
       if (since !== undefined && since < lastSeq) {
         for (;;) {
           const page = await this.log.replayPage(sub.projectId, cu.lastSent, REPLAY_PAGE, sub.workflowId);
           if (page.reset) {
+            // §12: the state at one lastSeq, read consistently; the events after it come from the buffer
+            // (this subscriber was registered before the read, so nothing published after it is missed)
+            // and then live, and anything at or below it is dropped
             reset = true;
-            cu.lastSent = Math.max(cu.lastSent, await this.log.lastSeq(sub.projectId));
+            snapshot = await this.queries.execute(new GetResetSnapshotQuery(sub.projectId, sub.workflowId));
+            cu.lastSent = Math.max(cu.lastSent, snapshot.lastSeq);
             break;
           }
           if (sub.isClosed()) break;
@@ -137,10 +149,14 @@ export class DeliveryHub implements OnModuleDestroy {
       this.dropIfIdle(sub.projectId, ch);
       throw err;
     }
+    const result: SubscribeResult = reset
+      ? { lastSeq: cu.lastSent, replayed: 0, reset: true, snapshot: snapshot!.snapshot }
+      : { lastSeq: cu.lastSent, replayed };
+    if (reset) sub.announceReset?.(result);
     cu.replaying = false;
     for (const env of cu.buffer.splice(0)) this.sendCatchUp(cu, env);
     this.tryGoLive(ch, cu);
-    return reset ? { lastSeq: cu.lastSent, replayed: 0, reset: true } : { lastSeq: cu.lastSent, replayed };
+    return result;
   }
 
   unsubscribe(sub: Subscriber): void {

@@ -15,7 +15,7 @@ import { ConnectionLimiter } from '../../common/limits/connection-limiter';
 import { MetricsService } from '../metrics';
 import { WorkflowsPort } from '../workflows';
 import type { EventEnvelope } from '../../common/events/event-types';
-import { DeliveryHub, Subscriber } from './delivery-hub';
+import { DeliveryHub, SubscribeResult, Subscriber } from './delivery-hub';
 import { dropBacklog, outboundBacklog } from './engine-internals';
 import {
   JobMessage,
@@ -46,6 +46,8 @@ type Ack = Record<string, unknown>;
 class SocketSubscription implements Subscriber {
   readonly direct = false;
   private closed = false;
+  /** Sends the ack at once: a reset's ack (with its snapshot) goes out before the events after it. */
+  reply?: (ack: Ack) => void;
 
   constructor(
     private readonly socket: Socket,
@@ -58,6 +60,10 @@ class SocketSubscription implements Subscriber {
     // a project subscription catching up skips events its socket already gets through a live job room
     if (!this.workflowId && env.workflowId && this.socket.rooms.has(jobRoom(env.workflowId))) return;
     this.socket.emit(env.type, env);
+  }
+
+  announceReset(res: SubscribeResult): void {
+    this.reply?.({ ok: true, ...res });
   }
 
   goLive(): void {
@@ -142,18 +148,23 @@ export class ProgressGateway
     this.metrics.openConnections.inc({ kind: 'socket' });
     // revoked between the handshake's lookup and now: the revocation's sweep ran before this socket existed
     if (this.keys.isRevoked((socket.data as SocketData).principal.keyId)) socket.disconnect(true);
-    const bind = (event: string, handler: (body: unknown) => Ack | Promise<Ack>) =>
+    // `reply` acks at once (once): a handler may answer before it returns
+    const bind = (event: string, handler: (body: unknown, reply: (r: Ack) => void) => Ack | Promise<Ack>) =>
       socket.on(event, (body: unknown, ack?: unknown) => {
+        let replied = false;
+        const reply = (res: Ack) => {
+          if (replied) return;
+          replied = true;
+          if (typeof ack === 'function') (ack as (r: Ack) => void)(res);
+        };
         void Promise.resolve()
-          .then(() => handler(body))
+          .then(() => handler(body, reply))
           .catch((): Ack => ({ ok: false, code: 'unavailable' }))
-          .then((res) => {
-            if (typeof ack === 'function') (ack as (r: Ack) => void)(res);
-          });
+          .then(reply);
       });
-    bind('subscribe', (b) => this.subscribe(socket, b));
+    bind('subscribe', (b, reply) => this.subscribe(socket, b, reply));
     bind('unsubscribe', (b) => this.unsubscribe(socket, b));
-    bind('join_job', (b) => this.joinJob(socket, b));
+    bind('join_job', (b, reply) => this.joinJob(socket, b, reply));
     bind('leave_job', (b) => this.leaveJob(socket, b));
   }
 
@@ -167,16 +178,14 @@ export class ProgressGateway
     data.subs?.clear();
   }
 
-  async subscribe(socket: Socket, body: unknown): Promise<Ack> {
+  async subscribe(socket: Socket, body: unknown, reply?: (r: Ack) => void): Promise<Ack> {
     const msg = parseMessage(SubscribeMessage, body);
     if (!msg) return { ok: false, code: 'validation_failed' };
     const { principal } = socket.data as SocketData;
     if (!principal.canRead(msg.projectId)) return { ok: false, code: 'forbidden' };
-    return this.start(
-      socket,
-      new SocketSubscription(socket, msg.projectId, projectRoom(msg.projectId)),
-      msg.since,
-    );
+    const sub = new SocketSubscription(socket, msg.projectId, projectRoom(msg.projectId));
+    sub.reply = reply;
+    return this.start(socket, sub, msg.since);
   }
 
   unsubscribe(socket: Socket, body: unknown): Ack {
@@ -186,7 +195,7 @@ export class ProgressGateway
     return { ok: true };
   }
 
-  async joinJob(socket: Socket, body: unknown): Promise<Ack> {
+  async joinJob(socket: Socket, body: unknown, reply?: (r: Ack) => void): Promise<Ack> {
     const msg = parseMessage(JoinJobMessage, body);
     if (!msg) return { ok: false, code: 'validation_failed' };
     const { principal } = socket.data as SocketData;
@@ -197,6 +206,7 @@ export class ProgressGateway
       return { ok: false, code: err instanceof DomainError ? err.code : 'unavailable' };
     }
     const sub = new SocketSubscription(socket, projectId, jobRoom(msg.workflowId), msg.workflowId);
+    sub.reply = reply;
     return this.start(socket, sub, msg.since);
   }
 

@@ -4,10 +4,11 @@ import { WorkflowsModule } from '../workflows';
 import { DeliveryHub } from './delivery-hub';
 import { ProgressGateway } from './progress.gateway';
 import { SseController } from './sse.controller';
+import { EventsController } from './events.controller';
 
 @Module({
   imports: [EventLogModule, WorkflowsModule],
-  controllers: [SseController],
+  controllers: [EventsController, SseController],
   providers: [DeliveryHub, ProgressGateway],
   exports: [DeliveryHub],
 })

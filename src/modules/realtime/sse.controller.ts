@@ -8,7 +8,7 @@ import { PrincipalResolver } from '../../common/auth/principal-resolver';
 import { ConnectionLimiter } from '../../common/limits/connection-limiter';
 import { MetricsService } from '../metrics';
 import type { EventEnvelope } from '../../common/events/event-types';
-import { DeliveryHub, Subscriber } from './delivery-hub';
+import { DeliveryHub, SubscribeResult, Subscriber } from './delivery-hub';
 import { SLOW_CONSUMER_BYTES } from './progress.gateway';
 
 const PING_MS = 15_000;
@@ -52,8 +52,14 @@ class SseStream implements Subscriber {
 
   goLive(): void {}
 
-  signalReset(lastSeq: number): void {
-    if (!this.closed) this.res.write(`event: reset\ndata: ${JSON.stringify({ reset: true, lastSeq })}\n\n`);
+  /**
+   * `since` older than the log keeps (§12): one `event: reset` frame with the snapshot, before any event
+   * after lastSeq. Its id is lastSeq, so that an EventSource that reconnects resumes after the snapshot.
+   */
+  announceReset(res: SubscribeResult): void {
+    if (this.closed) return;
+    const data = { reset: true, lastSeq: res.lastSeq, snapshot: res.snapshot };
+    this.res.write(`id: ${res.lastSeq}\nevent: reset\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
   ping(): void {
@@ -131,9 +137,8 @@ export class SseController {
       this.metrics.openConnections.dec({ kind: 'sse' });
     });
     try {
-      const res = await this.hub.subscribe(stream, since);
-      // `since` older than the log keeps: say so (like the socket ack), the client refetches state
-      if (res.reset) stream.signalReset(res.lastSeq);
+      // `since` older than the log keeps: the hub hands the reset with its snapshot to announceReset
+      await this.hub.subscribe(stream, since);
     } catch {
       stream.close();
     }

@@ -10,6 +10,8 @@ import { WorkflowLogsReader } from './database/workflow-logs.reader';
 import { EtaHistory } from './eta/eta-history';
 import { RunHistoryRepository } from './eta/run-history.repository';
 import { RunHistoryRecorder } from './eta/run-history.recorder';
+import { QueueWaitEstimator } from './eta/queue-wait';
+import { SlowStepSweeper } from './eta/slow-step.sweeper';
 import { StalledWorkflowReaper } from './stalled-workflow.reaper';
 import { LeaseReaper } from './lease.reaper';
 import { WorkflowsPort } from './workflows.port';
@@ -28,6 +30,8 @@ import { HeartbeatHandler } from './commands/heartbeat/heartbeat.handler';
 import { ReleaseLeaseHandler } from './commands/release-lease/release-lease.handler';
 import { ExpireLeaseHandler } from './commands/expire-lease/expire-lease.handler';
 import { WorkflowQueueQueries } from './queries/queue.queries';
+import { MarkStepSlowHandler } from './commands/mark-step-slow/mark-step-slow.handler';
+import { GetResetSnapshotHandler } from './queries/get-reset-snapshot/get-reset-snapshot.handler';
 import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './queries/workflow-query.handlers';
 
 /**
@@ -67,6 +71,10 @@ import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './que
     GetWorkflowHandler,
     ListWorkflowsHandler,
     ListLogsHandler,
+    GetResetSnapshotHandler,
+    MarkStepSlowHandler,
+    QueueWaitEstimator,
+    SlowStepSweeper,
   ],
   exports: [WorkflowsPort],
 })

@@ -545,7 +545,13 @@
       attempt: 1,
       maxAttempts: null,
       error: null,
-      eta: d.eta || { remainingMs: null, finishAt: null, basis: 'none' },
+      eta: d.eta || {
+        remainingMs: null,
+        finishAt: null,
+        basis: 'none',
+        remainingP90Ms: null,
+        queueWaitMs: null,
+      },
       _etaAt: Date.now(),
       createdAt: env.at,
       startedAt: null,
@@ -578,6 +584,13 @@
       wf._etaAt = Date.now();
     }
     var t = env.type;
+    if (t === 'workflow:step:slow') {
+      // §13: not a change of the step's progress, a warning about it
+      var slowStep = findStep(wf, env.stepId);
+      if (slowStep)
+        slowStep.slow = { attempt: env.attempt, elapsedMs: d.elapsedMs, expectedMs: d.expectedMs };
+      return;
+    }
     if (t.indexOf('workflow:step:') === 0) {
       var step = findStep(wf, env.stepId);
       if (step) {
@@ -1002,8 +1015,10 @@
     var count = counted ? s.current + ' / ' + s.total : s.progress + ' %';
     setText(li.querySelector('.step-count'), count);
     var badge = li.querySelector('.badge');
-    setText(badge, s.status);
+    var slow = s.status === 'running' && s.slow;
+    setText(badge, slow ? 'running \u00b7 slow (usually ' + fmtDuration(s.slow.expectedMs) + ')' : s.status);
     badge.dataset.status = s.status;
+    badge.dataset.slow = slow ? '1' : '';
     var bar = li.querySelector('.bar');
     bar.setAttribute('aria-label', 'Step ' + name);
     var valueText = counted ? s.current + ' of ' + s.total + ' (' + s.progress + ' %)' : s.progress + ' %';
@@ -1136,11 +1151,33 @@
   function etaText(wf, short) {
     if (TERMINAL[wf.status]) return wf.status;
     var eta = wf.eta || {};
-    if (eta.remainingMs == null) return short ? 'ETA unknown' : 'unknown (no history or rate yet)';
-    var left = Math.max(0, eta.remainingMs - (Date.now() - (wf._etaAt || Date.now())));
-    if (short) return '~' + fmtDuration(left) + ' left';
-    var at = new Date(Date.now() + left).toLocaleTimeString();
-    return 'about ' + fmtDuration(left) + ' left (around ' + at + ', from ' + eta.basis + ')';
+    var since = Date.now() - (wf._etaAt || Date.now());
+    // §13: a queued workflow on a queue waits for a worker first
+    var wait = eta.queueWaitMs != null ? Math.max(0, eta.queueWaitMs - since) : null;
+    var waitText = wait != null ? 'waits ~' + fmtDuration(wait) + ' for a worker' : '';
+    if (eta.remainingMs == null) {
+      if (waitText) return waitText;
+      return short ? 'ETA unknown' : 'unknown (no history or rate yet)';
+    }
+    var left = Math.max(0, eta.remainingMs - since);
+    // §13: the range, from the estimate to what 9 runs in 10 stayed within ("2–5 min left")
+    var high = eta.remainingP90Ms != null ? Math.max(left, eta.remainingP90Ms - since) : null;
+    var span =
+      high != null && fmtDuration(high) !== fmtDuration(left)
+        ? fmtDuration(left) + '\u2013' + fmtDuration(high)
+        : '~' + fmtDuration(left);
+    if (short) return (waitText ? waitText + ', then ' : '') + span + ' left';
+    var at = new Date(Date.now() + (high != null ? high : left)).toLocaleTimeString();
+    return (
+      (waitText ? waitText + ', then ' : '') +
+      span +
+      ' left (' +
+      (high != null ? 'by ' : 'around ') +
+      at +
+      ', from ' +
+      eta.basis +
+      ')'
+    );
   }
 
   function fmtDuration(ms) {

@@ -237,6 +237,7 @@ export class WorkflowUnitOfWork {
           projectId,
           workflowId: p.workflowId,
           stepId: p.stepId,
+          attempt: p.attempt,
           at,
           data: p.data,
         };

@@ -40,6 +40,8 @@ export const WORKFLOW_COLUMNS = [
   'parent_workflow_id',
   'parent_step_id',
   'depth',
+  'half_at',
+  'half_estimate_ms',
 ] as const;
 
 export const STEP_COLUMNS = [
@@ -59,6 +61,7 @@ export const STEP_COLUMNS = [
   'error',
   'metrics',
   'children',
+  'slow_attempt',
 ] as const;
 
 export type WorkflowRow = Record<(typeof WORKFLOW_COLUMNS)[number], unknown>;
@@ -85,6 +88,7 @@ export const WorkflowMapper = {
       metrics: parseJson<Record<string, unknown>>(r.metrics),
       children: parseJson<ChildState[]>(r.children) ?? [],
       resultBytes: r.result === null || r.result === undefined ? 0 : Buffer.byteLength(String(r.result)),
+      slowAttempt: num(r.slow_attempt),
     };
   },
 
@@ -117,6 +121,8 @@ export const WorkflowMapper = {
       workerId: r.worker_id ?? null,
       parent: r.parent_workflow_id ? { workflowId: r.parent_workflow_id, stepId: r.parent_step_id } : null,
       depth: Number(r.depth ?? 0),
+      halfAt: num(r.half_at),
+      halfEstimateMs: num(r.half_estimate_ms),
     };
   },
 
@@ -153,6 +159,8 @@ export const WorkflowMapper = {
       parent_workflow_id: s.parent?.workflowId ?? null,
       parent_step_id: s.parent?.stepId ?? null,
       depth: s.depth,
+      half_at: s.halfAt,
+      half_estimate_ms: s.halfEstimateMs,
     };
   },
 
@@ -174,6 +182,7 @@ export const WorkflowMapper = {
       error: json(st.error),
       metrics: json(st.metrics),
       children: st.children.length ? json(st.children) : null,
+      slow_attempt: st.slowAttempt,
     };
   },
 

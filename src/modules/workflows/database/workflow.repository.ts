@@ -94,6 +94,48 @@ export class WorkflowRepository {
     ];
   }
 
+  /**
+   * Inside a consistent read transaction: the project's non-terminal workflows (the `maxActive` updated
+   * last; `truncated` when there are more) and its `finished` most recently finished, with their steps; or
+   * the one workflow `workflowId` names.
+   */
+  async snapshotIn(
+    tx: Tx,
+    projectId: string,
+    opts: { workflowId?: string; maxActive: number; finished: number },
+  ): Promise<{ workflows: Workflow[]; truncated: boolean }> {
+    let rows: any[];
+    let truncated = false;
+    if (opts.workflowId !== undefined) {
+      rows = await tx.query(`${WF_SELECT} WHERE id = ? AND project_id = ?`, [opts.workflowId, projectId]);
+    } else {
+      const active = await tx.query(
+        `${WF_SELECT} WHERE project_id = ? AND status IN ('queued', 'running') ORDER BY updated_at DESC, id LIMIT ?`,
+        [projectId, opts.maxActive + 1],
+      );
+      truncated = active.length > opts.maxActive;
+      const finished = await tx.query(
+        `${WF_SELECT} WHERE project_id = ? AND finished_at IS NOT NULL ORDER BY finished_at DESC, id LIMIT ?`,
+        [projectId, opts.finished],
+      );
+      rows = [...active.slice(0, opts.maxActive), ...finished];
+    }
+    if (rows.length === 0) return { workflows: [], truncated };
+    const ids = rows.map((r) => r.id as string);
+    const steps: any[] = [];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const chunk = ids.slice(i, i + 1000);
+      steps.push(
+        ...(await tx.query(
+          `${STEP_SELECT} WHERE workflow_id IN (${placeholders(chunk.length)}) ORDER BY workflow_id, position`,
+          chunk,
+        )),
+      );
+    }
+    const map = this.assemble(rows, steps);
+    return { workflows: ids.map((id) => map.get(id)!), truncated };
+  }
+
   // ---- reads (outside write transactions) ----------------------------------------------------------------
 
   async findById(id: string): Promise<Workflow | undefined> {

@@ -1,4 +1,7 @@
 import {
+  quantile,
+  rangeRemainingMs,
+  slowThresholdMs,
   estimateEta,
   EtaInput,
   HISTORY_RUNS,
@@ -42,6 +45,8 @@ describe('estimateEta', () => {
       basis: 'history',
       remainingMs: 1500 + 4000,
       finishAt: new Date(now + 5500).toISOString(),
+      remainingP90Ms: null, // medians without their runs: no range
+      queueWaitMs: null,
     });
   });
 
@@ -84,12 +89,20 @@ describe('estimateEta', () => {
       basis: 'rate',
       remainingMs: 3000,
       finishAt: new Date(T0 + 4000).toISOString(),
+      remainingP90Ms: null,
+      queueWaitMs: null,
     });
     expect(estimateEta(w, new Map(), T0 + 1000).basis).toBe('rate');
   });
 
   it('none without history until there is progress', () => {
-    const none = { basis: 'none', remainingMs: null, finishAt: null };
+    const none = {
+      basis: 'none',
+      remainingMs: null,
+      finishAt: null,
+      remainingP90Ms: null,
+      queueWaitMs: null,
+    };
     expect(estimateEta(wf([step('a')], { status: 'queued', startedAt: null }), undefined, T0)).toEqual(none);
     expect(estimateEta(wf([step('a', { status: 'running', startedAt: T0 })]), undefined, T0 + 10)).toEqual(
       none,
@@ -102,6 +115,8 @@ describe('estimateEta', () => {
         basis: 'none',
         remainingMs: null,
         finishAt: null,
+        remainingP90Ms: null,
+        queueWaitMs: null,
       });
   });
 });
@@ -138,5 +153,47 @@ describe('history medians', () => {
         { id: 'c', status: 'completed', startedAt: T0 + 150, finishedAt: T0 + 150 },
       ]),
     ).toEqual({ a: 150, c: 0 });
+  });
+});
+
+describe('§13 ranges and slow thresholds', () => {
+  it('quantile interpolates linearly between order statistics', () => {
+    expect(quantile([], 0.9)).toBeUndefined();
+    expect(quantile([10], 0.9)).toBe(10);
+    expect(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], 0.9)).toBe(10);
+    expect(quantile([0, 100], 0.9)).toBe(90);
+  });
+
+  it('remainingP90Ms: the 90th percentile over recorded runs of what the remaining work took in each', () => {
+    // 10 runs: a always 100, b from 100 to 1000
+    const runs = Array.from({ length: 10 }, (_, i) => ({ a: 100, b: 100 * (i + 1) }));
+    const h = stepMedians(runs);
+    const w = wf([step('a', { status: 'completed', progress: 100, startedAt: T0 }), step('b')]);
+    const e = estimateEta(w, h, T0);
+    expect(e.remainingMs).toBe(550); // median of b
+    expect(e.remainingP90Ms).toBe(910); // b's 90th percentile, interpolated
+    expect(rangeRemainingMs(w, h, T0)).toBe(910);
+    // a running step counts the same share of each run as of the median
+    const half = wf([
+      step('a', { status: 'completed', progress: 100 }),
+      step('b', { status: 'running', progress: 50, startedAt: T0 }),
+    ]);
+    expect(estimateEta(half, h, T0 + 10).remainingP90Ms).toBe(455);
+  });
+
+  it('remainingP90Ms is never below remainingMs, and null without runs or on the rate basis', () => {
+    const h = stepMedians([{ a: 100 }, { a: 100 }, { a: 5000 }]);
+    const w = wf([step('a')]);
+    const e = estimateEta(w, h, T0);
+    expect(e.remainingP90Ms!).toBeGreaterThanOrEqual(e.remainingMs!);
+    expect(estimateEta(w, stepMedians([{ a: 100 }]), T0).remainingP90Ms).toBeNull();
+    const rate = wf([step('x', { status: 'running', progress: 50, startedAt: T0 })], { progress: 50 });
+    expect(estimateEta(rate, undefined, T0 + 1000)).toMatchObject({ basis: 'rate', remainingP90Ms: null });
+  });
+
+  it('slow threshold: max(p95, 1.5 × median), only from 5 recorded runs', () => {
+    expect(slowThresholdMs([100, 100, 100, 100])).toBeNull();
+    expect(slowThresholdMs([100, 100, 100, 100, 100])).toBe(150); // 1.5 × median wins
+    expect(slowThresholdMs([100, 100, 100, 100, 1000])).toBe(820); // p95 wins
   });
 });

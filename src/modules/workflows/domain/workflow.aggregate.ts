@@ -71,6 +71,7 @@ const pendingStep = () =>
     error: null,
     metrics: null,
     resultBytes: 0,
+    slowAttempt: null,
   }) satisfies Omit<StepState, 'id' | 'name' | 'weight' | 'children'>;
 
 /** What `snapshot()` keeps: the state and the bookkeeping of what is still to be written and announced. */
@@ -139,6 +140,8 @@ export class Workflow {
       workerId: null,
       parent: input.parent ?? null,
       depth: input.depth ?? 0,
+      halfAt: null,
+      halfEstimateMs: null,
     });
     wf.etaHistory = etaHistory;
     wf.created = true;
@@ -492,6 +495,8 @@ export class Workflow {
     s.status = 'queued';
     s.progress = 0;
     s.startedAt = null;
+    s.halfAt = null;
+    s.halfEstimateMs = null;
     s.leaseToken = null;
     s.leaseExpiresAt = null;
     s.workerId = null;
@@ -543,6 +548,25 @@ export class Workflow {
     }
     this.finish('failed', now, error);
     this.record(EVENT_TYPES.WorkflowFailed, null, now, { ...this.workflowData(now), error });
+    return true;
+  }
+
+  /**
+   * §13: a running step has passed the slow threshold of its type (`expectedMs`): `workflow:step:slow`, once
+   * per step and attempt. The marker (`slowAttempt`) is saved with the event in one commit, so a second
+   * detection — by this instance or another — finds it and records nothing. Not a producer's write: the
+   * stale timer (`updatedAt`) is left alone. Returns false when there is nothing to record.
+   */
+  markStepSlow(stepId: string, attempt: number, expectedMs: number, now: number): boolean {
+    if (this.isTerminal || this.s.attempt !== attempt) return false;
+    const step = this.s.steps.find((st) => st.id === stepId);
+    if (!step || step.status !== 'running' || step.startedAt === null || step.slowAttempt === attempt)
+      return false;
+    const elapsedMs = now - step.startedAt;
+    if (elapsedMs <= expectedMs) return false;
+    step.slowAttempt = attempt;
+    this.dirtySteps.add(step.id);
+    this.record(EVENT_TYPES.StepSlow, step.id, now, { status: 'running', elapsedMs, expectedMs });
     return true;
   }
 
@@ -669,9 +693,18 @@ export class Workflow {
 
   private touchStep(step: StepState, now: number): void {
     this.dirtySteps.add(step.id);
+    const before = this.s.progress;
     this.s.progress = workflowProgress(this.s.steps);
     this.s.updatedAt = now;
     this.dirty = true;
+    // §13: the history estimate when progress first reaches 50 %, kept to measure the ETA's error at the end
+    if (before < 50 && this.s.progress >= 50 && this.s.progress < 100 && this.s.halfAt === null) {
+      const eta = this.eta(now);
+      if (eta.basis === 'history' && eta.remainingMs !== null) {
+        this.s.halfAt = now;
+        this.s.halfEstimateMs = eta.remainingMs;
+      }
+    }
   }
 
   private completeIfDone(now: number): void {
@@ -717,6 +750,6 @@ export class Workflow {
   }
 
   private record(type: EventType, stepId: string | null, at: number, data: Record<string, unknown>): void {
-    this.pending.push({ type, workflowId: this.s.id, stepId, at, data });
+    this.pending.push({ type, workflowId: this.s.id, stepId, attempt: this.s.attempt, at, data });
   }
 }

@@ -384,3 +384,54 @@ describe('Workflow queue: isClaimable', () => {
     expect(fresh.isClaimable(T0 + 2)).toBe(false);
   });
 });
+
+describe('Workflow: markStepSlow (§13)', () => {
+  it('records workflow:step:slow once per step and attempt, with elapsed and expected, and the marker', () => {
+    const wf = leased();
+    wf.startStep('a', T0 + 100);
+    wf.takeEvents();
+    wf.takeChanges();
+    const updatedAt = wf.state.updatedAt;
+    expect(wf.markStepSlow('a', 1, 500, T0 + 500)).toBe(false); // not past the threshold yet
+    expect(wf.markStepSlow('a', 1, 500, T0 + 700)).toBe(true);
+    const [ev] = wf.takeEvents();
+    expect(ev).toMatchObject({
+      type: EVENT_TYPES.StepSlow,
+      stepId: 'a',
+      attempt: 1,
+      data: { status: 'running', elapsedMs: 600, expectedMs: 500 },
+    });
+    expect(wf.state.steps[0].slowAttempt).toBe(1);
+    expect(wf.takeChanges().steps.map((s) => s.id)).toEqual(['a']);
+    expect(wf.state.updatedAt).toBe(updatedAt); // not a producer's write: the stale timer is untouched
+    // never twice in the same attempt
+    expect(wf.markStepSlow('a', 1, 500, T0 + 5000)).toBe(false);
+    expect(wf.takeEvents()).toEqual([]);
+  });
+
+  it('nothing for a step that is not running, another attempt, or a terminal workflow', () => {
+    const wf = leased();
+    expect(wf.markStepSlow('a', 1, 10, T0 + 1000)).toBe(false); // pending
+    wf.startStep('a', T0);
+    expect(wf.markStepSlow('a', 2, 10, T0 + 1000)).toBe(false); // a stale detection from another attempt
+    expect(wf.markStepSlow('nope', 1, 10, T0 + 1000)).toBe(false);
+    wf.cancel(T0 + 10);
+    expect(wf.markStepSlow('a', 1, 10, T0 + 1000)).toBe(false);
+  });
+
+  it('a requeue starts a new attempt: the step may be reported slow again, with the new attempt', () => {
+    const wf = leased({ maxAttempts: 3 });
+    wf.startStep('a', T0);
+    expect(wf.markStepSlow('a', 1, 10, T0 + 100)).toBe(true);
+    wf.failStep('a', { message: 'x' }, T0 + 200, true); // requeued as attempt 2
+    const requeued = Workflow.fromState({
+      ...structuredClone(wf.state),
+      leaseToken: TOKEN,
+      leaseExpiresAt: T0 + 60_000,
+    });
+    requeued.startStep('a', T0 + 300);
+    requeued.takeEvents();
+    expect(requeued.markStepSlow('a', 2, 10, T0 + 400)).toBe(true);
+    expect(requeued.takeEvents()[0]).toMatchObject({ type: EVENT_TYPES.StepSlow, attempt: 2 });
+  });
+});

@@ -38,6 +38,10 @@ export interface Eta {
   remainingMs: number | null;
   finishAt: string | null;
   basis: 'none' | 'rate' | 'history';
+  /** §13: the remaining time that 9 runs in 10 of this type stayed within (history only; ≥ remainingMs). */
+  remainingP90Ms: number | null;
+  /** §13: a queued workflow on a queue: the estimated wait until a worker claims it (read paths fill it). */
+  queueWaitMs: number | null;
 }
 
 /** A step's full state; times are epoch milliseconds. */
@@ -59,6 +63,8 @@ export interface StepState {
   children: ChildState[];
   /** UTF-8 bytes of `result` as stored (JSON), for the per-workflow result budget; not part of any view. */
   resultBytes?: number;
+  /** The attempt in which `workflow:step:slow` was sent for this step (§13), so it is sent once per attempt. */
+  slowAttempt: number | null;
 }
 
 export interface WorkflowState {
@@ -88,6 +94,9 @@ export interface WorkflowState {
   leaseToken: string | null;
   leaseExpiresAt: number | null;
   workerId: string | null;
+  /** When progress first reached 50 % in this attempt with a history ETA, and that ETA (§13 error ratio). */
+  halfAt: number | null;
+  halfEstimateMs: number | null;
   parent: ParentRef | null;
   /** 0 for a root workflow, parent's depth + 1 for a child. */
   depth: number;

@@ -3,6 +3,7 @@ import type { Principal } from '../../../common/auth/principal';
 import { DbService } from '../../../database/db.service';
 import { placeholders } from '../../../database/sql';
 import { EtaHistory } from '../eta/eta-history';
+import { QueueWaitEstimator } from '../eta/queue-wait';
 import { WorkflowMapper } from '../database/workflow.mapper';
 import { WORKFLOW_SELECT, WorkflowRepository } from '../database/workflow.repository';
 import type { WorkflowView } from '../views/workflow.view';
@@ -28,6 +29,7 @@ export class WorkflowQueueQueries {
     private readonly db: DbService,
     private readonly workflows: WorkflowRepository,
     private readonly etaHistory: EtaHistory,
+    private readonly queueWait: QueueWaitEstimator,
   ) {}
 
   async queueCounts(principal: Principal, now: number): Promise<Map<string, QueueCounts>> {
@@ -116,6 +118,11 @@ export class WorkflowQueueQueries {
       wf.setEtaHistory(history.get(wf.type));
       return { ...WorkflowMapper.toView(wf, now), position: position.get(wf.id) ?? null };
     });
+    // §13: the queue panel shows each waiting workflow's estimated wait
+    await this.queueWait.fill(
+      wfs.map((wf, i) => ({ state: wf.state, eta: items[i].eta })),
+      now,
+    );
     items.sort((a, b) => (a.position ?? Infinity) - (b.position ?? Infinity));
     return { items };
   }

@@ -7,6 +7,7 @@ import { WorkflowLogsReader } from '../database/workflow-logs.reader';
 import { WorkflowMapper } from '../database/workflow.mapper';
 import { WORKFLOW_SELECT, WorkflowRepository } from '../database/workflow.repository';
 import { EtaHistory } from '../eta/eta-history';
+import { QueueWaitEstimator } from '../eta/queue-wait';
 import type { WorkflowPage, WorkflowView } from '../views/workflow.view';
 import type { LogView } from '../views/workflow.view';
 import { GetWorkflowQuery, ListLogsQuery, ListWorkflowsQuery } from './workflow.queries';
@@ -16,13 +17,17 @@ export class GetWorkflowHandler implements IQueryHandler<GetWorkflowQuery, Workf
   constructor(
     private readonly workflows: WorkflowRepository,
     private readonly etaHistory: EtaHistory,
+    private readonly queueWait: QueueWaitEstimator,
   ) {}
 
   async execute(q: GetWorkflowQuery): Promise<WorkflowView> {
     const wf = await this.workflows.findById(q.workflowId);
     if (!wf || !q.principal.canRead(wf.projectId)) throw notFound(`workflow ${q.workflowId}`);
     await this.etaHistory.attach([wf]);
-    return WorkflowMapper.toView(wf, Date.now());
+    const now = Date.now();
+    const view = WorkflowMapper.toView(wf, now);
+    await this.queueWait.fill([{ state: wf.state, eta: view.eta }], now);
+    return view;
   }
 }
 
@@ -46,6 +51,7 @@ export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, W
     private readonly db: DbService,
     private readonly workflows: WorkflowRepository,
     private readonly etaHistory: EtaHistory,
+    private readonly queueWait: QueueWaitEstimator,
   ) {}
 
   async execute(q: ListWorkflowsQuery): Promise<WorkflowPage> {
@@ -72,8 +78,13 @@ export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, W
     await this.etaHistory.attach(items);
     const now = Date.now();
     const last = page[page.length - 1];
+    const views = items.map((wf) => WorkflowMapper.toView(wf, now));
+    await this.queueWait.fill(
+      items.map((wf, i) => ({ state: wf.state, eta: views[i].eta })),
+      now,
+    );
     return {
-      items: items.map((wf) => WorkflowMapper.toView(wf, now)),
+      items: views,
       nextCursor: rows.length > q.limit ? encodeCursor(Number(last.created_seq)) : null,
     };
   }

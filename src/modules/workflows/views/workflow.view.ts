@@ -25,6 +25,18 @@ export class EtaView implements Eta {
   @ApiProperty({ nullable: true, type: Number }) remainingMs: number | null;
   @ApiProperty({ nullable: true, type: String }) finishAt: string | null;
   @ApiProperty({ enum: ['none', 'rate', 'history'] }) basis: 'none' | 'rate' | 'history';
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: '§13: 9 runs in 10 finish within this (history only)',
+  })
+  remainingP90Ms: number | null;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: '§13: queued on a queue: estimated wait until claimed',
+  })
+  queueWaitMs: number | null;
 }
 
 export class ParentRefView implements ParentRef {

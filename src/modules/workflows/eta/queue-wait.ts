@@ -1,0 +1,124 @@
+import { Injectable } from '@nestjs/common';
+import { DbService } from '../../../database/db.service';
+import type { Eta } from '../domain/workflow.types';
+import type { WorkflowState } from '../domain/workflow.types';
+import { median } from '../domain/eta-estimator';
+
+/** The window the queue's claim rate is measured over. */
+export const CLAIM_WINDOW_MS = 5 * 60_000;
+/** Finished runs of the queue whose durations give its run time. */
+const RUN_SAMPLES = 20;
+/** A queue's numbers are read at most this often (a dashboard polling many workflows reads them once). */
+const STATS_TTL_MS = 1000;
+/** Positions past this count as this (a queue that long is read no further). */
+const MAX_POSITION = 10_000;
+
+interface QueueStats {
+  at: number;
+  /** Claims per ms over the window: workflows of the queue finished in it plus those leased now. */
+  claimRate: number;
+  /** Median run time (started → finished) of the queue's last finished workflows, if any. */
+  runMs: number | undefined;
+  /** Workflows of the queue running (leased) now. */
+  busy: number;
+}
+
+/**
+ * §13 `eta.queueWaitMs` for a queued workflow on a queue, at read time:
+ *   position / claimRate                      when the queue had claims in the last 5 minutes,
+ *   ceil(position / max(1, busy)) × runMs     else, when it has run times,
+ *   null                                      else;
+ * never less than what is left of a requeue's backoff. `position` counts the claimable workflows ahead of
+ * it in claim order (oldest first), itself included. Events carry `queueWaitMs: null` (a wait is a read
+ * of the queue, not part of the workflow's change); GET, lists and snapshots fill it.
+ */
+@Injectable()
+export class QueueWaitEstimator {
+  private readonly stats = new Map<string, QueueStats>();
+
+  constructor(private readonly db: DbService) {}
+
+  /** Sets `eta.queueWaitMs` of the queued ones among `items` (one position read per queue, not per item). */
+  async fill(items: { state: Readonly<WorkflowState>; eta: Eta }[], now = Date.now()): Promise<void> {
+    const byQueue = new Map<string, { state: Readonly<WorkflowState>; eta: Eta }[]>();
+    for (const it of items) {
+      if (it.state.status !== 'queued' || it.state.queue === null) continue;
+      const list = byQueue.get(it.state.queue) ?? [];
+      list.push(it);
+      byQueue.set(it.state.queue, list);
+    }
+    for (const [queue, list] of byQueue) {
+      const stats = await this.queueStats(queue, now);
+      if (list.length <= 3) {
+        // a few (a GET): count what is ahead of each
+        for (const { state, eta } of list)
+          eta.queueWaitMs = this.wait(stats, await this.position(state), state, now);
+        continue;
+      }
+      // many (a list, a snapshot): the queue's claimable workflows in claim order, once
+      const order = await this.db.query<{ id: string }>(
+        "SELECT id FROM workflows WHERE queue = ? AND status = 'queued' AND lease_token IS NULL " +
+          'ORDER BY available_at, created_at, created_seq LIMIT ?',
+        [queue, MAX_POSITION],
+      );
+      const rank = new Map(order.map((r, i) => [r.id, i + 1]));
+      for (const { state, eta } of list) {
+        const position = state.leaseToken !== null ? 0 : (rank.get(state.id) ?? MAX_POSITION);
+        eta.queueWaitMs = this.wait(stats, position, state, now);
+      }
+    }
+  }
+
+  /** 1-based place in the claim order (available_at, created_at, created_seq); 0 when already claimed. */
+  private async position(s: Readonly<WorkflowState>): Promise<number> {
+    if (s.leaseToken !== null) return 0;
+    const avail = s.availableAt ?? 0;
+    const rows = await this.db.query(
+      "SELECT COUNT(*) AS n FROM workflows WHERE queue = ? AND status = 'queued' AND lease_token IS NULL AND " +
+        '(available_at < ? OR (available_at = ? AND (created_at < ? OR (created_at = ? AND created_seq <= ?))))',
+      [s.queue, avail, avail, s.createdAt, s.createdAt, s.createdSeq],
+    );
+    return Math.max(1, Number(rows[0]?.n ?? 1));
+  }
+
+  private wait(stats: QueueStats, position: number, s: Readonly<WorkflowState>, now: number): number | null {
+    if (position === 0) return 0; // claimed already, its first step not yet started
+    const backoff = Math.max(0, (s.availableAt ?? now) - now);
+    let wait: number | null = null;
+    if (stats.claimRate > 0) wait = position / stats.claimRate;
+    else if (stats.runMs !== undefined) wait = Math.ceil(position / Math.max(1, stats.busy)) * stats.runMs;
+    return wait === null ? null : Math.round(Math.max(wait, backoff));
+  }
+
+  private async queueStats(queue: string, now: number): Promise<QueueStats> {
+    const hit = this.stats.get(queue);
+    if (hit && now - hit.at < STATS_TTL_MS) return hit;
+    const [finished, leased, runs] = await Promise.all([
+      this.db.query('SELECT COUNT(*) AS n FROM workflows WHERE queue = ? AND finished_at >= ?', [
+        queue,
+        now - CLAIM_WINDOW_MS,
+      ]),
+      this.db.query(
+        "SELECT COUNT(*) AS n FROM workflows WHERE queue = ? AND status IN ('queued', 'running') AND lease_token IS NOT NULL",
+        [queue],
+      ),
+      this.db.query(
+        'SELECT started_at, finished_at FROM workflows WHERE queue = ? AND finished_at IS NOT NULL ORDER BY finished_at DESC LIMIT ?',
+        [queue, RUN_SAMPLES],
+      ),
+    ]);
+    const busy = Number(leased[0]?.n ?? 0);
+    const durations = runs
+      .filter((r) => r.started_at !== null)
+      .map((r) => Number(r.finished_at) - Number(r.started_at));
+    const stats: QueueStats = {
+      at: now,
+      claimRate: (Number(finished[0]?.n ?? 0) + busy) / CLAIM_WINDOW_MS,
+      runMs: median(durations),
+      busy,
+    };
+    if (this.stats.size > 10_000) this.stats.clear();
+    this.stats.set(queue, stats);
+    return stats;
+  }
+}
