@@ -38,8 +38,11 @@ export function findMarkers(
       let text = content
         .toString('utf8', at + m[2].length, end)
         .replace(/^[:\s]+/, '')
-        .replace(/\s*(\*\/|-->)\s*$/, '')
-        .trim();
+        .trimEnd();
+      // a trailing comment closer, without a pattern that would retry at every space of a long line
+      if (text.endsWith('*/')) text = text.slice(0, -2);
+      else if (text.endsWith('-->')) text = text.slice(0, -3);
+      text = text.trim();
       if (text.length > MAX_MARKER_TEXT) text = Array.from(text).slice(0, MAX_MARKER_TEXT).join('').trimEnd();
       items.push({ file, line, kind: m[2] as MarkerKind, text });
     }
