@@ -67,10 +67,13 @@ export class IssuesAnalyzer implements Analyzer<'issues'> {
 
     await forEachFile(files, ctx, {
       visit: () => true,
-      text: (file, content, i) => {
-        const { items, count } = findMarkers(file.rel, content, i < keepBelow ? cap : 0);
+      work: 'issues',
+      arg: (i) => (i < keepBelow ? cap : 0),
+      compute: (file, content, limit) => findMarkers(file.rel, content, limit),
+      result: (_file, { items, count }, i) => {
         total += count;
-        if (items.length) perFile[i] = items;
+        // a later file may have been handed out before keepBelow moved below it
+        if (items.length && i < keepBelow) perFile[i] = items;
       },
       done: (_file, i) => {
         done[i] = true;
