@@ -5,6 +5,7 @@ import { MetricsService } from '../../metrics/metrics.service';
 import { WorkerRegistry } from '../../queue-monitoring/workers/worker-registry';
 import type { WorkerJob } from '../../queue-monitoring/workers/worker-job';
 import { ANALYSIS_QUEUE } from '../analysis.constants';
+import { languageTable } from '../analyzers/languages';
 import { analyzerFor, isAnalysisType, type AnalysisType } from '../analyzers/registry';
 import type { AnalysisResults } from '../analyzers/analysis-type';
 import { AnalysisPathError, resolveAnalysisPath, walkFiles, type WalkResult } from '../analyzers/walker';
@@ -59,6 +60,9 @@ export class AnalysisWorker implements OnModuleInit {
 
   onModuleInit(): void {
     this.registry.register(ANALYSIS_QUEUE, (job) => this.run(job));
+    // the language table (file names → languages) is read on this thread; building it takes about half a
+    // second of synchronous work, which would otherwise stall every client inside the first analysis
+    if (this.config.workerConcurrency > 0) languageTable();
   }
 
   async run(job: WorkerJob): Promise<void> {
