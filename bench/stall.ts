@@ -9,7 +9,7 @@ import { Latencies } from './stats';
  * `/health` while an analysis runs over crafted files (CONTRACT §10: no input stalls the service). A tree of
  * 200 ordinary source files plus inputs crafted against the analyzers' old regular expressions (60,000 dots
  * after `from`, a 480 KB pom.xml of unclosed <dependency>, whitespace runs and lone CRs in Gemfile, go.mod and
- * requirements.txt) and a file that costs the architecture analyzer about a second even in linear time (1 MiB
+ * requirements.txt, a .gitignore rule that takes seconds on a 50-deep path) and a file that costs the architecture analyzer about a second even in linear time (1 MiB
  * of Python relative imports). The server runs with its defaults (1 s budget per file, the default threads);
  * the bench polls `/health` back to back (one request in flight, 5 ms apart) from POST to completion, and for
  * as long again with no analysis, as the reference.
@@ -45,6 +45,8 @@ function craftTree(root: string): void {
   write('gems/Gemfile', 'gem' + ' '.repeat(256 * 1024) + 'x');
   write('go/go.mod', '//'.repeat(64 * 1024) + '\rx');
   write('deps/requirements.txt', 'a'.repeat(256 * 1024) + '!\rb');
+  write('deep/.gitignore', 'a/**/a/**/a/**/a/**/a/**/a/**/b\n');
+  write(`deep/${'a/'.repeat(50)}c.txt`, 'x\n');
   const unit = 'from ..src0 import (b, c)\n';
   write('slow/big.py', unit.repeat(Math.floor((MiB - 64) / unit.length)));
 }
@@ -121,7 +123,8 @@ export function stallReport(r: StallReport): string {
     '',
     `\`GET /health\` polled back to back (one in flight, 5 ms apart) during ${r.runs} analyses (all four types) of ` +
       'a tree of 200 ordinary files plus crafted ones (60,000 dots after `from`, a 480 KB pom.xml of unclosed ' +
-      '<dependency>, whitespace runs and lone CRs in Gemfile, go.mod, requirements.txt, and 1 MiB of Python imports), ' +
+      '<dependency>, whitespace runs and lone CRs in Gemfile, go.mod, requirements.txt, a .gitignore rule slow on a ' +
+      '50-deep path, and 1 MiB of Python imports), ' +
       `default budget and threads; then as long again with no analysis. Analyses took ${r.analysisMs
         .map((x) => `${fmt(x / 1000, 1)} s`)
         .join(', ')}; cut short: ${cut.length ? cut.join(', ') : 'none'} ` +

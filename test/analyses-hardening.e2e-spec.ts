@@ -9,7 +9,7 @@ import { sleep } from './support/live-clients';
  * CONTRACT §10 "No input stalls the service", against the real server: an analysis over files crafted to make
  * the old regular expressions take seconds (60,000 dots after `from`, a 480 KB pom.xml of unclosed
  * <dependency>, …) and over a file that takes the architecture analyzer longer than its per-file budget even in
- * linear time (1 MiB of Python imports) keeps `/health` answering within 250 ms the whole time; the file over
+ * linear time (1 MiB of Python imports), or a .gitignore rule that is slow on a deep path, keeps `/health` answering within 250 ms the whole time; the file over
  * budget is cut short, left out and named in the step's first log line; every other file is analysed as usual.
  * The budget is ANALYSIS_FILE_BUDGET_MS=250 here (1 s by default) so that the slow file overruns it by far.
  */
@@ -44,6 +44,9 @@ beforeAll(() => {
   write('t/gems/Gemfile', 'gem' + ' '.repeat(256 * 1024) + 'x');
   write('t/go/go.mod', '//'.repeat(64 * 1024) + '\rx');
   write('t/deps/requirements.txt', 'a'.repeat(256 * 1024) + '!\rb');
+  // a .gitignore rule the ignore package turns into a regular expression that takes seconds on a deep path
+  write('t/deep/.gitignore', 'a/**/a/**/a/**/a/**/a/**/a/**/b\n');
+  write(`t/deep/${'a/'.repeat(50)}c.txt`, 'x\n');
   // slow in linear time too: 1 MiB of relative imports (of module `a`) takes the architecture analyzer well
   // over BUDGET_MS; were it not cut short, the edge slow → a would appear
   write('t/slow/big.py', fill('from ..a import (b, c)\n', MiB - 64));
@@ -127,6 +130,7 @@ describe('no input stalls the service (§10)', () => {
     expect(arch.modules.map((m: any) => m.name)).toEqual([
       'a',
       'app',
+      'deep',
       'deps',
       'gems',
       'go',

@@ -5,7 +5,8 @@ import { Piscina } from 'piscina';
 import { AppConfig } from '../../../config/app.config';
 import { AnalysisAbortedError } from '../analyzers/analysis-errors';
 import type { FilePool, FileWork, PoolJob } from '../analyzers/analyzer';
-import type { ThreadResult, ThreadTask } from './analysis.thread';
+import { DEFAULT_WALK_MS, type WalkResult } from '../analyzers/walker';
+import type { ThreadResult, ThreadTask, WalkTask } from './analysis.thread';
 
 /** The thread script, beside this file in dist (the analysis threads run compiled JavaScript). */
 export const THREAD_SCRIPT = path.join(__dirname, 'analysis.thread.js');
@@ -14,6 +15,7 @@ export const THREAD_SCRIPT = path.join(__dirname, 'analysis.thread.js');
 const BATCH_FILES = 64;
 const BATCH_BYTES = 8 * 1024 * 1024;
 const SLICE_MS = 100;
+const WALK_GRACE_MS = 30_000;
 
 /** Default threads: WORKER_CONCURRENCY, but leave one core to the event loop (at least one thread). */
 export function defaultAnalysisThreads(workerConcurrency: number): number {
@@ -36,7 +38,7 @@ export class AnalysisPool implements FilePool, OnModuleDestroy {
   private readonly logger = new Logger('AnalysisPool');
   readonly threads: number;
   readonly budgetMs: number;
-  private readonly piscina: Piscina<ThreadTask, ThreadResult>;
+  private readonly piscina: Piscina<ThreadTask | WalkTask, ThreadResult | WalkResult>;
 
   constructor(config: AppConfig) {
     this.threads = config.analysisThreads ?? defaultAnalysisThreads(config.workerConcurrency);
@@ -53,6 +55,27 @@ export class AnalysisPool implements FilePool, OnModuleDestroy {
 
   async onModuleDestroy(): Promise<void> {
     await this.piscina.destroy();
+  }
+
+  /**
+   * walkFiles(dir) on a thread. The walk stops itself after DEFAULT_WALK_MS (`truncated`); one that does not
+   * (a single .gitignore test can take that long) is stopped WALK_GRACE_MS later, and fails.
+   */
+  async walk(dir: string, signal?: AbortSignal): Promise<WalkResult> {
+    const limit = AbortSignal.timeout(DEFAULT_WALK_MS + WALK_GRACE_MS);
+    try {
+      return (await this.piscina.run(
+        { kind: 'walk', dir },
+        { signal: signal ? AbortSignal.any([signal, limit]) : limit },
+      )) as WalkResult;
+    } catch (err) {
+      if (signal?.aborted) throw new AnalysisAbortedError(signal.reason);
+      if (limit.aborted)
+        throw new Error(`the walk of the directory took over ${DEFAULT_WALK_MS + WALK_GRACE_MS} ms`, {
+          cause: err,
+        });
+      throw err;
+    }
   }
 
   async run(
@@ -88,12 +111,13 @@ export class AnalysisPool implements FilePool, OnModuleDestroy {
       }, tick);
       try {
         const task: ThreadTask = {
+          kind: 'files',
           work,
           files: jobs.map((j) => ({ rel: j.file.rel, abs: j.file.abs, size: j.file.size, arg: j.arg })),
           clock: clockBuf,
           sliceMs: SLICE_MS,
         };
-        const { outputs } = await this.piscina.run(task, { signal: abort.signal });
+        const { outputs } = (await this.piscina.run(task, { signal: abort.signal })) as ThreadResult;
         clearInterval(watchdog);
         if (signal.aborted) throw new AnalysisAbortedError(signal.reason);
         again.unshift(...jobs.slice(outputs.length));

@@ -8,7 +8,7 @@ import { ANALYSIS_QUEUE } from '../analysis.constants';
 import { languageTable } from '../analyzers/languages';
 import { analyzerFor, isAnalysisType, type AnalysisType } from '../analyzers/registry';
 import type { AnalysisResults } from '../analyzers/analysis-type';
-import { AnalysisPathError, resolveAnalysisPath, walkFiles, type WalkResult } from '../analyzers/walker';
+import { AnalysisPathError, resolveAnalysisPath, type WalkResult } from '../analyzers/walker';
 import { AnalysisPool } from './analysis-pool';
 import { fitResult } from './fit-result';
 import { ProgressCoalescer } from './progress-coalescer';
@@ -97,7 +97,8 @@ export class AnalysisWorker implements OnModuleInit {
         // checked again here: the tree may have changed since the request was accepted
         dir ??= await resolveAnalysisPath(this.config.analysisRoot, String(wf.metadata.path ?? ''));
         if (!walk) {
-          const w = (walk = await walkFiles(dir, { signal })); // bounded by the walker's file and time limits
+          // on a thread, bounded by the walker's file and time limits
+          const w = (walk = await this.pool.walk(dir, signal));
           walkNote = () => job.log('info', walkSummary(w), step.id, { ...w.skipped, truncated: w.truncated });
         }
         let examined = 0;
