@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Piscina } from 'piscina';
 import { AppConfig } from '../../../config/app.config';
 import { AnalysisAbortedError } from '../analyzers/analysis-errors';
@@ -34,7 +34,7 @@ const epochMs = (): number => performance.timeOrigin + performance.now();
  * of the analysis the same way.
  */
 @Injectable()
-export class AnalysisPool implements FilePool, OnModuleDestroy {
+export class AnalysisPool implements FilePool, OnApplicationShutdown {
   private readonly logger = new Logger('AnalysisPool');
   readonly threads: number;
   readonly budgetMs: number;
@@ -53,7 +53,15 @@ export class AnalysisPool implements FilePool, OnModuleDestroy {
     });
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /** Set once the server shuts down: a task that fails from then on failed because the threads were stopped. */
+  closing = false;
+
+  /**
+   * After the WorkerPool's own shutdown hook (its module is imported by this one, so Nest calls it first),
+   * which aborts the running jobs and gives their leases back: only then are the threads stopped.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    this.closing = true;
     await this.piscina.destroy();
   }
 

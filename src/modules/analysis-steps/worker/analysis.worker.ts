@@ -122,7 +122,8 @@ export class AnalysisWorker implements OnModuleInit {
         await job.complete(step.id, fitResult(result, MAX_RESULT_BYTES));
       } catch (err) {
         progress.stop();
-        if (signal.aborted) return; // cancelled, lease lost or shutting down: nothing more to write
+        // cancelled, lease lost or shutting down: nothing more to write
+        if (signal.aborted || this.pool.closing) return;
         this.logger.warn(`analysis ${wf.id} step ${step.id}: ${(err as Error).message}`);
         await notes().catch(() => undefined);
         // the step's error is public (API and events): only messages written for callers go there, never an
