@@ -14,6 +14,7 @@ import {
   serverAnalysisReport,
 } from './analysis';
 import { claimsReport, ClaimsResult, runClaims } from './claims';
+import { runStall, stallReport, StallReport } from './stall';
 import { compareReport, CompareReport, runCompare } from './compare';
 import { crossNodeReport, CrossNodeResult, runCrossNode } from './cross-node';
 import {
@@ -41,7 +42,7 @@ import { Measured, perSecond } from './stats';
 import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './workload';
 
 /**
- * `npm run bench`: suites chosen with BENCH_SUITES=core,fanout,claims,analysis,compare,crossnode,family,limits,events
+ * `npm run bench`: suites chosen with BENCH_SUITES=core,fanout,claims,analysis,stall,compare,crossnode,family,limits,events
  * (default: all of them).
  *
  * core: the real server (a child process, as `npm start` runs it) driven over HTTP keep-alive
@@ -51,6 +52,7 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  * fanout: live delivery to 100 … 10,000 Socket.IO subscribers against a bare Socket.IO server (fanout.ts).
  * claims: queue claims and claim → complete round trips on MariaDB against raw mysql2 (claims.ts).
  * analysis: the four analyzers on the repository's own node_modules, in-process and through the server (analysis.ts).
+ * stall: /health latency while the server analyses crafted files (stall.ts; a few seconds).
  * compare: Stepline against a hand-wired BullMQ → QueueEvents → Socket.IO pipeline, end to end (compare.ts).
  * crossnode: two instances on MariaDB + Redis, POST to A → subscribers on both (cross-node.ts).
  * limits: the rate limiter's overhead, SQLite FULL vs NORMAL, progress answers on a workflow with 1 MiB of results (limits.ts).
@@ -63,7 +65,7 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  *   BENCH_RESULTS: where the markdown goes (bench/results.md)
  */
 const SUITES = (() => {
-  const all = ['core', 'fanout', 'claims', 'analysis', 'compare', 'crossnode', 'family', 'limits', 'events'];
+  const all = ['core', 'fanout', 'claims', 'analysis', 'stall', 'compare', 'crossnode', 'family', 'limits', 'events'];
   const v = (process.env.BENCH_SUITES ?? all.join(','))
     .split(',')
     .map((x) => x.trim().toLowerCase())
@@ -114,6 +116,7 @@ const refs: Reference[] = [];
 let fanout: FanoutResult | undefined;
 let claims: ClaimsResult | undefined;
 let analysis: { engine: AnalysisBenchReport; server: ServerAnalysisReport } | undefined;
+let stall: StallReport | undefined;
 let compare: CompareReport | undefined;
 let crossNode: CrossNodeResult | undefined;
 let family: FamilyCell[] | undefined;
@@ -454,6 +457,7 @@ function report(): string {
       serverAnalysisReport(analysis.server),
       '',
     );
+  if (stall) parts.push(stallReport(stall));
   if (compare) parts.push(compareReport(compare));
   if (crossNode) parts.push(crossNodeReport(crossNode));
   if (limits) parts.push(limitsReport(limits));
@@ -613,6 +617,10 @@ async function main(): Promise<void> {
   if (SUITES.has('analysis')) {
     log('analysis: the engine on node_modules, then through the server');
     analysis = { engine: await runAnalysisBench(), server: await runAnalysisThroughServer() };
+  }
+  if (SUITES.has('stall')) {
+    log('stall: /health while the server analyses crafted files');
+    stall = await runStall();
   }
   if (SUITES.has('compare')) compare = await runCompare();
   if (SUITES.has('crossnode')) crossNode = await runCrossNode();

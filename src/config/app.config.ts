@@ -31,6 +31,12 @@ export class AppConfig {
   get analysisRoot(): string {
     return this.config.get('ANALYSIS_ROOT', { infer: true }) ?? process.cwd();
   }
+  get analysisThreads(): number | undefined {
+    return this.config.get('ANALYSIS_THREADS', { infer: true });
+  }
+  get analysisFileBudgetMs(): number {
+    return this.config.get('ANALYSIS_FILE_BUDGET_MS', { infer: true });
+  }
   get eventRetentionHours(): number {
     return this.config.get('EVENT_RETENTION_HOURS', { infer: true });
   }

@@ -66,6 +66,22 @@ export class EnvironmentVariables {
   @IsString()
   ANALYSIS_ROOT?: string;
 
+  /** Threads that run the analyzers' per-file work; default WORKER_CONCURRENCY, at most the cores but one. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(64)
+  ANALYSIS_THREADS?: number;
+
+  /** What one file may cost an analyzer (CONTRACT §10: 1 s); a file over it is cut short and left out. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(600_000)
+  ANALYSIS_FILE_BUDGET_MS = 1000;
+
   /** Hours; fractions are allowed (0.01 = 36 s), which the tests use. */
   @IsOptional()
   @Transform(toNum)

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type { ArchitectureResult, ModuleEdge } from './analysis-type';
 import { compare, forEachFile, type AnalysisContext, type Analyzer } from './analyzer';
 import { pythonImports } from './python-imports';
+import type { FileEntry } from './walker';
 
 type TypeScript = typeof import('typescript');
 let tsLib: TypeScript | undefined;
@@ -51,6 +52,18 @@ export function pythonTargets(fromRel: string, stmt: ReturnType<typeof pythonImp
   const base = dir.slice(0, dir.length - up);
   if (stmt.module) return [[...base, ...stmt.module.split('.')][0]];
   return stmt.names.filter((n) => n !== '*').map((n) => [...base, n][0]);
+}
+
+/**
+ * The per-file work of architecture: for each import statement of a JS/TS or Python file, the modules it
+ * points at (undefined: none).
+ */
+export function importTargets(f: Pick<FileEntry, 'rel'>, content: Buffer): (string | undefined)[][] {
+  const src = content.toString('utf8');
+  if (PY.test(f.rel)) return pythonImports(src).map((stmt) => pythonTargets(f.rel, stmt));
+  return typescript()
+    .preProcessFile(src, true, true)
+    .importedFiles.map((imp) => [jsTarget(f.rel, imp.fileName)]);
 }
 
 /** Strongly connected components with two or more nodes (Tarjan), each sorted, the list sorted. */
@@ -136,15 +149,11 @@ export class ArchitectureAnalyzer implements Analyzer<'architecture'> {
 
     await forEachFile(ctx.files, ctx, {
       visit: (f) => topOf(f.rel) !== undefined && (JS.test(f.rel) || PY.test(f.rel)),
-      text: (f, content) => {
+      work: 'architecture',
+      compute: (f, content) => importTargets(f, content),
+      result: (f, statements) => {
         const from = topOf(f.rel)!;
-        const src = content.toString('utf8');
-        if (PY.test(f.rel)) {
-          for (const stmt of pythonImports(src)) add(from, pythonTargets(f.rel, stmt));
-        } else {
-          for (const imp of typescript().preProcessFile(src, true, true).importedFiles)
-            add(from, [jsTarget(f.rel, imp.fileName)]);
-        }
+        for (const targets of statements) add(from, targets);
       },
     });
 

@@ -38,8 +38,11 @@ export function findMarkers(
       let text = content
         .toString('utf8', at + m[2].length, end)
         .replace(/^[:\s]+/, '')
-        .replace(/\s*(\*\/|-->)\s*$/, '')
-        .trim();
+        .trimEnd();
+      // a trailing comment closer, without a pattern that would retry at every space of a long line
+      if (text.endsWith('*/')) text = text.slice(0, -2);
+      else if (text.endsWith('-->')) text = text.slice(0, -3);
+      text = text.trim();
       if (text.length > MAX_MARKER_TEXT) text = Array.from(text).slice(0, MAX_MARKER_TEXT).join('').trimEnd();
       items.push({ file, line, kind: m[2] as MarkerKind, text });
     }
@@ -64,10 +67,13 @@ export class IssuesAnalyzer implements Analyzer<'issues'> {
 
     await forEachFile(files, ctx, {
       visit: () => true,
-      text: (file, content, i) => {
-        const { items, count } = findMarkers(file.rel, content, i < keepBelow ? cap : 0);
+      work: 'issues',
+      arg: (i) => (i < keepBelow ? cap : 0),
+      compute: (file, content, limit) => findMarkers(file.rel, content, limit),
+      result: (_file, { items, count }, i) => {
         total += count;
-        if (items.length) perFile[i] = items;
+        // a later file may have been handed out before keepBelow moved below it
+        if (items.length && i < keepBelow) perFile[i] = items;
       },
       done: (_file, i) => {
         done[i] = true;

@@ -2,7 +2,9 @@ import type { Dependency, Ecosystem, Manifest } from './analysis-type';
 import { isTable, parseToml, type TomlTable, type TomlValue } from './toml';
 
 /**
- * Package manifests by file name, and what each declares. A manifest that cannot be parsed is still listed,
+ * Package manifests by file name, and what each declares. Every pattern here runs in time linear in its input
+ * (no two quantifiers that can match the same text back to back, no lazy scan for a closing tag that may not
+ * exist: XML is scanned with indexOf), so that a crafted manifest cannot stall the thread that parses it. A manifest that cannot be parsed is still listed,
  * with no dependencies. Within one manifest a name appears once (its first declaration wins, except that a
  * later one with a version fills in a first one without).
  */
@@ -109,9 +111,11 @@ function parseComposerJson(text: string): Dependency[] {
 /** A PEP 508 requirement: `name[extras] spec ; marker` or `name @ url`; version = the spec text. */
 export function parsePep508(req: string): Dependency | undefined {
   const s = req.split(';')[0].trim();
-  const m = /^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?\s*(.*)$/.exec(s);
+  // the tail is [\s\S]*, which always matches: the pattern never backtracks into the name
+  const m = /^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[[^\]]*\])?([\s\S]*)$/.exec(s);
   if (!m) return undefined;
   let rest = m[2].trim();
+  if (/[\r\n\u2028\u2029]/.test(rest)) return undefined;
   if (rest.startsWith('@')) return { name: m[1], version: rest.slice(1).trim() || null };
   if (rest.startsWith('(') && rest.endsWith(')')) rest = rest.slice(1, -1).trim();
   if (rest && !/^[<>=!~]/.test(rest)) return undefined;
@@ -122,8 +126,7 @@ export function parsePep508(req: string): Dependency | undefined {
 function parseRequirements(text: string): Dependency[] {
   const d = new Deps();
   for (let line of text.replace(/\\\r?\n/g, ' ').split(/\r?\n/)) {
-    line = line
-      .replace(/(^|\s)#.*$/, '')
+    line = stripComment(line, '#')
       .replace(/\s--?[A-Za-z][\w-]*(?:[=\s]\S+)?/g, '')
       .trim();
     if (!line || line.startsWith('-') || /^[./]/.test(line)) continue;
@@ -207,14 +210,15 @@ function parseGoMod(text: string): Dependency[] {
     if (name && version) d.add(name.replace(/^"|"$/g, ''), version);
   };
   for (const raw of text.split(/\r?\n/)) {
-    const l = raw.replace(/\/\/.*$/, '').trim();
+    const cut = raw.indexOf('//');
+    const l = (cut === -1 ? raw : raw.slice(0, cut)).trim();
     if (block) {
       if (l === ')') block = false;
       else if (l) req(l);
     } else if (/^require\s*\($/.test(l)) block = true;
-    else {
-      const m = /^require\s+(.+)$/.exec(l);
-      if (m) req(m[1]);
+    else if (/^require\s/.test(l)) {
+      const rest = l.slice('require'.length).trimStart();
+      if (!/[\r\n\u2028\u2029]/.test(rest)) req(rest);
     }
   }
   return d.list();
@@ -233,32 +237,148 @@ function parseCargoToml(text: string): Dependency[] {
   return d.list();
 }
 
+/** Cuts a line at the first `mark` that starts it or follows whitespace (a comment). */
+function stripComment(line: string, mark: string): string {
+  for (let i = line.indexOf(mark); i !== -1; i = line.indexOf(mark, i + 1))
+    if (i === 0 || /\s/.test(line[i - 1])) return line.slice(0, i);
+  return line;
+}
+
+/** `text` without every `open` … `close` span (the first `close` after each `open`); an unclosed one stays. */
+export function removeSpans(text: string, open: string, close: string): string {
+  let out = '';
+  let at = 0;
+  for (;;) {
+    const s = text.indexOf(open, at);
+    if (s === -1) break;
+    const e = text.indexOf(close, s + open.length);
+    if (e === -1) break; // no close after this open: none after a later one either
+    out += text.slice(at, s);
+    at = e + close.length;
+  }
+  return out + text.slice(at);
+}
+
+/** `text` without every `<tag>` … `</tag>` element of any of `tags`, taken left to right (as one alternation). */
+function removeElements(text: string, tags: readonly string[]): string {
+  const next = tags.map(() => -2); // per tag: the next `<tag>` at or after `at` (-1: none left), -2: unknown
+  let out = '';
+  let at = 0;
+  for (;;) {
+    let best = -1;
+    let which = -1;
+    for (let k = 0; k < tags.length; k++) {
+      if (next[k] === -1) continue;
+      if (next[k] < at) next[k] = text.indexOf(`<${tags[k]}>`, at);
+      if (next[k] !== -1 && (best === -1 || next[k] < best)) [best, which] = [next[k], k];
+    }
+    if (which === -1) break;
+    const close = `</${tags[which]}>`;
+    const e = text.indexOf(close, best + tags[which].length + 2);
+    if (e === -1) {
+      next[which] = -1; // unclosed: no later one of this tag closes either
+      continue;
+    }
+    out += text.slice(at, best);
+    at = e + close.length;
+  }
+  return out + text.slice(at);
+}
+
+/** The contents of each `<tag>` … `</tag>` element, in order (the first `</tag>` after each `<tag>`). */
+function* elements(xml: string, tag: string): Generator<string> {
+  const open = `<${tag}>`;
+  const close = `</${tag}>`;
+  for (let s = xml.indexOf(open); s !== -1;) {
+    const e = xml.indexOf(close, s + open.length);
+    if (e === -1) return;
+    yield xml.slice(s + open.length, e);
+    s = xml.indexOf(open, e + close.length);
+  }
+}
+
+/** The trimmed text of the first `<tag>text</tag>` (text without `<`) in `xml`. */
 function xmlText(xml: string, tag: string): string | undefined {
-  const m = new RegExp(`<${tag}>\\s*([^<]*?)\\s*</${tag}>`).exec(xml);
-  return m ? m[1] : undefined;
+  const open = `<${tag}>`;
+  const close = `</${tag}>`;
+  for (let s = xml.indexOf(open); s !== -1;) {
+    const lt = xml.indexOf('<', s + open.length);
+    if (lt === -1) return undefined;
+    if (xml.startsWith(close, lt)) return xml.slice(s + open.length, lt).trim();
+    s = xml.indexOf(open, lt);
+  }
+  return undefined;
+}
+
+/** `<name>text</name>` children with text only (no nested elements): each name with its trimmed text. */
+function* simpleChildren(xml: string): Generator<[string, string]> {
+  const NAME = /[\w.-]/;
+  for (let lt = xml.indexOf('<'); lt !== -1;) {
+    let j = lt + 1;
+    while (j < xml.length && NAME.test(xml[j])) j++;
+    if (j === lt + 1 || xml[j] !== '>') {
+      lt = xml.indexOf('<', lt + 1);
+      continue;
+    }
+    const name = xml.slice(lt + 1, j);
+    const next = xml.indexOf('<', j + 1);
+    if (next === -1) return;
+    if (xml.startsWith(`</${name}>`, next)) {
+      yield [name, xml.slice(j + 1, next).trim()];
+      lt = xml.indexOf('<', next + name.length + 3);
+    } else lt = next;
+  }
+}
+
+/** `${key}` replaced by its property where defined (the first `}` after each `${` closes it). */
+function substitute(v: string, props: ReadonlyMap<string, string>): string {
+  let out = '';
+  let copied = 0;
+  let from = 0;
+  for (;;) {
+    const s = v.indexOf('${', from);
+    if (s === -1) break;
+    const e = v.indexOf('}', s + 2);
+    if (e === -1) break;
+    if (e === s + 2) {
+      from = s + 1; // `${}` names nothing
+      continue;
+    }
+    const value = props.get(v.slice(s + 2, e));
+    if (value !== undefined) {
+      out += v.slice(copied, s) + value;
+      copied = e + 1;
+    }
+    from = e + 1;
+  }
+  return out + v.slice(copied);
 }
 
 /** <dependency> elements (outside <plugin>s) as groupId:artifactId, ${properties} substituted where defined. */
 function parsePomXml(text: string): Dependency[] {
-  const xml = text.replace(/<!--[\s\S]*?-->/g, '').replace(/<plugin>[\s\S]*?<\/plugin>/g, '');
+  const xml = removeSpans(removeSpans(text, '<!--', '-->'), '<plugin>', '</plugin>');
   const props = new Map<string, string>();
-  const propBlock = /<properties>([\s\S]*?)<\/properties>/.exec(xml);
-  if (propBlock)
-    for (const m of propBlock[1].matchAll(/<([\w.-]+)>\s*([^<]*?)\s*<\/\1>/g)) props.set(m[1], m[2]);
-  const own = xml.replace(
-    /<(parent|dependencies|dependencyManagement|build|profiles|reporting)>[\s\S]*?<\/\1>/g,
-    '',
-  );
+  for (const block of elements(xml, 'properties')) {
+    for (const [name, value] of simpleChildren(block)) props.set(name, value);
+    break; // the first <properties> block only
+  }
+  const own = removeElements(xml, [
+    'parent',
+    'dependencies',
+    'dependencyManagement',
+    'build',
+    'profiles',
+    'reporting',
+  ]);
   const projectVersion = xmlText(own, 'version');
   if (projectVersion) props.set('project.version', projectVersion);
-  const subst = (v: string | undefined): string | undefined =>
-    v?.replace(/\$\{([^}]+)\}/g, (whole, k: string) => props.get(k) ?? whole);
+  const subst = (v: string | undefined): string | undefined => (v === undefined ? v : substitute(v, props));
   const d = new Deps();
-  for (const m of xml.matchAll(/<dependency>([\s\S]*?)<\/dependency>/g)) {
-    const artifact = subst(xmlText(m[1], 'artifactId'));
+  for (const dep of elements(xml, 'dependency')) {
+    const artifact = subst(xmlText(dep, 'artifactId'));
     if (!artifact) continue;
-    const group = subst(xmlText(m[1], 'groupId'));
-    d.add(group ? `${group}:${artifact}` : artifact, subst(xmlText(m[1], 'version')) ?? null);
+    const group = subst(xmlText(dep, 'groupId'));
+    d.add(group ? `${group}:${artifact}` : artifact, subst(xmlText(dep, 'version')) ?? null);
   }
   return d.list();
 }
@@ -268,15 +388,16 @@ const GRADLE_CONF =
 
 /** `conf "group:name:version"`, `conf("group:name")`, `conf group: "g", name: "n", version: "v"`. */
 function parseGradle(text: string): Dependency[] {
-  const src = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|\s)\/\/.*$/gm, '$1');
+  // with the m flag `.*$` always matches at its first try (`.` and `$` stop at the same line terminators)
+  const src = removeSpans(text, '/*', '*/').replace(/(^|\s)\/\/.*$/gm, '$1');
   const d = new Deps();
   const coord = new RegExp(
-    `\\b${GRADLE_CONF}\\s*\\(?\\s*(?:(?:platform|enforcedPlatform)\\s*\\(\\s*)?["']([^"':\\s]+):([^"':\\s]+)(?::([^"'\\s]+))?["']`,
+    `\\b${GRADLE_CONF}\\s*(?:\\(\\s*)?(?:(?:platform|enforcedPlatform)\\s*\\(\\s*)?["']([^"':\\s]+):([^"':\\s]+)(?::([^"'\\s]+))?["']`,
     'g',
   );
   for (const m of src.matchAll(coord)) d.add(`${m[1]}:${m[2]}`, m[3] ?? null);
   const named = new RegExp(
-    `\\b${GRADLE_CONF}\\s*\\(?\\s*group\\s*[:=]\\s*["']([^"']+)["']\\s*,\\s*name\\s*[:=]\\s*["']([^"']+)["'](?:\\s*,\\s*version\\s*[:=]\\s*["']([^"']+)["'])?`,
+    `\\b${GRADLE_CONF}\\s*(?:\\(\\s*)?group\\s*[:=]\\s*["']([^"']+)["']\\s*,\\s*name\\s*[:=]\\s*["']([^"']+)["'](?:\\s*,\\s*version\\s*[:=]\\s*["']([^"']+)["'])?`,
     'g',
   );
   for (const m of src.matchAll(named)) d.add(`${m[1]}:${m[2]}`, m[3] ?? null);
@@ -287,8 +408,8 @@ function parseGradle(text: string): Dependency[] {
 function parseGemfile(text: string): Dependency[] {
   const d = new Deps();
   for (const raw of text.split(/\r?\n/)) {
-    const l = raw.replace(/(^|\s)#.*$/, '').trim();
-    const m = /^gem\s*\(?\s*["']([^"']+)["']((?:\s*,\s*["'][^"']*["'])*)/.exec(l);
+    const l = stripComment(raw, '#').trim();
+    const m = /^gem\s*(?:\(\s*)?["']([^"']+)["']((?:\s*,\s*["'][^"']*["'])*)/.exec(l);
     if (!m) continue;
     const versions = [...m[2].matchAll(/["']([^"']*)["']/g)].map((x) => x[1]).filter(Boolean);
     d.add(m[1], versions.length ? versions.join(', ') : null);

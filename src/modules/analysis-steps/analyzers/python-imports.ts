@@ -121,7 +121,22 @@ function parseStatement(word: 'import' | 'from', rest: string): PythonImport | u
     const modules = names(text);
     return modules.length ? { kind: 'import', modules } : undefined;
   }
-  const m = /^(\.*)\s*([\w.\u0080-\uffff]*)\s+import\s+(.+)$/.exec(text);
-  if (!m || (!m[1] && !m[2])) return undefined;
-  return { kind: 'from', level: m[1].length, module: m[2], names: names(m[3]) };
+  // `from <dots> <module> import <names>`, read left to right: the dots and the module are both runs that may
+  // hold dots, so one pattern for both would try every split of a run of dots (quadratic)
+  let level = 0;
+  while (text[level] === '.') level++;
+  const head = /\s*([\w.\u0080-\uffff]+)/y;
+  const tail = /\s+import\s+(.+)$/y;
+  head.lastIndex = level;
+  let module = head.exec(text)?.[1] ?? '';
+  tail.lastIndex = module ? head.lastIndex : level;
+  let m = tail.exec(text);
+  if (!m && module) {
+    // `from . import x`: what looked like the module was the keyword
+    module = '';
+    tail.lastIndex = level;
+    m = tail.exec(text);
+  }
+  if (!m || (!level && !module)) return undefined;
+  return { kind: 'from', level, module, names: names(m[1]) };
 }

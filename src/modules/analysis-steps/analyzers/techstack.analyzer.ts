@@ -2,6 +2,12 @@ import type { LanguageStat, Manifest, TechstackResult } from './analysis-type';
 import { compare, forEachFile, type AnalysisContext, type Analyzer } from './analyzer';
 import { COUNTED_LANGUAGE_TYPES, languageOf } from './languages';
 import { isManifest, parseManifest } from './manifests';
+import type { FileEntry } from './walker';
+
+/** The per-file work of techstack: the manifest a wanted file declares (null when it is none). */
+export function manifestOf(file: Pick<FileEntry, 'rel'>, content: Buffer): Manifest | null {
+  return parseManifest(file.rel, content.toString('utf8')) ?? null;
+}
 
 /**
  * Languages from file names alone (linguist's filenames and extensions; no content is read for them), counted
@@ -24,8 +30,9 @@ export class TechstackAnalyzer implements Analyzer<'techstack'> {
         }
         return isManifest(file.rel);
       },
-      text: (file, content) => {
-        const m = parseManifest(file.rel, content.toString('utf8'));
+      work: 'techstack',
+      compute: (file, content) => manifestOf(file, content),
+      result: (_file, m) => {
         if (m) manifests.push(m);
       },
     });
