@@ -57,7 +57,9 @@ export function applyEvent(wf: Workflow, e: SteplineEvent): Workflow | undefined
       if (e.type === 'workflow:failed') next.error = e.data.error;
       if (e.type === 'workflow:cancelled')
         next.steps = wf.steps.map((s) =>
-          s.status === 'pending' || s.status === 'running' ? { ...s, status: 'cancelled', finishedAt: e.at } : s,
+          s.status === 'pending' || s.status === 'running'
+            ? { ...s, status: 'cancelled', finishedAt: e.at }
+            : s,
         );
       return next;
     }

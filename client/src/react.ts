@@ -24,7 +24,11 @@ function liveStatus(s: WatchStatus, loaded: boolean): LiveStatus {
 
 /** One workflow, live: read once, then kept current by its events (`join_job` from its `lastSeq`). */
 export function useWorkflow(sl: Stepline, id: string | undefined | null): LiveResult<Workflow> {
-  const [state, setState] = useState<LiveResult<Workflow>>({ data: undefined, status: 'loading', error: undefined });
+  const [state, setState] = useState<LiveResult<Workflow>>({
+    data: undefined,
+    status: 'loading',
+    error: undefined,
+  });
   useEffect(() => {
     if (!id) return;
     let closed = false;
@@ -105,7 +109,11 @@ export function useProjectWorkflows(
   projectId: string | undefined | null,
   filter: ProjectWorkflowsFilter = {},
 ): LiveResult<Workflow[]> {
-  const [state, setState] = useState<LiveResult<Workflow[]>>({ data: undefined, status: 'loading', error: undefined });
+  const [state, setState] = useState<LiveResult<Workflow[]>>({
+    data: undefined,
+    status: 'loading',
+    error: undefined,
+  });
   const key = JSON.stringify([filter.status ?? null, filter.type ?? null, filter.limit ?? null]);
   useEffect(() => {
     if (!projectId) return;

@@ -302,7 +302,13 @@ export type WorkflowCancelledEvent = Envelope<
 >;
 export type WorkflowRequeuedEvent = Envelope<
   'workflow:requeued',
-  WorkflowEventData & { queue: string | null; attempt: number; availableAt: string; reason: string; error: ErrorInfo | null }
+  WorkflowEventData & {
+    queue: string | null;
+    attempt: number;
+    availableAt: string;
+    reason: string;
+    error: ErrorInfo | null;
+  }
 >;
 
 /** Every event, discriminated by `type`. */

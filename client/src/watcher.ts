@@ -150,7 +150,10 @@ export class Watcher implements Watch {
         setTimeout(() => gen === this.generation && this.socket.connected && void this.subscribe(), 1000);
         return;
       }
-      this.setStatus('offline', new SteplineError(code === 'forbidden' ? 403 : 400, code, `subscribe: ${code}`));
+      this.setStatus(
+        'offline',
+        new SteplineError(code === 'forbidden' ? 403 : 400, code, `subscribe: ${code}`),
+      );
       return;
     }
     if (ack.reset) {

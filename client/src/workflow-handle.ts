@@ -229,8 +229,10 @@ export class WorkflowHandle {
   }
 
   cancel(reason?: string): Promise<Workflow> {
-    return this.write(`/api/workflows/${enc(this.id)}/cancel`, reason === undefined ? {} : { reason }, (wf) =>
-      wf.status === 'cancelled',
+    return this.write(
+      `/api/workflows/${enc(this.id)}/cancel`,
+      reason === undefined ? {} : { reason },
+      (wf) => wf.status === 'cancelled',
     );
   }
 
