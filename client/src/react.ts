@@ -36,8 +36,14 @@ export function useWorkflow(sl: Stepline, id: string | undefined | null): LiveRe
     let cur: Workflow | undefined;
     let socket: WatchStatus = 'connecting';
     setState({ data: undefined, status: 'loading', error: undefined });
+    // an error before anything was read (a 404, a 403) will not go away by itself: offline
     const publish = (error?: SteplineError) =>
-      !closed && setState({ data: cur, status: liveStatus(socket, cur !== undefined), error });
+      !closed &&
+      setState({
+        data: cur,
+        status: error && !cur ? 'offline' : liveStatus(socket, cur !== undefined),
+        error,
+      });
     const reread = () =>
       sl.getWorkflow(id).then(
         (wf) => {
@@ -139,7 +145,7 @@ export function useProjectWorkflows(
             .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0))
             .slice(0, limit)
         : undefined;
-      setState({ data, status: liveStatus(socket, loaded), error });
+      setState({ data, status: error && !loaded ? 'offline' : liveStatus(socket, loaded), error });
     };
     const put = (wf: Workflow) => {
       const had = byId.get(wf.id);
