@@ -216,6 +216,7 @@ export interface CreatedApiKey {
   role: 'producer' | 'viewer';
   projects: string[];
   key: string;
+  createdAt: string;
 }
 
 // ---- errors ---------------------------------------------------------------------------------------------
