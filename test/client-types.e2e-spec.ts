@@ -62,8 +62,7 @@ function shapeOf(t: ts.Type): { props: string[]; required: string[] } {
 /** The literal values of a string-literal union, or undefined when the type is not one. */
 function literals(t: ts.Type): string[] | undefined {
   const ps = nonNull(t);
-  if (ps.length && ps.every((x) => x.isStringLiteral()))
-    return ps.map((x) => (x as ts.StringLiteralType).value).sort();
+  if (ps.length && ps.every((x) => x.isStringLiteral())) return ps.map((x) => x.value).sort();
   return undefined;
 }
 
