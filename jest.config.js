@@ -3,6 +3,8 @@ module.exports = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   rootDir: '.',
   testRegex: '(src/.*\\.spec|test/.*\\.e2e-spec)\\.ts$',
+  // the client package (client/) is built and tested through its build, by the specs under test/
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/client/'],
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
   testEnvironment: 'node',
   globalSetup: '<rootDir>/test/support/global-setup.ts',

@@ -176,6 +176,7 @@ export class Watcher implements Watch {
   }
 
   private deliver(e: SteplineEvent): void {
+    if (this.isClosed) return;
     if (this.seq !== undefined && e.seq <= this.seq) return;
     if (!this.opts.workflowId && this.seq !== undefined && e.seq > this.seq + 1) {
       // a gap in a project's seqs: ask again from the last delivered one (the server replays the rest)
