@@ -24,6 +24,13 @@ beforeAll(() => {
 });
 afterAll(() => jest.restoreAllMocks());
 
+/** Every renderer a test mounts is unmounted after it, even when the test fails (its sockets would keep jest alive). */
+const mounted = new Set<ReactTestRenderer>();
+afterEach(() => {
+  for (const r of mounted) r.unmount();
+  mounted.clear();
+});
+
 /** Renders a hook and records every result it returned. */
 function renderHook<T>(hook: () => LiveResult<T>) {
   const seen: LiveResult<T>[] = [];
@@ -38,9 +45,13 @@ function renderHook<T>(hook: () => LiveResult<T>) {
     last: () => seen[seen.length - 1],
     mount: async () => {
       root = create(createElement(Probe));
+      mounted.add(root);
       await until(() => seen.length > 0, 'the first render');
     },
-    unmount: () => root.unmount(),
+    unmount: () => {
+      mounted.delete(root);
+      root.unmount();
+    },
   };
 }
 

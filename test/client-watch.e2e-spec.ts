@@ -17,6 +17,15 @@ import { createTestDatabase, TestDatabase } from './support/test-db';
  * older than the log keeps ends in `onReset(snapshot)` and goes on after its `lastSeq`.
  */
 
+/** Every watch a test opens is closed after it, even when the test fails (an open socket keeps jest alive). */
+const open: Watch[] = [];
+function watching(client: Stepline, projectId: string, opts: WatchOptions): Watch {
+  const w = client.watch(projectId, opts);
+  open.push(w);
+  return w;
+}
+afterEach(() => open.splice(0).forEach((w) => w.close()));
+
 async function allEvents(sl: Stepline, projectId: string): Promise<SteplineEvent[]> {
   const out: SteplineEvent[] = [];
   let after = 0;
@@ -54,7 +63,7 @@ describe('@stepline/client watchers (§16)', () => {
     await wf.step('a').start();
     await wf.step('a').progress({ progress: 30 });
     const c = collector();
-    const watch = sl.watch('w1', { since: 0, ...c });
+    const watch = watching(sl, 'w1', { since: 0, ...c });
     try {
       await waitFor(() => c.events.length === 4, 'the replay');
       expect(watch.status).toBe('live');
@@ -83,7 +92,7 @@ describe('@stepline/client watchers (§16)', () => {
   it('without since: live events only, from the subscription on', async () => {
     const wf = await sl.createWorkflow('w2', { type: 't', steps: [{ id: 'a' }] });
     const c = collector();
-    const watch = sl.watch('w2', c);
+    const watch = watching(sl, 'w2', c);
     await waitFor(() => watch.status === 'live', 'live');
     expect(watch.lastSeq).toBe(1);
     await wf.step('a').start();
@@ -98,7 +107,7 @@ describe('@stepline/client watchers (§16)', () => {
     await a.step('s').start();
     await b.step('s').start();
     const c = collector();
-    const watch = sl.watch('w3', { workflowId: b.id, since: 0, ...c });
+    const watch = watching(sl, 'w3', { workflowId: b.id, since: 0, ...c });
     await a.step('s').complete();
     await b.step('s').complete();
     await waitFor(() => c.events.some((e) => e.type === 'workflow:completed'), 'b to complete');
@@ -113,10 +122,30 @@ describe('@stepline/client watchers (§16)', () => {
     ]);
   });
 
+  it('a since ahead of the server’s log (another database): onReset, then the log’s events from 1', async () => {
+    const resets: number[] = [];
+    const c = collector();
+    const watch = watching(sl, 'w-ahead', {
+      since: 50,
+      onReset: (_s, lastSeq) => resets.push(lastSeq),
+      ...c,
+    });
+    try {
+      await waitFor(() => watch.status === 'live', 'live');
+      expect(resets).toEqual([0]);
+      const wf = await sl.createWorkflow('w-ahead', { type: 't', steps: [{ id: 'a' }] });
+      await wf.step('a').start();
+      await waitFor(() => c.events.length === 3, 'the events');
+    } finally {
+      watch.close();
+    }
+    expect(c.events.map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
   it('a project the key may not read: offline with the forbidden code; a bad key: offline, unauthorized', async () => {
     const other = new Stepline({ baseUrl: url, token: await createKey(admin, 'viewer', ['elsewhere']) });
     const seen: { status: WatchStatus; code?: string }[] = [];
-    const watch = other.watch('w1', {
+    const watch = watching(other, 'w1', {
       onEvent: () => undefined,
       onStatus: (status, err) => seen.push({ status, code: err?.code }),
     });
@@ -126,7 +155,7 @@ describe('@stepline/client watchers (§16)', () => {
 
     const bad = new Stepline({ baseUrl: url, token: 'nope' });
     const seen2: { status: WatchStatus; code?: string }[] = [];
-    const watch2 = bad.watch('w1', {
+    const watch2 = watching(bad, 'w1', {
       onEvent: () => undefined,
       onStatus: (status, err) => seen2.push({ status, code: err?.code }),
     });
@@ -152,7 +181,7 @@ describe('@stepline/client across a SIGKILL and restart of the server (§16)', (
     const sl = new Stepline({ baseUrl: server.url, token: ADMIN_TOKEN, retry: { maxDelayMs: 500 } });
     const watched: SteplineEvent[] = [];
     const statuses: WatchStatus[] = [];
-    const watch = sl.watch('crash', {
+    const watch = watching(sl, 'crash', {
       since: 0,
       onEvent: (e) => watched.push(e),
       onStatus: (s) => statuses.push(s),
@@ -233,7 +262,7 @@ describe('@stepline/client watch reset (§12)', () => {
     });
     const resets: { snapshot: Snapshot; lastSeq: number }[] = [];
     const events: SteplineEvent[] = [];
-    const watch = sl.watch('r', {
+    const watch = watching(sl, 'r', {
       since: 1,
       onEvent: (e) => events.push(e),
       onReset: (snapshot, lastSeq) => resets.push({ snapshot, lastSeq }),

@@ -1,4 +1,12 @@
-import { Stepline, type AbortReason, type Workflow, type WorkflowHandle } from '@stepline/client';
+import {
+  Stepline,
+  type AbortReason,
+  type WorkHandler,
+  type Worker,
+  type WorkOptions,
+  type Workflow,
+  type WorkflowHandle,
+} from '@stepline/client';
 import { useServer } from './support/fixture';
 import { Client, expectStatus } from './support/http';
 import { waitFor } from './support/live-clients';
@@ -14,6 +22,15 @@ import { ADMIN_TOKEN } from './support/server';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const reasonOf = (signal: AbortSignal): AbortReason | undefined =>
   (signal.reason as { reason?: AbortReason } | undefined)?.reason;
+
+/** Every worker a test starts is closed after it, even when the test fails (its long polls keep jest alive). */
+const started: Worker[] = [];
+function working(client: Stepline, queue: string, handler: WorkHandler, opts?: WorkOptions): Worker {
+  const w = client.work(queue, handler, opts);
+  started.push(w);
+  return w;
+}
+afterEach(() => Promise.all(started.splice(0).map((w) => w.close(1000))));
 
 describe('@stepline/client workers (§16)', () => {
   let url: string;
@@ -37,7 +54,8 @@ describe('@stepline/client workers (§16)', () => {
     // without the lease token the server refuses a write to a claimed workflow: the job's writes carry it
     const done: Workflow[] = [];
     let fenced: unknown[] = [];
-    const w = sl.work(
+    const w = working(
+      sl,
       'long',
       async (job, { signal, attempt }) => {
         expect(attempt).toBe(1);
@@ -66,7 +84,8 @@ describe('@stepline/client workers (§16)', () => {
     const wf = await sl.createWorkflow('wk', { type: 'c', queue: 'cancel', steps: [{ id: 'a' }] });
     let started = false;
     let reason: AbortReason | undefined;
-    const w = sl.work(
+    const w = working(
+      sl,
       'cancel',
       async (job, { signal }) => {
         await job.step('a').start();
@@ -95,7 +114,8 @@ describe('@stepline/client workers (§16)', () => {
     let started = false;
     let go!: () => void;
     const gate = new Promise<void>((r) => (go = r));
-    const w = sl.work(
+    const w = working(
+      sl,
       'cancel2',
       async (job, { signal }) => {
         await job.step('a').start();
@@ -127,7 +147,8 @@ describe('@stepline/client workers (§16)', () => {
       steps: [{ id: 'a' }, { id: 'b' }],
     });
     const attempts: number[] = [];
-    const w = sl.work(
+    const w = working(
+      sl,
       'retry',
       async (job, { attempt }) => {
         attempts.push(attempt);
@@ -161,7 +182,8 @@ describe('@stepline/client workers (§16)', () => {
       queue: 'ret',
       steps: [{ id: 'a' }, { id: 'b' }],
     });
-    const w = sl.work(
+    const w = working(
+      sl,
       'ret',
       async (job) => {
         await job.step('a').progress({ progress: 50 });
@@ -192,7 +214,8 @@ describe('@stepline/client workers (§16)', () => {
       steps: [{ id: 'a' }],
     });
     let reason: AbortReason | undefined;
-    const w = client.work(
+    const w = working(
+      client,
       'lease',
       async (job, { signal, attempt }) => {
         if (attempt > 1) return; // the requeued run just finishes
@@ -219,7 +242,8 @@ describe('@stepline/client workers (§16)', () => {
     const hold = new Promise<void>((r) => (release = r));
     let running: WorkflowHandle | undefined;
     const a = await sl.createWorkflow('wk', { type: 'x', queue: 'close', steps: [{ id: 's' }] });
-    const w = sl.work(
+    const w = working(
+      sl,
       'close',
       async (job) => {
         running = job;
@@ -255,7 +279,8 @@ describe('@stepline/client workers (§16)', () => {
     });
     let reason: AbortReason | undefined;
     let started = false;
-    const w = sl.work(
+    const w = working(
+      sl,
       'stuck',
       async (job, { signal }) => {
         await job.step('s').start();

@@ -156,7 +156,10 @@ export class Watcher implements Watch {
       );
       return;
     }
-    if (ack.reset) {
+    // a resume point ahead of the server's log (another database, a restore): its seqs start over, so
+    // what we hold is not current any more: the same as a reset
+    const behind = !this.opts.workflowId && this.seq !== undefined && (ack.lastSeq ?? 0) < this.seq;
+    if (ack.reset || behind) {
       const lastSeq = ack.lastSeq ?? 0;
       const snapshot = ack.snapshot ?? (await this.readSnapshot());
       if (gen !== this.generation || this.isClosed) return;
