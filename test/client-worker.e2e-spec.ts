@@ -200,6 +200,34 @@ describe('@stepline/client workers (§16)', () => {
     expect(final.steps[1].result).toEqual({ answer: 42 });
   });
 
+  it('a job’s unawaited progress calls go out as batches that carry the lease token', async () => {
+    const wf = await sl.createWorkflow('wk', { type: 'b', queue: 'batchq', steps: [{ id: 'a' }] });
+    const w = working(
+      sl,
+      'batchq',
+      async (job) => {
+        const calls = Array.from({ length: 300 }, (_, i) =>
+          job.step('a').progress({ current: i + 1, total: 300 }),
+        );
+        await Promise.all(calls);
+        await job.step('a').complete();
+      },
+      { waitMs: 1000 },
+    );
+    const final = await waitFor(async () => {
+      const x = await sl.workflow(wf.id).get();
+      return x.status === 'completed' ? x : undefined;
+    }, 'completion');
+    await w.close();
+    const progress = (await sl.events('wk', 0, 1000)).items.filter(
+      (e) => e.workflowId === wf.id && e.type === 'workflow:step:progress',
+    );
+    expect(progress.map((e) => (e.data as { current: number }).current)).toEqual(
+      Array.from({ length: 300 }, (_, i) => i + 1),
+    );
+    expect(final.attempt).toBe(1);
+  });
+
   it('a lost lease aborts signal (reason "lease_lost")', async () => {
     // heartbeats never arrive (the network eats them): the lease runs out
     const noBeats: typeof fetch = (input, init) =>
