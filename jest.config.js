@@ -4,6 +4,8 @@
 const common = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   rootDir: '.',
+  // the client package (client/) is built and tested through its build, by the specs under test/
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/client/'],
   transform: { '^.+\\.ts$': ['ts-jest', {}] },
   testEnvironment: 'node',
 };

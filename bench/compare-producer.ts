@@ -1,4 +1,5 @@
 import { Agent } from 'node:http';
+import { Stepline } from '@stepline/client';
 import { Job, Queue, Worker } from 'bullmq';
 import { postJson } from './http';
 
@@ -44,6 +45,8 @@ export type ProducerRequest =
       workflowIds: string[];
       stepId: string;
       batch: number;
+      /** Through @stepline/client: a producer loop that does not await each update (max mode). */
+      client?: boolean;
     };
 
 export interface ProducerReply {
@@ -210,7 +213,53 @@ async function bullmqClose(): Promise<void> {
 
 const REJECTED = /"ok":false/g;
 
+/** Progress calls a client cell keeps outstanding (the client sends them as batches of ≤ 1,000). */
+const CLIENT_WINDOW = 2000;
+
+/**
+ * A producer loop through @stepline/client, as a user writes one: `step.progress(…)` for each update without
+ * awaiting it (a window of CLIENT_WINDOW outstanding calls keeps memory bounded); the client batches what
+ * piles up behind the request in flight, and every call still resolves only after its commit.
+ */
+async function clientCell(r: Extract<ProducerRequest, { op: 'stepline-cell' }>): Promise<ProducerReply> {
+  const sl = new Stepline({ baseUrl: r.url, token: r.token });
+  const results = await Promise.all(
+    r.workflowIds.map(async (workflowId) => {
+      const step = sl.workflow(workflowId).step(r.stepId);
+      const out: ProducerReply = { sent: 0, accepted: 0, failed: 0, requests: 0, startedAt: 0, endedAt: 0 };
+      const wait = r.cell.startAt - now();
+      if (wait > 0) await sleep(wait);
+      out.startedAt = now();
+      const end = r.cell.startAt + r.cell.seconds * 1000;
+      const window: Promise<void>[] = [];
+      let i = 0;
+      while (now() < end) {
+        const t = now();
+        const current = ++i;
+        out.sent++;
+        window.push(
+          step
+            .progress({ current, total: r.cell.total, message: `${r.cell.tag}|${i - 1}|${t.toFixed(3)}` })
+            .then(
+              () => void out.accepted++,
+              (err: unknown) => {
+                out.failed++;
+                out.firstError ??= String(err);
+              },
+            ),
+        );
+        if (window.length >= CLIENT_WINDOW) await window.shift();
+      }
+      await Promise.all(window);
+      out.endedAt = now();
+      return out;
+    }),
+  );
+  return { ...merge(results), requests: sl.writeRequests };
+}
+
 async function steplineCell(r: Extract<ProducerRequest, { op: 'stepline-cell' }>): Promise<ProducerReply> {
+  if (r.client) return clientCell(r);
   const base = new URL(r.url);
   const results = await Promise.all(
     r.workflowIds.map(async (workflowId, index) => {

@@ -69,7 +69,7 @@ export interface CompareOptions {
 }
 
 export type CompareSystem = 'pipeline' | 'stepline';
-export type CompareWrites = 'progress' | 'single' | 'batch';
+export type CompareWrites = 'progress' | 'single' | 'batch' | 'client';
 
 export interface CompareCell {
   system: CompareSystem;
@@ -147,8 +147,8 @@ export function compareOptions(env: NodeJS.ProcessEnv = process.env): CompareOpt
     modes: words(env.BENCH_COMPARE_MODES ?? 'max,rate').filter((x): x is 'max' | 'rate' =>
       ['max', 'rate'].includes(x),
     ),
-    writes: words(env.BENCH_COMPARE_WRITES ?? 'progress,single,batch').filter((x): x is CompareWrites =>
-      ['progress', 'single', 'batch'].includes(x),
+    writes: words(env.BENCH_COMPARE_WRITES ?? 'progress,single,batch,client').filter(
+      (x): x is CompareWrites => ['progress', 'single', 'batch', 'client'].includes(x),
     ),
     prof: !!env.BENCH_PROF,
   };
@@ -258,7 +258,7 @@ function serverArgs(kind: Kind, prof: boolean): string[] {
 const label = (c: Pick<CompareCell, 'system' | 'db' | 'writes'>, batch: number): string =>
   c.system === 'pipeline'
     ? 'pipeline (BullMQ → QueueEvents → Socket.IO)'
-    : `Stepline ${c.writes === 'single' ? 'singles' : `batches (≤ ${batch})`}, ${c.db === 'mysql' ? 'MariaDB' : 'SQLite'}`;
+    : `Stepline ${c.writes === 'single' ? 'singles' : c.writes === 'client' ? '@stepline/client loop' : `batches (≤ ${batch})`}, ${c.db === 'mysql' ? 'MariaDB' : 'SQLite'}`;
 
 function describe(c: CompareCell, batch: number): string {
   return (
@@ -417,6 +417,7 @@ export async function runCompare(opts: Partial<CompareOptions> = {}): Promise<Co
               workflowIds: ids,
               stepId: STEP,
               batch,
+              client: writes === 'client',
             },
       );
       let seen = -1;
@@ -468,19 +469,21 @@ export async function runCompare(opts: Partial<CompareOptions> = {}): Promise<Co
       };
     };
 
-    const writesOf = (side: Side): CompareWrites[] =>
-      (side.system === 'pipeline' ? ['progress' as const] : ['single' as const, 'batch' as const]).filter(
-        (w) => o.writes.includes(w),
-      );
+    // the client cell is a producer loop as fast as it goes: max mode only
+    const writesOf = (side: Side, mode: 'max' | 'rate'): CompareWrites[] =>
+      (side.system === 'pipeline'
+        ? ['progress' as const]
+        : ['single' as const, 'batch' as const, ...(mode === 'max' ? ['client' as const] : [])]
+      ).filter((w) => o.writes.includes(w));
     // warm-up (JIT, pools, buffer pool, Redis scripts): short and not reported
     for (const side of sides)
-      for (const w of writesOf(side)) await measure(side, w, 'max', Math.max(...o.jobs), 1);
+      for (const w of writesOf(side, 'max')) await measure(side, w, 'max', Math.max(...o.jobs), 1);
 
     // each scenario runs the pipeline, then Stepline, back to back: both see the same machine
     for (const mode of o.modes) {
       for (const jobs of o.jobs) {
         for (const side of sides) {
-          for (const w of writesOf(side)) {
+          for (const w of writesOf(side, mode)) {
             const c = await measure(side, w, mode, jobs, o.seconds);
             report.cells.push(c);
             log(describe(c, o.batch));
@@ -563,6 +566,19 @@ export function compareVerdicts(r: CompareReport): CompareVerdict[] {
           name: `batched throughput ≥ the pipeline's, ${jobs} job${jobs > 1 ? 's' : ''} (0 lost)`,
           measured:
             `${fmt(s.receivedPerSecond)}/s vs ${fmt(p.receivedPerSecond)}/s (${(s.receivedPerSecond / p.receivedPerSecond).toFixed(2)}×)` +
+            (s.lost ? `, ${fmt(s.lost)} lost` : ''),
+          pass: s.receivedPerSecond >= p.receivedPerSecond && s.lost === 0 && s.failed === 0,
+        });
+    }
+    for (const jobs of r.options.jobs) {
+      const p = find('pipeline', 'progress', 'max', jobs);
+      const s = find('stepline', 'client', 'max', jobs, db);
+      if (p && s)
+        out.push({
+          db,
+          name: `@stepline/client loop (not awaiting each update) ≥ the pipeline's, ${jobs} job${jobs > 1 ? 's' : ''} (0 lost)`,
+          measured:
+            `${fmt(s.receivedPerSecond)}/s vs ${fmt(p.receivedPerSecond)}/s (${(s.receivedPerSecond / p.receivedPerSecond).toFixed(2)}×), ${fmt(s.requests)} requests` +
             (s.lost ? `, ${fmt(s.lost)} lost` : ''),
           pass: s.receivedPerSecond >= p.receivedPerSecond && s.lost === 0 && s.failed === 0,
         });
