@@ -10,6 +10,7 @@ import { ClusterModule } from './modules/cluster/cluster.module';
 import { LimitsModule } from './modules/limits/limits.module';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { AuthGuard } from './common/auth/auth.guard';
+import { RawJsonInterceptor } from './common/json/raw-json.interceptor';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { HttpMetricsInterceptor } from './modules/metrics/http-metrics.interceptor';
 import { KeysModule } from './modules/keys/keys.module';
@@ -72,6 +73,7 @@ import { AnalysisStepsModule } from './modules/analysis-steps/analysis-steps.mod
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+    { provide: APP_INTERCEPTOR, useClass: RawJsonInterceptor },
   ],
 })
 export class AppModule {}

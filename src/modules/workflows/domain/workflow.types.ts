@@ -35,7 +35,7 @@ export interface StepState {
   result: unknown;
   error: ErrorInfo | null;
   metrics: Record<string, unknown> | null;
-  /** UTF-8 bytes of `result` as stored (JSON), for the per-workflow result budget; not part of any view. */
+  /** UTF-8 bytes of `result` as stored (JSON), for the per-workflow result budget (computed when first needed). */
   resultBytes?: number;
 }
 
