@@ -65,7 +65,18 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  *   BENCH_RESULTS: where the markdown goes (bench/results.md)
  */
 const SUITES = (() => {
-  const all = ['core', 'fanout', 'claims', 'analysis', 'stall', 'compare', 'crossnode', 'family', 'limits', 'events'];
+  const all = [
+    'core',
+    'fanout',
+    'claims',
+    'analysis',
+    'stall',
+    'compare',
+    'crossnode',
+    'family',
+    'limits',
+    'events',
+  ];
   const v = (process.env.BENCH_SUITES ?? all.join(','))
     .split(',')
     .map((x) => x.trim().toLowerCase())

@@ -10,6 +10,7 @@ import { ClusterModule } from './modules/cluster';
 import { LimitsModule } from './common/limits/limits.module';
 import { AllExceptionsFilter } from './common/errors/all-exceptions.filter';
 import { AuthGuard } from './common/auth/auth.guard';
+import { RawJsonInterceptor } from './common/json/raw-json.interceptor';
 import { MetricsModule } from './modules/metrics';
 import { HttpMetricsInterceptor } from './modules/metrics';
 import { KeysModule } from './modules/keys';
@@ -70,6 +71,7 @@ import { AnalysisStepsModule } from './modules/analysis-steps';
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_FILTER, useClass: AllExceptionsFilter },
     { provide: APP_INTERCEPTOR, useClass: HttpMetricsInterceptor },
+    { provide: APP_INTERCEPTOR, useClass: RawJsonInterceptor },
   ],
 })
 export class AppModule {}

@@ -229,6 +229,13 @@ describe('§10 on one instance (default limits)', () => {
       const res = await admin.post(`/api/workflows/${wf}/steps/${s}/complete`, { result: result(250 * KiB) });
       expect(res.status).toBe(200);
     }
+    // a write answers the whole Workflow, results included, exactly as GET reads it (the stored text spliced in)
+    const prog = await admin.post(`/api/workflows/${wf}/steps/f/progress`, { progress: 10 });
+    expect(prog.status).toBe(200);
+    expect(prog.headers.get('content-type')).toMatch(/^application\/json; charset=utf-8/);
+    const read = (await admin.get(`/api/workflows/${wf}`)).body;
+    expect(prog.body.steps.map((s: any) => s.result)).toEqual(read.steps.map((s: any) => s.result));
+    expect(prog.body.steps[0].result).toEqual(result(250 * KiB));
     const before = await lastSeq(admin, p);
     // 4 × 250 KiB (+ JSON quotes) = 1000 KiB kept; 30 KiB more would pass 1 MiB
     const over = await admin.post(`/api/workflows/${wf}/steps/e/complete`, { result: result(30 * KiB) });

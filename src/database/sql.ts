@@ -1,3 +1,4 @@
+import { RawJson } from '../common/json/raw-json';
 import type { Statement } from './tx';
 
 /** Placeholders per statement stay well under SQLite's and MySQL's limits. */
@@ -64,7 +65,9 @@ export function placeholders(n: number): string {
   return n > 0 ? `?${', ?'.repeat(n - 1)}` : '';
 }
 
-export const json = (v: unknown): string | null => (v === null || v === undefined ? null : JSON.stringify(v));
+/** A value as stored JSON text (a RawJson is stored as the text it was loaded from). */
+export const json = (v: unknown): string | null =>
+  v === null || v === undefined ? null : v instanceof RawJson ? v.text : JSON.stringify(v);
 export const parseJson = <T = unknown>(v: unknown): T | null =>
   v === null || v === undefined ? null : (JSON.parse(String(v)) as T);
 export const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));

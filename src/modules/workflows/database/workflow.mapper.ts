@@ -1,3 +1,4 @@
+import { RawJson } from '../../../common/json/raw-json';
 import { json, num, parseJson } from '../../../database/sql';
 import type { Workflow } from '../domain/workflow.aggregate';
 import type {
@@ -71,7 +72,11 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 
 /** Rows ⇄ aggregate state ⇄ response DTOs. */
 export const WorkflowMapper = {
-  stepFromRow(r: any): StepState {
+  /**
+   * `rawResults` (the write path): results stay the stored JSON text (RawJson), parsed only if looked at,
+   * and their stored size is known without serialising them again.
+   */
+  stepFromRow(r: any, rawResults = false): StepState {
     return {
       id: r.id,
       name: r.name,
@@ -83,11 +88,13 @@ export const WorkflowMapper = {
       message: r.message ?? null,
       startedAt: num(r.started_at),
       finishedAt: num(r.finished_at),
-      result: parseJson(r.result),
+      result:
+        rawResults && r.result !== null && r.result !== undefined
+          ? new RawJson(String(r.result))
+          : parseJson(r.result),
       error: parseJson<ErrorInfo>(r.error),
       metrics: parseJson<Record<string, unknown>>(r.metrics),
       children: parseJson<ChildState[]>(r.children) ?? [],
-      resultBytes: r.result === null || r.result === undefined ? 0 : Buffer.byteLength(String(r.result)),
       slowAttempt: num(r.slow_attempt),
     };
   },

@@ -32,7 +32,8 @@ export class WorkflowRepository {
       { sql: `${WF_SELECT} WHERE id IN (${list}) ORDER BY id${tx.dialect.forUpdate}`, params: sorted },
       { sql: `${STEP_SELECT} WHERE workflow_id IN (${list}) ORDER BY workflow_id, position`, params: sorted },
     ]);
-    return wf.rows.length ? this.assemble(wf.rows, steps.rows) : new Map();
+    // results stay stored text: a write never reads other steps' results, and its answer splices them in
+    return wf.rows.length ? this.assemble(wf.rows, steps.rows, true) : new Map();
   }
 
   /** Ids of the workflows holding these session locks (locked with them). */
@@ -164,7 +165,7 @@ export class WorkflowRepository {
     return rows[0]?.project_id;
   }
 
-  private assemble(rows: any[], stepRows: any[]): Map<string, Workflow> {
+  private assemble(rows: any[], stepRows: any[], rawResults = false): Map<string, Workflow> {
     const byWf = new Map<string, any[]>();
     for (const s of stepRows) {
       const list = byWf.get(s.workflow_id);
@@ -173,7 +174,7 @@ export class WorkflowRepository {
     }
     const out = new Map<string, Workflow>();
     for (const r of rows) {
-      const steps = (byWf.get(r.id) ?? []).map((s) => WorkflowMapper.stepFromRow(s));
+      const steps = (byWf.get(r.id) ?? []).map((s) => WorkflowMapper.stepFromRow(s, rawResults));
       out.set(r.id, Workflow.fromState(WorkflowMapper.fromRows(r, steps)));
     }
     return out;

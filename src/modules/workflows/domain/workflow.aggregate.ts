@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { DomainError } from '../../../common/errors/domain-error';
+import { RawJson } from '../../../common/json/raw-json';
 import { EVENT_TYPES, EventType, PendingEvent } from '../../../common/events/event-types';
 import { invalidTransition, leaseLost, progressRegression, stepNotFound } from './workflow.errors';
 import { progressFromCount, workflowProgress } from './progress';
@@ -54,6 +55,12 @@ export function sameToken(given: string, held: string): boolean {
   const b = Buffer.from(held, 'utf8');
   return a.length === b.length && timingSafeEqual(a, b);
 }
+
+/** UTF-8 bytes of a value stored as JSON (a RawJson's stored text as it is). */
+const storedBytes = (v: unknown): number =>
+  v === null || v === undefined
+    ? 0
+    : Buffer.byteLength(v instanceof RawJson ? v.text : (JSON.stringify(v) ?? ''), 'utf8');
 
 export const sessionLockOf = (projectId: string, sessionId: string) => `${projectId}/${sessionId}`;
 
@@ -298,9 +305,9 @@ export class Workflow {
    * UTF-8); a result that would pass it is refused before anything changes. Returns the result's size.
    */
   private assertResultBudget(step: StepState, result: unknown): number {
-    const bytes = Buffer.byteLength(JSON.stringify(result) ?? '', 'utf8');
+    const bytes = storedBytes(result);
     let others = 0;
-    for (const st of this.s.steps) if (st !== step) others += st.resultBytes ?? 0;
+    for (const st of this.s.steps) if (st !== step) others += st.resultBytes ??= storedBytes(st.result);
     if (others + bytes > MAX_WORKFLOW_RESULT_BYTES)
       throw new DomainError(
         'payload_too_large',

@@ -61,7 +61,7 @@ export interface StepState {
   metrics: Record<string, unknown> | null;
   /** Child workflows in creation order; empty for a step without children. */
   children: ChildState[];
-  /** UTF-8 bytes of `result` as stored (JSON), for the per-workflow result budget; not part of any view. */
+  /** UTF-8 bytes of `result` as stored (JSON), for the per-workflow result budget (computed when first needed). */
   resultBytes?: number;
   /** The attempt in which `workflow:step:slow` was sent for this step (§13), so it is sent once per attempt. */
   slowAttempt: number | null;
