@@ -253,7 +253,7 @@ describe('webhooks (CONTRACT §15)', () => {
         const t0 = Date.now();
         const res = await api.post('/api/workflows/hang-wf/logs', { level: 'info', message: `m${i}` });
         expectStatus(res, 201);
-        const seq = (await projectLastSeq(api, p)) as number;
+        const seq = await projectLastSeq(api, p);
         latencies.push(Date.now() - t0);
         const w0 = Date.now();
         await waitFor(() => rx.distinctSeqs('/fast').includes(seq), `seq ${seq} at the fast endpoint`, {

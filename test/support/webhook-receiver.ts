@@ -44,21 +44,23 @@ export class WebhookReceiver {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', async () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      let body: any;
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        body = undefined;
-      }
-      const rec: Received = { path: req.url ?? '', headers: req.headers, raw, body, at: Date.now() };
-      this.requests.push(rec);
-      const a = await this.answer(rec);
-      if (a === 'hang') return;
-      res.statusCode = a;
-      res.end(a >= 200 && a < 300 ? 'ok' : 'nope');
-    });
+    req.on('end', () => void this.respond(req, res, chunks));
+  }
+
+  private async respond(req: IncomingMessage, res: ServerResponse, chunks: Buffer[]): Promise<void> {
+    const raw = Buffer.concat(chunks).toString('utf8');
+    let body: any;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      body = undefined;
+    }
+    const rec: Received = { path: req.url ?? '', headers: req.headers, raw, body, at: Date.now() };
+    this.requests.push(rec);
+    const a = await this.answer(rec);
+    if (a === 'hang') return;
+    res.statusCode = a;
+    res.end(a >= 200 && a < 300 ? 'ok' : 'nope');
   }
 
   /** Requests to `path`. */

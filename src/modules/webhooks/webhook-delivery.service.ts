@@ -159,10 +159,12 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     this.scanning = true;
     try {
       const now = Date.now();
-      for (const h of [...this.held.values()]) {
-        if (h.stopped) continue;
-        if (await this.repo.renew(h.row.id, this.owner, now + LEASE_MS)) h.leaseUntil = now + LEASE_MS;
-        else this.stop(h);
+      if (this.held.size > 0) {
+        const still = await this.repo.renewAll(this.owner, now + LEASE_MS);
+        for (const h of [...this.held.values()]) {
+          if (still.has(h.row.id)) h.leaseUntil = Math.max(h.leaseUntil, now + LEASE_MS);
+          else this.stop(h);
+        }
       }
       for (const id of await this.repo.unleased(now, 100)) {
         if (this.closing) return;

@@ -114,6 +114,13 @@ export class WebhooksRepository {
     );
   }
 
+  /** Extends every lease `owner` holds, and answers the ids it still holds (a deleted or taken one is gone). */
+  async renewAll(owner: string, until: number): Promise<Set<string>> {
+    await this.db.query('UPDATE webhooks SET lease_expires_at = ? WHERE lease_owner = ?', [until, owner]);
+    const rows = await this.db.query('SELECT id FROM webhooks WHERE lease_owner = ?', [owner]);
+    return new Set(rows.map((r) => String(r.id)));
+  }
+
   async releaseAll(owner: string): Promise<void> {
     await this.db.query(
       'UPDATE webhooks SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = ?',
