@@ -36,9 +36,10 @@ import { ADMIN_TOKEN, BenchServer, startNoopServer, startServer } from './server
 import { eventCount, seed } from './seed';
 import { Measured, perSecond } from './stats';
 import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './workload';
+import { runWebhooks, WebhookBenchRow, webhooksReport } from './webhooks';
 
 /**
- * `npm run bench`: six suites, chosen with BENCH_SUITES=core,fanout,claims,analysis,compare,crossnode
+ * `npm run bench`: seven suites, chosen with BENCH_SUITES=core,fanout,claims,analysis,compare,crossnode,webhooks
  * (default: all of them).
  *
  * core: the real server (a child process, as `npm start` runs it) driven over HTTP keep-alive
@@ -50,6 +51,7 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  * analysis: the four analyzers on the repository's own node_modules, in-process and through the server (analysis.ts).
  * compare: Stepline against a hand-wired BullMQ → QueueEvents → Socket.IO pipeline, end to end (compare.ts).
  * crossnode: two instances on MariaDB + Redis, POST to A → subscribers on both (cross-node.ts).
+ * webhooks: delivered events/s to one fast local receiver, and commit → receipt latency at 100 events/s (webhooks.ts).
  *
  *   BENCH_DB=sqlite|mysql|both (both)   BENCH_SECONDS=5 (per cell)   BENCH_CONNECTIONS=1,8,32
  *   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/stepline_bench_test (databases are created beside it and dropped)
@@ -58,7 +60,7 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  *   BENCH_RESULTS: where the markdown goes (bench/results.md)
  */
 const SUITES = (() => {
-  const all = ['core', 'fanout', 'claims', 'analysis', 'compare', 'crossnode'];
+  const all = ['core', 'fanout', 'claims', 'analysis', 'compare', 'crossnode', 'webhooks'];
   const v = (process.env.BENCH_SUITES ?? all.join(','))
     .split(',')
     .map((x) => x.trim().toLowerCase())
@@ -111,6 +113,7 @@ let claims: ClaimsResult | undefined;
 let analysis: { engine: AnalysisBenchReport; server: ServerAnalysisReport } | undefined;
 let compare: CompareReport | undefined;
 let crossNode: CrossNodeResult | undefined;
+let webhooks: WebhookBenchRow[] | undefined;
 const versions: Record<string, string> = {};
 /** 1-minute load average before and after: the machine is shared, and a busy one skews every figure. */
 const load = { before: loadavg()[0], after: 0 };
@@ -447,6 +450,7 @@ function report(): string {
     );
   if (compare) parts.push(compareReport(compare));
   if (crossNode) parts.push(crossNodeReport(crossNode));
+  if (webhooks) parts.push(webhooksReport(webhooks));
   return parts.join('\n');
 }
 
@@ -605,6 +609,7 @@ async function main(): Promise<void> {
   }
   if (SUITES.has('compare')) compare = await runCompare();
   if (SUITES.has('crossnode')) crossNode = await runCrossNode();
+  if (SUITES.has('webhooks')) webhooks = await runWebhooks(DBS);
   load.after = loadavg()[0];
   const text = report();
   process.stdout.write(`\n${text}\n`);

@@ -7,7 +7,7 @@ import { CommittedEvent } from '../../common/events/committed-events';
 import type { EventEnvelope } from '../../common/events/event-types';
 import { AppConfig } from '../../config/app.config';
 import { DbService } from '../../database/db.service';
-import { EventBridge } from '../cluster';
+import { ClusterBus, EventBridge } from '../cluster';
 import { EventLogRepository } from '../event-log';
 import { MetricsService } from '../metrics';
 import { parseAllowedHosts } from './address-policy';
@@ -86,6 +86,7 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     config: AppConfig,
     eventBus: EventBus,
     bridge: EventBridge,
+    private readonly cluster: ClusterBus,
     metrics: MetricsService,
   ) {
     this.slots = new ConcurrencyLimit(config.webhookConcurrency);
@@ -121,6 +122,8 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     bridge.onRemote((events: EventEnvelope[]) => {
       for (const e of events) this.onCommitted(e.projectId, e.seq);
     });
+    // a webhook deleted through another instance: stop delivering it at once
+    cluster.on('webhooks', (id) => this.drop(id));
     bridge.onTail((tails) => {
       for (const [projectId, lastSeq] of tails) this.onCommitted(projectId, lastSeq);
     });
@@ -136,8 +139,17 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     void this.scan();
   }
 
-  /** A webhook was deleted here: stop its loop at once (an instance elsewhere stops at its next renewal). */
-  drop(id: string): void {
+  /** A webhook was deleted here: its loop stops at once, here and (through Redis) on the instance holding it. */
+  deleted(id: string): void {
+    this.drop(id);
+    this.cluster.publish('webhooks', id);
+  }
+
+  /**
+   * Stops the loop of a deleted webhook. Should the message be lost, the holder stops at its next lease
+   * renewal (within SCAN_MS): the row is gone.
+   */
+  private drop(id: string): void {
     const h = this.held.get(id);
     if (h) this.stop(h);
   }
@@ -250,10 +262,12 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
           await this.wait(h, delay, false);
           continue;
         }
-        // the lease must outlast the request, and the webhook must still exist: checked right before sending
-        const until = Date.now() + LEASE_MS;
-        if (!(await this.repo.renew(h.row.id, this.owner, until))) break;
-        h.leaseUntil = until;
+        // the lease must outlast the request (the scan renews it every SCAN_MS; this is for when it could not)
+        if (h.leaseUntil - Date.now() < DELIVERY_TIMEOUT_MS + 2 * SCAN_MS) {
+          const until = Date.now() + LEASE_MS;
+          if (!(await this.repo.renew(h.row.id, this.owner, until))) break;
+          h.leaseUntil = until;
+        }
         const body = pending.body;
         const result = h.secret
           ? await this.slots.run(() =>

@@ -96,7 +96,7 @@ export class WebhooksService {
 
   async remove(projectId: string, id: string): Promise<void> {
     if (!(await this.repo.delete(projectId, id))) throw notFound(`webhook ${id}`);
-    this.delivery.drop(id);
+    this.delivery.deleted(id);
   }
 }
 
