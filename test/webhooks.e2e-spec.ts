@@ -405,6 +405,22 @@ describeOnMysql('webhooks: two instances with REDIS_URL', () => {
         await waitAll(rx, path, last);
         expect(rangeProblems(rx.seqs(path), 1, last)).toEqual([]); // each once, in order
       }
+
+      // DELETE through the instance that does not deliver it: the one that does stops (told through Redis)
+      const doomed = await createHook(apiA, p, { url: rx.url('/two-doomed') });
+      await writeEvents(apiA, p, 5, 'tc', 1);
+      const before = await projectLastSeq(apiA, p);
+      await waitAll(rx, '/two-doomed', before - last);
+      const label = `{webhook="${doomed.id}"}`;
+      const byA = (await metric(a.url, 'stepline_webhook_deliveries_total', label)) ?? 0;
+      const byB = (await metric(b.url, 'stepline_webhook_deliveries_total', label)) ?? 0;
+      expect([byA, byB].filter((n) => n > 0)).toHaveLength(1); // one instance delivered it
+      const other = byA > 0 ? apiB : apiA;
+      expectStatus(await other.del(`/api/projects/${p}/webhooks/${doomed.id}`), 200);
+      await writeEvents(apiA, p, 5, 'td', 1);
+      const after = await projectLastSeq(apiA, p);
+      await waitFor(() => rx.distinctSeqs('/two').includes(after), 'the next events at the first webhook');
+      expect(Math.max(...rx.seqs('/two-doomed'))).toBe(before);
     } finally {
       await a.stop();
       await b.stop();
