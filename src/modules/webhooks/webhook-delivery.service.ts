@@ -15,7 +15,7 @@ import { backoffMs } from './backoff';
 import { ConcurrencyLimit } from './concurrency-limit';
 import { resetSnapshot } from './reset-snapshot';
 import { SecretBoxProvider } from './secret-box.provider';
-import { DELIVERY_TIMEOUT_MS, sendDelivery } from './webhook-sender';
+import { DELIVERY_TIMEOUT_MS, sendDelivery, type SendResult } from './webhook-sender';
 import { WebhookRow, WebhooksRepository } from './webhooks.repository';
 
 /** Events per delivery (and per log read: the memory one endpoint may hold is one batch). */
@@ -152,6 +152,7 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
   private drop(id: string): void {
     const h = this.held.get(id);
     if (h) this.stop(h);
+    for (const m of [this.deliveries, this.failures, this.delivered]) m.remove({ webhook: id });
   }
 
   private onCommitted(projectId: string, seq: number): void {
@@ -269,8 +270,8 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
           h.leaseUntil = until;
         }
         const body = pending.body;
-        const result = h.secret
-          ? await this.slots.run(() =>
+        const result: SendResult = h.secret
+          ? await this.slots.run<SendResult>(() =>
               h.stopped
                 ? Promise.resolve({ ok: false, error: 'stopped' })
                 : sendDelivery(h.row.url, h.row.id, h.secret as string, body, {
@@ -314,6 +315,7 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
   private async nextBatch(h: Held): Promise<Pending | null> {
     for (;;) {
       const page = await this.log.readAfter(h.row.projectId, h.cursor, BATCH_SIZE);
+      if (h.stopped) return null;
       if (page.lastSeq > h.seenSeq) h.seenSeq = page.lastSeq;
       this.lag.set({ webhook: h.row.id }, Math.max(0, h.seenSeq - h.cursor));
       if (page.reset) {
