@@ -40,9 +40,10 @@ import { ADMIN_TOKEN, BenchServer, startNoopServer, startServer } from './server
 import { eventCount, seed } from './seed';
 import { Measured, perSecond } from './stats';
 import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './workload';
+import { runWebhooks, WebhookBenchRow, webhooksReport } from './webhooks';
 
 /**
- * `npm run bench`: suites chosen with BENCH_SUITES=core,fanout,claims,analysis,stall,compare,crossnode,family,limits,events
+ * `npm run bench`: suites chosen with BENCH_SUITES=core,fanout,claims,analysis,stall,compare,crossnode,family,limits,events,webhooks
  * (default: all of them).
  *
  * core: the real server (a child process, as `npm start` runs it) driven over HTTP keep-alive
@@ -57,6 +58,7 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
  * crossnode: two instances on MariaDB + Redis, POST to A → subscribers on both (cross-node.ts).
  * limits: the rate limiter's overhead, SQLite FULL vs NORMAL, progress answers on a workflow with 1 MiB of results (limits.ts).
  * events: reset snapshots of 1,000 active workflows, the bytes `attempt` adds, the slow-step sweep (events.ts).
+ * webhooks: delivered events/s to one fast local receiver, and commit → receipt latency at 100 events/s (webhooks.ts).
  *
  *   BENCH_DB=sqlite|mysql|both (both)   BENCH_SECONDS=5 (per cell)   BENCH_CONNECTIONS=1,8,32
  *   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/stepline_bench_test (databases are created beside it and dropped)
@@ -76,6 +78,7 @@ const SUITES = (() => {
     'family',
     'limits',
     'events',
+    'webhooks',
   ];
   const v = (process.env.BENCH_SUITES ?? all.join(','))
     .split(',')
@@ -133,6 +136,7 @@ let crossNode: CrossNodeResult | undefined;
 let family: FamilyCell[] | undefined;
 let limits: LimitsResult | undefined;
 let events: EventsRow[] | undefined;
+let webhooks: WebhookBenchRow[] | undefined;
 const versions: Record<string, string> = {};
 /** 1-minute load average before and after: the machine is shared, and a busy one skews every figure. */
 const load = { before: loadavg()[0], after: 0 };
@@ -473,6 +477,7 @@ function report(): string {
   if (crossNode) parts.push(crossNodeReport(crossNode));
   if (limits) parts.push(limitsReport(limits));
   if (events) parts.push(eventsReport(events));
+  if (webhooks) parts.push(webhooksReport(webhooks));
   return parts.join('\n');
 }
 
@@ -638,6 +643,7 @@ async function main(): Promise<void> {
   if (SUITES.has('family')) family = await runFamily(DBS);
   if (SUITES.has('limits')) limits = await runLimits(DBS);
   if (SUITES.has('events')) events = await runEvents(DBS);
+  if (SUITES.has('webhooks')) webhooks = await runWebhooks(DBS);
   load.after = loadavg()[0];
   const text = report();
   process.stdout.write(`\n${text}\n`);

@@ -23,6 +23,7 @@ import { SessionsModule } from './modules/sessions';
 import { ProgressTrackerModule } from './modules/progress-tracker';
 import { DashboardModule } from './modules/dashboard';
 import { AnalysisStepsModule } from './modules/analysis-steps';
+import { WebhooksModule } from './modules/webhooks';
 
 @Module({
   imports: [
@@ -66,6 +67,7 @@ import { AnalysisStepsModule } from './modules/analysis-steps';
     ProgressTrackerModule,
     DashboardModule,
     AnalysisStepsModule,
+    WebhooksModule,
   ],
   providers: [
     { provide: APP_GUARD, useClass: AuthGuard },

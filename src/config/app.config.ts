@@ -49,6 +49,15 @@ export class AppConfig {
   get logLevel(): string {
     return this.config.get('LOG_LEVEL', { infer: true });
   }
+  get webhookAllowedHosts(): string | undefined {
+    return this.config.get('WEBHOOK_ALLOWED_HOSTS', { infer: true });
+  }
+  get webhookSecretKey(): string | undefined {
+    return this.config.get('WEBHOOK_SECRET_KEY', { infer: true });
+  }
+  get webhookConcurrency(): number {
+    return this.config.get('WEBHOOK_CONCURRENCY', { infer: true });
+  }
   get corsOrigins(): string[] | undefined {
     const raw = this.config.get('CORS_ORIGINS', { infer: true });
     return raw

@@ -106,6 +106,28 @@ export class EnvironmentVariables {
   @Min(50)
   SWEEP_INTERVAL_MS = 5000;
 
+  /** Webhook hosts that may be on loopback/private/link-local addresses: comma-separated, exact host match. */
+  @IsOptional()
+  @IsString()
+  WEBHOOK_ALLOWED_HOSTS?: string;
+
+  /**
+   * The server secret webhook signing secrets are encrypted under (HKDF → AES-256-GCM). Default: derived from
+   * ADMIN_TOKEN, else a random key in `webhook-secret.key` beside the SQLite file (or in ./data).
+   */
+  @IsOptional()
+  @IsString()
+  @MinLength(16, { message: 'WEBHOOK_SECRET_KEY must be at least 16 characters' })
+  WEBHOOK_SECRET_KEY?: string;
+
+  /** Webhook deliveries in flight at once on one instance (a slow endpoint holds one for at most 10 s). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(256)
+  WEBHOOK_CONCURRENCY = 16;
+
   @IsOptional()
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';

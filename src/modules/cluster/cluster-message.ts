@@ -3,7 +3,7 @@
  * `<instanceId> <payload>` messages, so that an instance recognises its own messages before parsing them.
  */
 
-export const TOPICS = ['events', 'keys', 'runs'] as const;
+export const TOPICS = ['events', 'keys', 'runs', 'webhooks'] as const;
 export type Topic = (typeof TOPICS)[number];
 
 export { clusterNamespace } from '../../config/redis-namespace';
