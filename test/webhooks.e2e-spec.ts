@@ -123,7 +123,7 @@ describe('webhooks (CONTRACT §15)', () => {
       secret: expect.stringMatching(/^whsec_/),
       cursor: last,
     });
-    expect(hook.types).toHaveLength(12);
+    expect(hook.types).toHaveLength(13); // every event type, workflow:step:slow (§13) included
     const listed = await hookState(api, p, hook.id);
     expect(listed).toEqual({
       id: hook.id,
