@@ -93,7 +93,9 @@ export class RunHistoryRepository {
   async overdueSteps(
     now: number,
     limit: number,
-  ): Promise<{ projectId: string; workflowId: string; stepId: string; attempt: number; thresholdMs: number }[]> {
+  ): Promise<
+    { projectId: string; workflowId: string; stepId: string; attempt: number; thresholdMs: number }[]
+  > {
     const min = await this.db.query('SELECT MIN(threshold_ms) AS m FROM step_thresholds');
     if (min[0]?.m === null || min[0]?.m === undefined) return [];
     // a requeue resets its steps' markers to NULL, so "not reported in this attempt" is "slow_attempt IS NULL";
