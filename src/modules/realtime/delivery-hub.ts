@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { EventBus } from '@nestjs/cqrs';
+import { EventBus, QueryBus } from '@nestjs/cqrs';
 import { Subscription as RxSubscription } from 'rxjs';
 import { CommittedEvent } from '../event-log/committed-events';
 import { EventLogRepository } from '../event-log/event-log.repository';
@@ -7,9 +7,10 @@ import { SeqOrderer } from '../event-log/seq-orderer';
 import { EventBridge } from '../cluster/event-bridge';
 import { MetricsService } from '../metrics/metrics.service';
 import type { EventEnvelope } from '../workflows/domain/workflow.events';
-import { GetResetSnapshotHandler } from '../workflows/queries/get-reset-snapshot/get-reset-snapshot.handler';
-import type { ResetSnapshot } from '../workflows/queries/get-reset-snapshot/get-reset-snapshot.query';
-import { GetResetSnapshotQuery } from '../workflows/queries/get-reset-snapshot/get-reset-snapshot.query';
+import {
+  GetResetSnapshotQuery,
+  type ResetSnapshot,
+} from '../workflows/queries/get-reset-snapshot/get-reset-snapshot.query';
 
 const REPLAY_PAGE = 1000;
 /** With several instances: how long a hole may wait for a late message before it is read from the log. */
@@ -93,7 +94,7 @@ export class DeliveryHub implements OnModuleDestroy {
     private readonly log: EventLogRepository,
     bridge: EventBridge,
     private readonly metrics: MetricsService,
-    private readonly snapshots: GetResetSnapshotHandler,
+    private readonly queries: QueryBus,
   ) {
     this.sub = eventBus.subscribe((e) => {
       if (e instanceof CommittedEvent) this.onCommitted(e.envelope);
@@ -134,7 +135,7 @@ export class DeliveryHub implements OnModuleDestroy {
             // (this subscriber was registered before the read, so nothing published after it is missed)
             // and then live, and anything at or below it is dropped
             reset = true;
-            snapshot = await this.snapshots.execute(new GetResetSnapshotQuery(sub.projectId, sub.workflowId));
+            snapshot = await this.queries.execute(new GetResetSnapshotQuery(sub.projectId, sub.workflowId));
             cu.lastSent = Math.max(cu.lastSent, snapshot.lastSeq);
             break;
           }

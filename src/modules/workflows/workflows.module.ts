@@ -48,13 +48,6 @@ import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './que
     GetResetSnapshotHandler,
     MarkStepSlowHandler,
   ],
-  exports: [
-    WorkflowUnitOfWork,
-    WorkflowRepository,
-    WorkflowDirectory,
-    WorkflowWriter,
-    WorkflowLogsReader,
-    GetResetSnapshotHandler,
-  ],
+  exports: [WorkflowUnitOfWork, WorkflowRepository, WorkflowDirectory, WorkflowWriter, WorkflowLogsReader],
 })
 export class WorkflowsModule {}
