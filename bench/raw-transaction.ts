@@ -15,7 +15,7 @@ export const WF_SELECT = `SELECT ${WORKFLOW_COLUMNS.join(', ')} FROM workflows`;
 export const STEP_SELECT = `SELECT ${STEP_COLUMNS.join(', ')} FROM workflow_steps`;
 const WF_MUTABLE = WORKFLOW_COLUMNS.filter((c) => c !== 'id' && c !== 'project_id' && c !== 'created_at');
 const STEP_MUTABLE = STEP_COLUMNS.filter((c) => c !== 'workflow_id' && c !== 'id');
-const EVENT_COLUMNS = ['project_id', 'seq', 'type', 'workflow_id', 'step_id', 'at', 'data'];
+const EVENT_COLUMNS = ['project_id', 'seq', 'type', 'workflow_id', 'step_id', 'attempt', 'at', 'data'];
 
 export type Kind = 'mysql' | 'sqlite';
 
@@ -153,7 +153,7 @@ export function apply(
         total: st.total,
         message: st.message ?? null,
         workflowProgress: wf.progress,
-        eta: { remainingMs: null, finishAt: null, basis: 'none' },
+        eta: { remainingMs: null, finishAt: null, basis: 'none', remainingP90Ms: null, queueWaitMs: null },
       }),
     });
     perProject.set(wf.project_id, (perProject.get(wf.project_id) ?? 0) + 1);
@@ -182,7 +182,16 @@ export function finish(
     const seq = nextSeq.get(e.projectId)!;
     nextSeq.set(e.projectId, seq + 1);
     a.workflows.get(e.workflowId)!.last_seq = seq;
-    eventRows.push([e.projectId, seq, 'workflow:step:progress', e.workflowId, e.stepId, now, e.data]);
+    eventRows.push([
+      e.projectId,
+      seq,
+      'workflow:step:progress',
+      e.workflowId,
+      e.stepId,
+      Number(a.workflows.get(e.workflowId)!.attempt ?? 1),
+      now,
+      e.data,
+    ]);
   }
   const wfRows = [...a.workflows.values()].map((w) => WORKFLOW_COLUMNS.map((c) => w[c] ?? null));
   return { wfRows, eventRows };

@@ -692,4 +692,70 @@ describe('dashboard (browser)', () => {
     expect(await page.evaluate(() => localStorage.getItem('stepline.key'))).toBeNull();
     expect(problems).toEqual([]);
   });
+
+  it('shows the ETA as a range, the queue wait of a queued workflow, and a slow step (§13)', async () => {
+    const api = admin;
+    const p = 'dash-eta';
+    const run = async (id: string, ms: number) => {
+      await ok(
+        api.post(`/api/projects/${p}/workflows`, { id, type: 'ranged', steps: [{ id: 'a' }, { id: 'b' }] }),
+        201,
+      );
+      await ok(api.post(`/api/workflows/${id}/steps/a/start`, {}));
+      await sleep(ms);
+      await ok(api.post(`/api/workflows/${id}/steps/a/complete`, {}));
+      await ok(api.post(`/api/workflows/${id}/steps/b/complete`, {}));
+    };
+    // five runs whose step a took 0.5 … 2.5 s: a range of whole seconds, and a slow threshold for a
+    await Promise.all([500, 1000, 1500, 2000, 2500].map((ms, i) => run(`${p}-h${i}`, ms)));
+    // a queue with recent claims, and a workflow waiting on it
+    for (const id of [`${p}-q1`, `${p}-q2`])
+      await ok(
+        api.post(`/api/projects/${p}/workflows`, {
+          id,
+          type: 'job',
+          queue: 'dash-eta-q',
+          steps: [{ id: 'x' }],
+        }),
+        201,
+      );
+    const claimed = await ok(api.post('/api/queues/dash-eta-q/claim', { workerId: 'w', leaseMs: 600_000 }));
+    expect(claimed.workflow.id).toBe(`${p}-q1`);
+
+    const ctx = await newContext();
+    const { page } = await openPage(ctx);
+    await signIn(page, ADMIN_TOKEN);
+    await pickProject(page, p);
+    // the waiting one: its wait for a worker
+    await openWorkflow(page, `${p}-q2`);
+    await eventually(async () =>
+      expect((await page.getByTestId('detail-eta').textContent())?.trim()).toMatch(
+        /^waits ~\d+.* for a worker/,
+      ),
+    );
+    // a new run, long in a: its ETA is a range, and a turns slow
+    await ok(
+      api.post(`/api/projects/${p}/workflows`, {
+        id: `${p}-live`,
+        type: 'ranged',
+        steps: [{ id: 'a' }, { id: 'b' }],
+      }),
+      201,
+    );
+    await ok(api.post(`/api/workflows/${p}-live/steps/a/start`, {}));
+    await openWorkflow(page, `${p}-live`);
+    await eventually(async () =>
+      expect((await page.getByTestId('detail-eta').textContent())?.trim()).toMatch(/^\d+ s\u2013\d+ s left/),
+    );
+    await eventually(async () =>
+      expect((await step(page, 'a').getByTestId('step-status').textContent())?.trim()).toMatch(
+        /^running · slow \(usually \d+ s\)$/,
+      ),
+    );
+    expect((await step(page, 'b').getByTestId('step-status').textContent())?.trim()).toBe('pending');
+    await ok(api.post(`/api/workflows/${p}-live/steps/a/complete`, {}));
+    await eventually(async () =>
+      expect((await step(page, 'a').getByTestId('step-status').textContent())?.trim()).toBe('completed'),
+    );
+  });
 });

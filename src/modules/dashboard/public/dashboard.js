@@ -589,6 +589,7 @@
       var slowStep = findStep(wf, env.stepId);
       if (slowStep)
         slowStep.slow = { attempt: env.attempt, elapsedMs: d.elapsedMs, expectedMs: d.expectedMs };
+      scheduleRender();
       return;
     }
     if (t.indexOf('workflow:step:') === 0) {

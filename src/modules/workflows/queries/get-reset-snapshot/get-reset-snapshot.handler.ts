@@ -1,4 +1,3 @@
-import { Injectable } from '@nestjs/common';
 import { IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { DbService } from '../../../../database/db.service';
 import { EventLogRepository } from '../../../event-log';
@@ -20,7 +19,6 @@ export const SNAPSHOT_FINISHED = 100;
  * then (its own lastSeq ≤ the snapshot's) — and every later change arrives as an event with seq > lastSeq.
  * ETAs are computed at read time, as GET computes them.
  */
-@Injectable()
 @QueryHandler(GetResetSnapshotQuery)
 export class GetResetSnapshotHandler implements IQueryHandler<GetResetSnapshotQuery, ResetSnapshot> {
   constructor(
