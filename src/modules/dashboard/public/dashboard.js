@@ -86,6 +86,7 @@
     filters: { status: '', type: '' },
     queues: [],
     projectQueue: [],
+    webhooks: [],
     lastReplayed: 0,
     /** how many times the server answered `reset` (our position had left the event log) */
     resets: 0,
@@ -249,6 +250,7 @@
     state.canWrite = false;
     state.queues = [];
     state.projectQueue = [];
+    state.webhooks = [];
     state.lastApplied = 0;
     clearTimeout(state.retryTimer);
     store.set(STORE.project, project);
@@ -516,6 +518,7 @@
       state.fetching.get(id).push(env);
       return;
     }
+    if (env.type === 'workflow:created' && env.data && env.data.parent) addChild(env.data.parent, id);
     var wf = state.workflows.get(id);
     if (!wf) {
       if (env.type === 'workflow:created') {
@@ -530,6 +533,16 @@
     applyToWorkflow(wf, env);
     if (/^workflow:(started|completed|failed|cancelled|requeued|created)$/.test(env.type))
       refreshQueuesSoon();
+  }
+
+  /** §14: a child created under a step of a workflow on the page shows under that step at once. */
+  function addChild(parent, childId) {
+    var p = state.workflows.get(parent.workflowId);
+    var step = p && findStep(p, parent.stepId);
+    if (!step) return;
+    step.children = step.children || [];
+    if (step.children.indexOf(childId) < 0) step.children.push(childId);
+    scheduleRender();
   }
 
   function fromCreated(env) {
@@ -558,6 +571,7 @@
       finishedAt: null,
       updatedAt: env.at,
       lastSeq: env.seq,
+      parent: d.parent || null,
       steps: (d.steps || []).map(function (s) {
         return {
           id: s.id,
@@ -569,6 +583,7 @@
           total: null,
           message: null,
           error: null,
+          children: [],
         };
       }),
     };
@@ -710,6 +725,67 @@
 
   // ---- queues --------------------------------------------------------------------------------------------
 
+  /** §15: the project's webhooks and their delivery state (listing them needs a producer or admin key). */
+  function refreshWebhooks(g) {
+    api('/api/projects/' + enc(state.project) + '/webhooks').then(
+      function (r) {
+        if (g !== state.gen) return;
+        state.webhooks = r.items;
+        renderWebhooks();
+      },
+      function (err) {
+        if (g !== state.gen) return;
+        state.webhooks = err && err.status === 403 ? 'forbidden' : state.webhooks;
+        renderWebhooks();
+      },
+    );
+  }
+
+  function renderWebhooks() {
+    var list = $('webhook-list');
+    list.textContent = '';
+    var items = Array.isArray(state.webhooks) ? state.webhooks : [];
+    var project = state.projects.filter(function (p) {
+      return p.id === state.project;
+    })[0];
+    var headSeq = project && typeof project.lastSeq === 'number' ? project.lastSeq : null;
+    items.forEach(function (h) {
+      var li = document.createElement('li');
+      li.setAttribute('data-testid', 'webhook');
+      li.dataset.webhookId = h.id;
+      var failing = !!h.failingSince;
+      li.dataset.state = failing ? 'failing' : 'ok';
+      var head = document.createElement('div');
+      head.className = 'queue-name';
+      head.textContent = h.url;
+      var st = document.createElement('div');
+      st.className = failing ? 'error small' : 'muted small';
+      st.setAttribute('data-testid', 'webhook-state');
+      st.textContent = failing
+        ? 'failing since ' +
+          new Date(h.failingSince).toLocaleTimeString() +
+          (h.lastError ? ': ' + h.lastError : '')
+        : 'delivering' +
+          (h.lastDeliveredAt ? ', last ' + new Date(h.lastDeliveredAt).toLocaleTimeString() : '');
+      var pos = document.createElement('div');
+      pos.className = 'muted small';
+      pos.textContent =
+        'cursor ' +
+        h.cursor +
+        (headSeq !== null ? ' of ' + headSeq + ' (' + Math.max(0, headSeq - h.cursor) + ' behind)' : '') +
+        (h.types && h.types.length
+          ? ' \u00b7 ' + h.types.length + ' event types'
+          : ' \u00b7 all event types');
+      li.appendChild(head);
+      li.appendChild(st);
+      li.appendChild(pos);
+      list.appendChild(li);
+    });
+    $('webhook-empty').hidden = items.length > 0;
+    $('webhook-empty').textContent =
+      state.webhooks === 'forbidden' ? 'Listing webhooks needs a producer key.' : 'No webhooks.';
+  }
+
   var queueTimer = null;
   function refreshQueuesSoon() {
     if (queueTimer) return;
@@ -729,6 +805,7 @@
         state.projectQueue = r[1].items;
         renderQueues();
         refreshProjects();
+        refreshWebhooks(g);
       },
       function () {
         /* kept as it was; the next refresh tries again */
@@ -952,6 +1029,12 @@
       $('detail-meta'),
       'id ' + wf.id + ' \u00b7 type ' + wf.type + (wf.queue ? ' \u00b7 queue ' + wf.queue : ''),
     );
+    var parentLink = $('detail-parent');
+    parentLink.hidden = !wf.parent;
+    if (wf.parent) {
+      parentLink.setAttribute('href', '#/p/' + enc(state.project) + '/w/' + enc(wf.parent.workflowId));
+      setText(parentLink, 'Part of ' + wf.parent.workflowId + ' (step ' + wf.parent.stepId + ')');
+    }
     var st = $('detail-status');
     setText(st, wf.status);
     st.dataset.status = wf.status;
@@ -1005,7 +1088,8 @@
       '<span class="badge" data-testid="step-status"></span></div>' +
       '<div class="bar" role="progressbar" data-testid="step-bar"><div class="fill"></div></div>' +
       '<div class="step-message" data-testid="step-message"></div>' +
-      '<div class="step-error error" data-testid="step-error" hidden></div>';
+      '<div class="step-error error" data-testid="step-error" hidden></div>' +
+      '<ul class="plain step-children" data-testid="step-children" hidden></ul>';
     return li;
   }
 
@@ -1032,6 +1116,34 @@
       e,
       s.error ? 'Error' + (s.error.code ? ' (' + s.error.code + ')' : '') + ': ' + s.error.message : '',
     );
+    renderChildren(li.querySelector('.step-children'), s.children || []);
+  }
+
+  /** §14: a step's child workflows, each a link that opens it (progress and status when it is on the page). */
+  function renderChildren(ul, ids) {
+    ul.hidden = ids.length === 0;
+    while (ul.children.length > ids.length) ul.lastElementChild.remove();
+    ids.forEach(function (id, i) {
+      var li = ul.children[i];
+      if (!li) {
+        li = document.createElement('li');
+        var a = document.createElement('a');
+        a.setAttribute('data-testid', 'child-link');
+        li.appendChild(a);
+        ul.appendChild(li);
+      }
+      var a = li.firstChild;
+      var child = state.workflows.get(id);
+      var href = '#/p/' + enc(state.project) + '/w/' + enc(id);
+      if (a.getAttribute('href') !== href) a.setAttribute('href', href);
+      a.dataset.childId = id;
+      setText(
+        a,
+        'Child ' +
+          ((child && child.name) || id) +
+          (child ? ' — ' + child.status + ', ' + child.progress + ' %' : ''),
+      );
+    });
   }
 
   /** A progress bar: ARIA value in its own unit (items or %), width from the percentage. */
