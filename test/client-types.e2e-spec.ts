@@ -156,7 +156,7 @@ describe('@stepline/client types match the server (§16)', () => {
       MessageRequest: 'MessageRequest',
       StepProgressRequest: 'StepProgressRequest',
       CompleteStepRequest: 'CompleteStepRequest',
-      ErrorInfoRequest: 'ErrorInfo',
+      ErrorInfoRequest: 'ErrorInfoRequest',
       FailStepRequest: 'FailStepRequest',
       CancelWorkflowRequest: 'CancelWorkflowRequest',
       AppendLogRequest: 'AppendLogRequest',
@@ -165,6 +165,9 @@ describe('@stepline/client types match the server (§16)', () => {
       ClaimRequest: 'ClaimRequest',
       HeartbeatRequest: 'HeartbeatRequest',
       CreateKeyRequest: 'CreateKeyRequest',
+      ParentRequest: 'ParentRef',
+      ParentRefView: 'ParentRef',
+      CreateWebhookRequest: 'CreateWebhookRequest',
     };
     // the analysis and session requests (§5, §7) are not part of the client
     const outOfScope = new Set(['SubmitAnalysisRequest', 'StartAnalysisRequest']);

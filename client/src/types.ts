@@ -15,6 +15,12 @@ export interface ErrorInfo {
   childId?: string;
 }
 
+/** The error a `fail` sends (the server may add `childId` to the ones it reports). */
+export interface ErrorInfoRequest {
+  message: string;
+  code?: string;
+}
+
 /** §14: the parent workflow step a child reports to. */
 export interface ParentRef {
   workflowId: string;
@@ -385,4 +391,33 @@ export interface SubscribeAck {
   reset?: true;
   snapshot?: Snapshot;
   code?: string;
+}
+
+// ---- webhooks (§15) -------------------------------------------------------------------------------------
+
+export interface CreateWebhookRequest {
+  url: string;
+  /** Event types to deliver (default: all). */
+  types?: EventType[];
+  /** Deliver events after the current seq (`now`, the default) or from the start of the log. */
+  from?: 'now' | 'start';
+}
+
+export interface Webhook {
+  id: string;
+  url: string;
+  types: EventType[] | null;
+  cursor: number;
+  lastDeliveredAt: string | null;
+  lastError: string | null;
+  failingSince: string | null;
+}
+
+/** The answer to a create: the signing secret is shown only here. */
+export interface CreatedWebhook {
+  id: string;
+  url: string;
+  types: EventType[] | null;
+  secret: string;
+  cursor: number;
 }
