@@ -294,8 +294,8 @@ interface Envelope<T extends string, D> {
   workflowId: string;
   stepId: string | null;
   at: string;
-  /** §11; absent on a server that predates it. */
-  attempt?: number;
+  /** §11: the workflow's attempt when the event was committed. */
+  attempt: number;
   data: D;
 }
 

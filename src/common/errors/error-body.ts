@@ -6,7 +6,8 @@ export interface ErrorBody {
   error: string;
   code: string;
   message: string;
-  details?: unknown[];
+  /** Always present (§1: the error body always has it); empty when the error has no details. */
+  details: unknown[];
   [extra: string]: unknown;
 }
 
@@ -16,7 +17,7 @@ export function errorBody(err: DomainError): ErrorBody {
     error: STATUS_CODES[err.status] ?? 'Error',
     code: err.code,
     message: err.message,
+    details: err.details ?? [],
   };
-  if (err.details) body.details = err.details;
   return { ...body, ...(err.extra ?? {}) };
 }

@@ -45,7 +45,7 @@ describe('estimateEta', () => {
       basis: 'history',
       remainingMs: 1500 + 4000,
       finishAt: new Date(now + 5500).toISOString(),
-      remainingP90Ms: null, // medians without their runs: no range
+      remainingP90Ms: 1500 + 4000, // medians without their runs: no spread, so the estimate itself
       queueWaitMs: null,
     });
   });
@@ -181,12 +181,13 @@ describe('§13 ranges and slow thresholds', () => {
     expect(estimateEta(half, h, T0 + 10).remainingP90Ms).toBe(455);
   });
 
-  it('remainingP90Ms is never below remainingMs, and null without runs or on the rate basis', () => {
+  it('remainingP90Ms is never below remainingMs, one run is its own p90, and null on the rate basis', () => {
     const h = stepMedians([{ a: 100 }, { a: 100 }, { a: 5000 }]);
     const w = wf([step('a')]);
     const e = estimateEta(w, h, T0);
     expect(e.remainingP90Ms!).toBeGreaterThanOrEqual(e.remainingMs!);
-    expect(estimateEta(w, stepMedians([{ a: 100 }]), T0).remainingP90Ms).toBeNull();
+    const one = estimateEta(w, stepMedians([{ a: 100 }]), T0);
+    expect(one.remainingP90Ms).toBe(one.remainingMs);
     const rate = wf([step('x', { status: 'running', progress: 50, startedAt: T0 })], { progress: 50 });
     expect(estimateEta(rate, undefined, T0 + 1000)).toMatchObject({ basis: 'rate', remainingP90Ms: null });
   });

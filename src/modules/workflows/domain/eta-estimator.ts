@@ -38,7 +38,8 @@ export function estimateEta(wf: EtaInput, history: StepMedians | undefined, now:
   const fromHistory = history ? historyRemainingMs(wf, history, now) : null;
   if (fromHistory !== null) {
     const p90 = history!.runs ? rangeRemainingMs(wf, history!, now) : null;
-    return eta(now, fromHistory, 'history', p90 === null ? null : Math.max(p90, fromHistory));
+    // §13: null only without history; a history too thin for a spread still bounds the estimate from above
+    return eta(now, fromHistory, 'history', p90 === null ? fromHistory : Math.max(p90, fromHistory));
   }
   const fromRate = rateRemainingMs(wf, now);
   if (fromRate !== null) return eta(now, fromRate, 'rate', null);
@@ -51,11 +52,11 @@ export function estimateEta(wf: EtaInput, history: StepMedians | undefined, now:
  * duration scaled like the median estimate), then the 90th percentile (linear interpolation) over the runs.
  * Steps of one run vary together (a slow machine is slow for every step), which a sum of per-step p90s
  * would either ignore (too wide) or a per-step product would get wrong; resampling whole runs keeps that.
- * A step a run lacks is priced at the median. Null when fewer than 2 runs are recorded.
+ * A step a run lacks is priced at the median. Null without recorded runs (one run is its own p90).
  */
 export function rangeRemainingMs(wf: EtaInput, history: StepMedians, now: number): number | null {
   const runs = history.runs ?? [];
-  if (runs.length < 2) return null;
+  if (runs.length < 1) return null;
   const totals: number[] = [];
   // the gaps before the steps not started yet: a sequential run of n steps has n − 1 of them
   const pending = wf.steps.filter((st) => st.status === 'pending').length;
