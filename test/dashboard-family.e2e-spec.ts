@@ -1,9 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './support/browser';
+import { eventually, launchChromium } from './support/browser';
 import { createKey, expectStatus, type Client } from './support/http';
-import { sleep } from './support/live-clients';
 import { useServer } from './support/fixture';
 import type { RunningServer } from './support/server';
 
@@ -34,19 +33,6 @@ afterAll(async () => {
 afterEach(async () => {
   for (const ctx of contexts.splice(0)) await ctx.close();
 });
-
-async function eventually(assertion: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    await sleep(50);
-  }
-}
 
 async function open(key: string, project: string): Promise<{ page: Page; problems: string[] }> {
   const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });

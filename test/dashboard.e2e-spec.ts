@@ -1,7 +1,7 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
-import { launchChromium } from './support/browser';
+import { eventually, launchChromium } from './support/browser';
 import { client, Client, createKey } from './support/http';
 import { sleep } from './support/live-clients';
 import { ServerFixture, useServer } from './support/fixture';
@@ -36,20 +36,6 @@ afterEach(async () => {
 });
 
 // ---- helpers -------------------------------------------------------------------------------------------
-
-/** Retries an assertion until it holds (the page is live: it gets there), failing with its last error. */
-async function eventually(assertion: () => Promise<void>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await assertion();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-    }
-    await sleep(50);
-  }
-}
 
 interface Watched {
   page: Page;
