@@ -40,6 +40,7 @@ function expectUnavailable(res: ApiResponse): void {
     error: 'Service Unavailable',
     code: 'unavailable',
     message: expect.any(String),
+    details: [], // §1: the error body always has details
   });
 }
 
