@@ -351,10 +351,12 @@ describe('queues (§6)', () => {
 
     it('heartbeat extends the lease (leaseMs bounded), and a stale token → 409 lease_lost', async () => {
       await create(api, 'f1', 'beat-1', { queue: 'beat' });
-      const c = await claimOk(api, 'beat', { leaseMs: 2000 });
+      // waitMs: a claim answers as soon as the workflow is claimable (once in CI on MariaDB, a claim sent right
+      // after the create's 201 answered 204; the long-poll re-check covers that without changing what is tested)
+      const c = await claimOk(api, 'beat', { leaseMs: 2000, waitMs: 2000 });
       // the sentinel: a workflow leased for the same 2 s just after, never heartbeated
       await create(api, 'f1', 'beat-ctl', { queue: 'beat-ctl', maxAttempts: 2 });
-      await claimOk(api, 'beat-ctl', { leaseMs: 2000 });
+      await claimOk(api, 'beat-ctl', { leaseMs: 2000, waitMs: 2000 });
       const t = Date.now();
       const hb = await api.post('/api/workflows/beat-1/heartbeat', {
         leaseToken: c.leaseToken,
