@@ -51,6 +51,11 @@ export async function createApp(): Promise<INestApplication> {
 
   const metrics = app.get(MetricsService);
   const server = app.getHttpServer();
+  // Idle keep-alive connections stay open 65 s (Node's default is 5 s): a client that sends its next request
+  // on an idle connection just as the server closes it gets "other side closed" for a POST it cannot retry
+  // (seen under load with long-poll claims). Clients (undici) read the Keep-Alive header and close first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.on('connection', (socket: import('node:net').Socket) => {
     metrics.openConnections.inc({ kind: 'http' });
     socket.once('close', () => metrics.openConnections.dec({ kind: 'http' }));
