@@ -3,8 +3,8 @@ import { createServer, Server } from 'node:http';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { launchChromium } from './support/browser';
-import { ADMIN_TOKEN, freePort, RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { useServer, type ServerFixture } from './support/fixture';
+import { ADMIN_TOKEN, freePort, RunningServer } from './support/server';
 
 /**
  * The client's ESM build runs in a browser (§16): Chromium loads client/dist/esm as native modules (with an
@@ -42,9 +42,11 @@ const PAGE = `<!doctype html><html><head><meta charset="utf-8">
 </script></head><body></body></html>`;
 
 describe('@stepline/client in a browser (§16)', () => {
-  let db: TestDatabase;
+  let fx: ServerFixture;
   let server: RunningServer;
   let page: Server;
+  // started in beforeAll once the page's origin (CORS_ORIGINS) is known
+  useServer((f) => (fx = f), undefined, { start: false });
   let origin: string;
   let browser: Browser;
   beforeAll(async () => {
@@ -63,14 +65,11 @@ describe('@stepline/client in a browser (§16)', () => {
       res.writeHead(404).end();
     });
     await new Promise<void>((r) => page.listen(port, '127.0.0.1', r));
-    db = await createTestDatabase();
-    server = await startServer({ databaseUrl: db.url, env: { CORS_ORIGINS: origin } });
+    server = await fx.start({ env: { CORS_ORIGINS: origin } });
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
-    await server?.stop();
-    await db?.drop();
     await new Promise((r) => page?.close(r));
   });
 

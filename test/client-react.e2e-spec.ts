@@ -2,8 +2,8 @@ import { Stepline, type Workflow } from '@stepline/client';
 import { useProjectWorkflows, useWorkflow, type LiveResult } from '@stepline/client/react';
 import { createElement } from 'react';
 import { create, type ReactTestRenderer } from 'react-test-renderer';
-import { ADMIN_TOKEN, RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { useServer, type ServerFixture } from './support/fixture';
+import { ADMIN_TOKEN } from './support/server';
 
 /**
  * CONTRACT §16, React: `useWorkflow` and `useProjectWorkflows` rendered with React's own test renderer,
@@ -67,17 +67,11 @@ async function until<T>(probe: () => T, what: string, timeoutMs = 10_000): Promi
 }
 
 describe('@stepline/client/react hooks (§16)', () => {
-  let db: TestDatabase;
-  let server: RunningServer;
+  let fx: ServerFixture;
   let sl: Stepline;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServer({ databaseUrl: db.url });
-    sl = new Stepline({ baseUrl: server.url, token: ADMIN_TOKEN, retry: { maxDelayMs: 300 } });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
+  useServer((f) => {
+    fx = f;
+    sl = new Stepline({ baseUrl: f.server.url, token: ADMIN_TOKEN, retry: { maxDelayMs: 300 } });
   });
 
   it('useWorkflow: loading, then live, following every write', async () => {
@@ -173,11 +167,10 @@ describe('@stepline/client/react hooks (§16)', () => {
     await list.mount();
     await until(() => one.last().status === 'live' && list.last().status === 'live', 'live');
 
-    const port = server.port;
-    await server.kill();
+    await fx.server.kill();
     await until(() => one.last().status !== 'live' && list.last().status !== 'live', 'the hooks to notice');
     expect(['reconnecting', 'offline']).toContain(one.last().status);
-    server = await startServer({ databaseUrl: db.url, port });
+    await fx.restart({ crash: true }); // the same port and database
     // a write right after the restart, possibly before the sockets are back: they must not miss it
     await wf.step('s').progress({ progress: 55 });
     await until(

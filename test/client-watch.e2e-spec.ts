@@ -7,11 +7,10 @@ import {
   type WatchStatus,
   type Workflow,
 } from '@stepline/client';
-import { useServer } from './support/fixture';
+import { useServer, type ServerFixture } from './support/fixture';
 import { Client, createKey } from './support/http';
 import { rangeProblems, waitFor } from './support/live-clients';
-import { ADMIN_TOKEN, RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { ADMIN_TOKEN } from './support/server';
 
 /**
  * CONTRACT §16, watchers: `sl.watch(projectId, …)` delivers every event once, in seq order, from `since`,
@@ -168,19 +167,11 @@ describe('@stepline/client watchers (§16)', () => {
 });
 
 describe('@stepline/client across a SIGKILL and restart of the server (§16)', () => {
-  let db: TestDatabase;
-  let server: RunningServer;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    server = await startServer({ databaseUrl: db.url });
-  });
-  afterAll(async () => {
-    await server?.stop();
-    await db?.drop();
-  });
+  let fx: ServerFixture;
+  useServer((f) => (fx = f));
 
   it('a producer and a watcher run through it: nothing committed twice, the watcher’s seqs contiguous', async () => {
-    const sl = new Stepline({ baseUrl: server.url, token: ADMIN_TOKEN, retry: { maxDelayMs: 500 } });
+    const sl = new Stepline({ baseUrl: fx.server.url, token: ADMIN_TOKEN, retry: { maxDelayMs: 500 } });
     const watched: SteplineEvent[] = [];
     const statuses: WatchStatus[] = [];
     const watch = watching(sl, 'crash', {
@@ -204,10 +195,9 @@ describe('@stepline/client across a SIGKILL and restart of the server (§16)', (
     })();
 
     await waitFor(() => produced.length >= 5, 'the producer to get going', { timeoutMs: 20_000 });
-    const port = server.port;
-    await server.kill();
+    await fx.server.kill();
     const killedAt = produced.length;
-    server = await startServer({ databaseUrl: db.url, port });
+    await fx.restart({ crash: true }); // the same port and database
     await waitFor(() => produced.length >= killedAt + 5, 'the producer to go on after the restart', {
       timeoutMs: 30_000,
     });

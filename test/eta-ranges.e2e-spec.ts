@@ -1,4 +1,4 @@
-import { client, Client, pool } from './support/http';
+import { Client, pool } from './support/http';
 import {
   ack,
   closeAllSockets,
@@ -10,8 +10,8 @@ import {
   SocketCollector,
   waitFor,
 } from './support/live-clients';
-import { ADMIN_TOKEN, RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { useServer } from './support/fixture';
+import { ADMIN_TOKEN, RunningServer } from './support/server';
 
 /**
  * CONTRACT §13: the ETA range (remainingP90Ms) holds 9 times in 10, the queue wait of a queued workflow,
@@ -19,22 +19,14 @@ import { createTestDatabase, TestDatabase } from './support/test-db';
  * 2 s of passing its threshold. (Across two instances with REDIS_URL: scale-out.e2e-spec.ts.)
  */
 
-let db: TestDatabase;
 let server: RunningServer;
 let api: Client;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer({ databaseUrl: db.url });
-  api = client(server.url);
+useServer((f) => {
+  ({ server, admin: api } = f);
 });
 
 afterEach(() => closeAllSockets());
-
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

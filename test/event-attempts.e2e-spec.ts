@@ -1,4 +1,5 @@
-import { client, Client } from './support/http';
+import type { Client } from './support/http';
+import { useServer, type ServerFixture } from './support/fixture';
 import {
   ack,
   closeAllSockets,
@@ -10,31 +11,25 @@ import {
   SseClient,
   openSocket,
 } from './support/live-clients';
-import { ADMIN_TOKEN, RunningServer, startServer } from './support/server';
-import { createTestDatabase, execSql, TestDatabase } from './support/test-db';
+import { ADMIN_TOKEN, RunningServer } from './support/server';
+import { execSql } from './support/test-db';
 
 /** CONTRACT §11: every envelope carries the workflow's attempt, over REST, Socket.IO and SSE, and old rows are back-filled. */
 
-let db: TestDatabase;
+let fx: ServerFixture;
 let server: RunningServer;
 let api: Client;
 let counter = 0;
 const project = (name: string) => `att-${name}-${++counter}`;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer({ databaseUrl: db.url });
-  api = client(server.url);
+useServer((f) => {
+  fx = f;
+  ({ server, admin: api } = f);
 });
 
 afterEach(() => {
   closeAllSockets();
   closeAllStreams();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
 });
 
 async function ok(path: string, body: unknown, headers: Record<string, string> = {}, status = 200) {
@@ -128,14 +123,16 @@ describe('attempt in every envelope (§11)', () => {
     const id = await twoAttempts(p);
     // a workflow that never ran again, and one whose row is gone: its events get 1
     await ok(`/api/projects/${p}/workflows`, { id: `${p}-plain`, type: 't', steps: [{ id: 's' }] }, {}, 201);
-    await server.stop();
-    // the database as the version before §11 left it: no attempt column, the migration not yet run
-    await execSql(db, 'ALTER TABLE events DROP COLUMN attempt');
-    await execSql(db, "DELETE FROM migrations WHERE name = 'EventAttempt1764310000000'");
-    await execSql(db, 'DELETE FROM workflow_steps WHERE workflow_id = ?', [`${p}-plain`]);
-    await execSql(db, 'DELETE FROM workflows WHERE id = ?', [`${p}-plain`]);
-    server = await startServer({ databaseUrl: db.url });
-    api = client(server.url);
+    await fx.restart({
+      // the database as the version before §11 left it: no attempt column, the migration not yet run
+      between: async (db) => {
+        await execSql(db, 'ALTER TABLE events DROP COLUMN attempt');
+        await execSql(db, "DELETE FROM migrations WHERE name = 'EventAttempt1764310000000'");
+        await execSql(db, 'DELETE FROM workflow_steps WHERE workflow_id = ?', [`${p}-plain`]);
+        await execSql(db, 'DELETE FROM workflows WHERE id = ?', [`${p}-plain`]);
+      },
+    });
+    ({ server, admin: api } = fx);
 
     const evs = await restEvents(api, p);
     expect(typesAndAttempts(evs.filter((e) => e.workflowId === id))).toEqual(EXPECTED);

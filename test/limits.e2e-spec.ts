@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { createConnection } from 'mysql2/promise';
 import { ApiResponse, client, Client, createKey, pool } from './support/http';
-import { useServer } from './support/fixture';
+import { useServer, type ServerFixture } from './support/fixture';
 import {
   ack,
   closeAllSockets,
@@ -14,7 +14,7 @@ import {
   waitFor,
 } from './support/live-clients';
 import { ADMIN_TOKEN, RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase, usingMysql } from './support/test-db';
+import { TestDatabase, usingMysql } from './support/test-db';
 
 /**
  * CONTRACT §10 (limits and abuse) and the findings of the outside review (issue 13) that are not the
@@ -524,37 +524,33 @@ describe('§10 RATE_LIMIT_PER_KEY and MAX_CONNECTIONS_PER_KEY (small limits)', (
 });
 
 describe('restarts and configuration', () => {
+  let fx: ServerFixture;
   let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await db.drop();
-  });
+  useServer(
+    (f) => {
+      fx = f;
+      db = f.db;
+    },
+    undefined,
+    { start: false },
+  );
 
   it('restarting with the same ADMIN_TOKEN restores an admin key that was revoked earlier (finding 3)', async () => {
-    let server = await startServer({ databaseUrl: db.url });
-    try {
-      expect((await client(server.url).get('/api/keys')).status).toBe(200);
-    } finally {
-      await server.stop();
-    }
-    // revoked by an older version (or by hand): the same token must bring it back
-    await sql(db, 'UPDATE api_keys SET revoked_at = ? WHERE id = ?', [Date.now(), 'admin']);
-    server = await startServer({ databaseUrl: db.url });
-    try {
-      await waitFor(
-        async () => (await client(server.url).get('/api/keys')).status === 200,
-        'the admin key to work',
-      );
-    } finally {
-      await server.stop();
-    }
+    await fx.start();
+    expect((await fx.admin.get('/api/keys')).status).toBe(200);
+    await fx.restart({
+      // revoked by an older version (or by hand): the same token must bring it back
+      between: async (d) => {
+        await sql(d, 'UPDATE api_keys SET revoked_at = ? WHERE id = ?', [Date.now(), 'admin']);
+      },
+    });
+    await waitFor(async () => (await fx.admin.get('/api/keys')).status === 200, 'the admin key to work');
+    await fx.server.stop();
   });
 
   it('SQLITE_SYNCHRONOUS=NORMAL is an explicit opt-in; a bad value stops the start naming it', async () => {
     if (db.kind === 'sqlite') {
-      const server = await startServer({ databaseUrl: db.url, env: { SQLITE_SYNCHRONOUS: 'NORMAL' } });
+      const server = await fx.start({ env: { SQLITE_SYNCHRONOUS: 'NORMAL' } });
       try {
         const body = await (await fetch(`${server.url}/health`)).json();
         expect(body.info.database.synchronous).toBe('NORMAL');
@@ -562,7 +558,7 @@ describe('restarts and configuration', () => {
         await server.stop();
       }
     }
-    const err = await startServer({ databaseUrl: db.url, env: { SQLITE_SYNCHRONOUS: 'OFF' } }).then(
+    const err = await fx.start({ env: { SQLITE_SYNCHRONOUS: 'OFF' } }).then(
       async (s) => (await s.stop(), undefined),
       (e: Error) => e,
     );
@@ -597,21 +593,15 @@ describe('restarts and configuration', () => {
 const describeOnMysql = usingMysql() ? describe : describe.skip;
 
 describeOnMysql('§10 the rate limit holds across instances with REDIS_URL', () => {
-  let db: TestDatabase;
   const servers: RunningServer[] = [];
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = {
-      REDIS_URL: 'redis://127.0.0.1:6379',
-      REDIS_PREFIX: `stepline-test-${randomBytes(6).toString('hex')}`,
-      RATE_LIMIT_PER_KEY: '30',
-    };
-    servers.push(await startServer({ databaseUrl: db.url, env }));
-    servers.push(await startServer({ databaseUrl: db.url, env }));
+  let fx: ServerFixture;
+  useServer((f) => (fx = f), {
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: `stepline-test-${randomBytes(6).toString('hex')}`,
+    RATE_LIMIT_PER_KEY: '30',
   });
-  afterAll(async () => {
-    for (const s of servers) await s.stop();
-    await db.drop();
+  beforeAll(async () => {
+    servers.push(fx.server, await fx.start());
   });
 
   it('25 requests to each of two instances at once (50 > 30, but 25 < 30 on each) → some 429', async () => {

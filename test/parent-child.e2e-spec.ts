@@ -2,7 +2,7 @@ import type { ServerFixture } from './support/fixture';
 import { useServer } from './support/fixture';
 import { createKey, expectStatus, type Client } from './support/http';
 import { restEvents, type Envelope } from './support/live-clients';
-import { startServer, type RunningServer } from './support/server';
+import type { RunningServer } from './support/server';
 import { usingMysql } from './support/test-db';
 import { client } from './support/http';
 
@@ -333,9 +333,8 @@ mysqlOnly('parent and child across two instances (REDIS_URL)', () => {
     { REDIS_URL: 'redis://127.0.0.1:6379' },
   );
   beforeAll(async () => {
-    second = await startServer({ databaseUrl: fx.db.url, env: { REDIS_URL: 'redis://127.0.0.1:6379' } });
+    second = await fx.start(); // the fixture's env: the same REDIS_URL, the same database
   });
-  afterAll(() => second?.stop());
 
   it('rolls up children written through both instances into one parent, each commit whole', async () => {
     const a = fx.admin;

@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import { client, Client, pool } from './support/http';
+import { Client, pool } from './support/http';
 import {
   ack,
   closeAllSockets,
@@ -12,8 +12,8 @@ import {
   SseClient,
   waitFor,
 } from './support/live-clients';
-import { ADMIN_TOKEN, RunningServer, startServer } from './support/server';
-import { createTestDatabase, TestDatabase } from './support/test-db';
+import { useServer } from './support/fixture';
+import { ADMIN_TOKEN, RunningServer } from './support/server';
 
 /**
  * CONTRACT §12: a position older than the log keeps gets a snapshot consistent with the reset's lastSeq,
@@ -22,29 +22,21 @@ import { createTestDatabase, TestDatabase } from './support/test-db';
  * Retention is 1.8 s and the sweep runs every 200 ms, so positions age out quickly.
  */
 
-let db: TestDatabase;
 let server: RunningServer;
 let api: Client;
 let counter = 0;
 const project = (name: string) => `rsn-${name}-${++counter}`;
 
-beforeAll(async () => {
-  db = await createTestDatabase();
-  server = await startServer({
-    databaseUrl: db.url,
-    env: { EVENT_RETENTION_HOURS: '0.0005', SWEEP_INTERVAL_MS: '200' },
-  });
-  api = client(server.url);
-});
+useServer(
+  (f) => {
+    ({ server, admin: api } = f);
+  },
+  { EVENT_RETENTION_HOURS: '0.0005', SWEEP_INTERVAL_MS: '200' },
+);
 
 afterEach(() => {
   closeAllSockets();
   closeAllStreams();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
 });
 
 async function ok(path: string, body: unknown, status = 200): Promise<any> {

@@ -1,4 +1,4 @@
-import { useServer } from './support/fixture';
+import { useServer, type ServerFixture } from './support/fixture';
 import { Client, client, createKey, expectStatus, pool } from './support/http';
 import {
   createWorkflow,
@@ -8,8 +8,7 @@ import {
   restEvents,
   waitFor,
 } from './support/live-clients';
-import { startServer } from './support/server';
-import { createTestDatabase, usingMysql } from './support/test-db';
+import { usingMysql } from './support/test-db';
 import { verifyStepline, WebhookReceiver } from './support/webhook-receiver';
 
 /**
@@ -360,19 +359,19 @@ describe('webhooks: a cursor older than the log keeps', () => {
 });
 
 describe('webhooks: SIGKILL of the delivering instance mid-batch', () => {
+  let fx: ServerFixture;
+  useServer((f) => (fx = f), ALLOW);
   it('loses nothing: after a restart every seq arrives (the receiver dedupes by seq)', async () => {
-    const db = await createTestDatabase();
     const rx = await WebhookReceiver.start();
-    let server = await startServer({ databaseUrl: db.url, env: ALLOW });
     try {
-      const api = client(server.url);
+      const api = fx.admin;
       const p = 'wh-kill';
       await writeEvents(api, p, 400, 'k');
       const last = await projectLastSeq(api, p);
       // the receiver takes 300 ms per batch: the kill lands while a batch is in flight
       let killing: Promise<void> | undefined;
       rx.answer = async () => {
-        if (rx.requests.length === 2 && !killing) killing = server.kill();
+        if (rx.requests.length === 2 && !killing) killing = fx.server.kill();
         await new Promise((r) => setTimeout(r, 300));
         return 200;
       };
@@ -380,13 +379,11 @@ describe('webhooks: SIGKILL of the delivering instance mid-batch', () => {
       await waitFor(() => killing !== undefined, 'the kill mid-batch');
       await killing;
       expect(rx.distinctSeqs('/kill').length).toBeLessThan(last);
-      server = await startServer({ databaseUrl: db.url, env: ALLOW });
+      await fx.restart({ crash: true }); // already dead: starts it again on the same database and port
       await waitAll(rx, '/kill', last, 40_000); // the dead instance's lease runs out first (15 s)
       expect(rangeProblems(rx.distinctSeqs('/kill'), 1, last)).toEqual([]);
     } finally {
-      await server.stop();
       await rx.close();
-      await db.drop();
     }
   }, 90_000);
 });
@@ -394,12 +391,12 @@ describe('webhooks: SIGKILL of the delivering instance mid-batch', () => {
 const describeOnMysql = usingMysql() ? describe : describe.skip;
 
 describeOnMysql('webhooks: two instances with REDIS_URL', () => {
+  let fx: ServerFixture;
+  useServer((f) => (fx = f), { ...ALLOW, REDIS_URL: 'redis://127.0.0.1:6379' });
   it('deliver each event once across the cluster, wherever it was written', async () => {
-    const db = await createTestDatabase();
     const rx = await WebhookReceiver.start();
-    const env = { ...ALLOW, REDIS_URL: 'redis://127.0.0.1:6379' };
-    const a = await startServer({ databaseUrl: db.url, env });
-    const b = await startServer({ databaseUrl: db.url, env });
+    const a = fx.server;
+    const b = await fx.start();
     try {
       const apiA = client(a.url);
       const apiB = client(b.url);
@@ -429,10 +426,7 @@ describeOnMysql('webhooks: two instances with REDIS_URL', () => {
       await waitFor(() => rx.distinctSeqs('/two').includes(after), 'the next events at the first webhook');
       expect(Math.max(...rx.seqs('/two-doomed'))).toBe(before);
     } finally {
-      await a.stop();
-      await b.stop();
       await rx.close();
-      await db.drop();
     }
   }, 60_000);
 });

@@ -18,7 +18,12 @@ export interface ServerFixture {
    * on the same database and the same port, so that clients reconnect to the same URL; `server` and `admin`
    * then point at the new process.
    */
-  restart(opts?: { crash?: boolean; env?: Record<string, string> }): Promise<RunningServer>;
+  restart(opts?: {
+    crash?: boolean;
+    env?: Record<string, string>;
+    /** Runs while no server is up (e.g. to put the database back to an older schema). */
+    between?: (db: TestDatabase) => Promise<void>;
+  }): Promise<RunningServer>;
 }
 
 export interface FixtureOptions {
@@ -58,11 +63,12 @@ export function useServer(
     }
     return s;
   };
-  fx.restart = async ({ crash = false, env: extra } = {}) => {
+  fx.restart = async ({ crash = false, env: extra, between } = {}) => {
     const old = fx.server;
     if (crash) await old.kill();
     else await old.stop();
     started.delete(old);
+    if (between) await between(fx.db);
     const s = await startServer({
       databaseUrl: dbUrl,
       waitFor: options.waitFor,
