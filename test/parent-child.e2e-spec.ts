@@ -306,18 +306,23 @@ describe('parent and child workflows (§14)', () => {
     expect(wf.status).toBe('completed');
   });
 
-  it('counts the children in the parent ETA', async () => {
+  it('counts the children in the parent ETA: at least as long as its slowest active child', async () => {
     const p = uid('proj');
     const parent = await create(p, { id: uid('parent'), steps: [{ id: 'split' }] });
-    const a = await child(p, parent.id, 'split');
-    await write(`/api/workflows/${a.id}/steps/work/progress`, { progress: 10 });
-    // the child's own rate gives it an estimate; the parent has no history and no direct progress rate of its own
+    const fast = await child(p, parent.id, 'split');
+    const slow = await child(p, parent.id, 'split');
+    await write(`/api/workflows/${fast.id}/steps/work/progress`, { progress: 96 });
+    await write(`/api/workflows/${slow.id}/steps/work/progress`, { progress: 4 });
+    // pacing, not a quiet window: the slow child needs elapsed time for a rate of its own
     await new Promise((r) => setTimeout(r, 300));
-    const childWf = await write(`/api/workflows/${a.id}/steps/work/progress`, { progress: 20 });
+    const slowWf = await write(`/api/workflows/${slow.id}/steps/work/progress`, { progress: 5 });
     const wf = await get(parent.id);
-    expect(childWf.eta.remainingMs).not.toBeNull();
-    expect(wf.eta.remainingMs).not.toBeNull();
-    expect(wf.eta.remainingMs).toBeGreaterThanOrEqual(childWf.eta.remainingMs * 0.5);
+    // the parent's own rate (50 % done in about the same time) says about as long again as it has run; the
+    // slow child (5 %) says about 19 times that: the parent shows the child's
+    expect(slowWf.eta.basis).toBe('rate');
+    expect(wf.progress).toBe(50);
+    expect(wf.eta.remainingMs).toBeGreaterThanOrEqual(slowWf.eta.remainingMs);
+    expect(Date.parse(wf.eta.finishAt)).toBeGreaterThanOrEqual(Date.parse(slowWf.eta.finishAt));
   });
 });
 

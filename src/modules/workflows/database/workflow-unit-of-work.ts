@@ -189,6 +189,8 @@ export class WorkflowUnitOfWork {
           for (const id of e.op.cascadeFrom ?? [])
             this.cascadeCancel(touched.get(id), touched, now, cancelled);
           this.rollUp([...e.op.workflowIds, ...cancelled], touched, now);
+          // the op's own workflows first, so that a child's events precede the roll-up they caused
+          for (const id of e.op.workflowIds) pending.push(...(touched.get(id)?.takeEvents() ?? []));
           for (const wf of touched.values()) pending.push(...wf.takeEvents());
           const wf = e.viewOf ? touched.get(e.viewOf) : undefined;
           e.outcome = {
@@ -305,16 +307,16 @@ export class WorkflowUnitOfWork {
    * change (§14): each changed workflow of the op tells its parent what it now is.
    */
   private rollUp(ids: readonly string[], touched: Map<string, Workflow>, now: number): void {
-    const seen = new Set<string>();
-    const visit = (wf: Workflow | undefined) => {
-      for (let depth = 0; wf && wf.parent && depth <= MAX_DEPTH + 1 && !seen.has(wf.id); depth++) {
-        seen.add(wf.id);
+    for (const id of ids) {
+      // up the chain while each level changed; the depth bound ends it even on a corrupt (cyclic) chain.
+      // A parent reached twice (two of its children in one op) is told again: unchanged, it answers false.
+      let wf = touched.get(id);
+      for (let depth = 0; wf?.parent && depth <= MAX_DEPTH; depth++) {
         const parent = touched.get(wf.parent.workflowId);
-        if (!parent || !parent.onChildChanged(wf.parent.stepId, wf.childState(now), now)) return;
+        if (!parent || !parent.onChildChanged(wf.parent.stepId, wf.childState(now), now)) break;
         wf = parent;
       }
-    };
-    for (const id of ids) visit(touched.get(id));
+    }
   }
 
   /** A log's id is the seq of its `workflow:log` event: unique in its workflow and in log order. */

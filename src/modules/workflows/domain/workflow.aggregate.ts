@@ -86,10 +86,11 @@ export interface WorkflowSnapshot {
   readonly s: WorkflowState;
   readonly pending: PendingEvent[];
   readonly dirtySteps: Set<string>;
-  readonly resultSteps: Set<string>;
   readonly dirty: boolean;
   readonly created: boolean;
 }
+
+const NO_EVENTS: readonly PendingEvent[] = Object.freeze([]);
 
 export const DEFAULT_LEASE_MS = 30_000;
 /** §10: the results of one workflow's steps add up to at most 1 MiB. */
@@ -104,7 +105,6 @@ export const DEFAULT_STALE_AFTER_MS = 30 * 60 * 1000;
 export class Workflow {
   private pending: PendingEvent[] = [];
   private dirtySteps = new Set<string>();
-  private resultSteps = new Set<string>();
   private dirty = false;
   private created = false;
   /** Step medians of this workflow's type (ETA history), given by the unit of work; not part of its state. */
@@ -290,7 +290,6 @@ export class Workflow {
     if (result !== undefined) {
       step.result = result;
       step.resultBytes = resultBytes;
-      this.resultSteps.add(step.id);
     }
     this.touchStep(step, now);
     this.record(EVENT_TYPES.StepCompleted, step.id, now, {
@@ -588,18 +587,19 @@ export class Workflow {
 
   // ---- results for the unit of work --------------------------------------------------------------------
 
-  takeEvents(): PendingEvent[] {
+  takeEvents(): readonly PendingEvent[] {
+    // called for every touched workflow after every op of a group: no new array when there is nothing
+    if (this.pending.length === 0) return NO_EVENTS;
     const out = this.pending;
     this.pending = [];
     return out;
   }
 
-  /** Steps whose rows must be written, and which of them carry a new result. */
-  takeChanges(): { steps: StepState[]; resultStepIds: Set<string>; isNew: boolean; dirty: boolean } {
+  /** Steps whose rows must be written, and whether the workflow row is new or changed. */
+  takeChanges(): { steps: StepState[]; isNew: boolean; dirty: boolean } {
     const steps = this.s.steps.filter((st) => this.dirtySteps.has(st.id));
-    const out = { steps, resultStepIds: this.resultSteps, isNew: this.created, dirty: this.dirty };
+    const out = { steps, isNew: this.created, dirty: this.dirty };
     this.dirtySteps = new Set();
-    this.resultSteps = new Set();
     this.created = false;
     this.dirty = false;
     return out;
@@ -625,7 +625,6 @@ export class Workflow {
       },
       pending: this.pending.slice(),
       dirtySteps: new Set(this.dirtySteps),
-      resultSteps: new Set(this.resultSteps),
       dirty: this.dirty,
       created: this.created,
     };
@@ -636,7 +635,6 @@ export class Workflow {
     this.s = snap.s;
     this.pending = snap.pending;
     this.dirtySteps = snap.dirtySteps;
-    this.resultSteps = snap.resultSteps;
     this.dirty = snap.dirty;
     this.created = snap.created;
   }
