@@ -2,6 +2,7 @@ import { Client, createKey, expectStatus, pool } from './support/http';
 import { useServer } from './support/fixture';
 import { waitFor } from './support/live-clients';
 import { claimWakeLags, wokenFast } from './support/long-poll';
+import { ADMIN_TOKEN } from './support/server';
 
 /**
  * CONTRACT §6 from the outside, against the real server on the database of the run (SQLite, or MariaDB
@@ -40,7 +41,11 @@ async function claimOk(api: Client, queue: string, body: Record<string, unknown>
 
 describe('queues (§6)', () => {
   let api: Client;
-  useServer((fx) => (api = fx.admin));
+  let url: string;
+  useServer((fx) => {
+    api = fx.admin;
+    url = fx.server.url;
+  });
 
   describe('16 concurrent claimers over 1,000 queued workflows', () => {
     it('claim each workflow exactly once, none missed, and each claimer oldest first', async () => {
@@ -185,6 +190,28 @@ describe('queues (§6)', () => {
       process.stdout.write(`[queues] long-poll wake-up: answered ${lags.join(', ')} ms after the create\n`);
       // and one that nothing arrives for answers 204 once waitMs is over
       expectStatus(await claim(api, 'longpoll', { waitMs: 300 }), 204);
+    });
+
+    it('a waiting claim whose worker hangs up claims nothing: the next claimer gets the work, same attempt', async () => {
+      const gone = new AbortController();
+      const abandoned = fetch(`${url}/api/queues/hangup/claim`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ workerId: 'leaver', waitMs: 20_000 }),
+        signal: gone.signal,
+      }).catch(() => 'aborted');
+      // the sentinel that the claim is waiting on the server: its first try marked its worker as seen
+      await waitFor(async () => {
+        const queues = (await api.get('/api/queues')).body.items as any[];
+        return queues.some((q) => q.name === 'hangup' && q.workers.some((w: any) => w.workerId === 'leaver'));
+      }, 'the abandoned claim to be waiting');
+      gone.abort();
+      expect(await abandoned).toBe('aborted');
+      await create(api, 'c1', 'hang-1', { queue: 'hangup' });
+      const next = await claim(api, 'hangup', { workerId: 'stayer', waitMs: 2000 });
+      expectStatus(next, 200);
+      expect(next.body.workflow.id).toBe('hang-1');
+      expect(next.body.attempt).toBe(1);
     });
 
     it('leaseMs, waitMs, workerId and the queue name are validated → 400 validation_failed', async () => {

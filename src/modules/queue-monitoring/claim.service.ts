@@ -7,7 +7,7 @@ import { EVENT_TYPES } from '../../common/events/event-types';
 import { DbService } from '../../database/db.service';
 import type { Statement } from '../../database/tx';
 import { EventBridge } from '../cluster';
-import { ClaimWorkflowCommand, HeartbeatCommand, type Claimed } from '../workflows';
+import { ClaimWorkflowCommand, HeartbeatCommand, UnclaimWorkflowCommand, type Claimed } from '../workflows';
 
 const POLL_MS = 250;
 const SEEN_EVERY_MS = 1000;
@@ -53,9 +53,32 @@ export class ClaimService {
     leaseMs: number,
     waitMs: number,
     maxWaiting = Infinity,
+    /** Aborted when the caller is gone (its HTTP request closed): stop waiting, and claim nothing for it. */
+    signal?: AbortSignal,
+  ): Promise<Claimed | null> {
+    const claimed = await this.claimCapped(principal, queue, workerId, leaseMs, waitMs, maxWaiting, signal);
+    if (claimed && signal?.aborted) {
+      // claimed in the instant the caller left: its answer goes nowhere, so the workflow must not wait out a
+      // lease nobody holds; it is ready again at once, the same attempt
+      await this.commands
+        .execute(new UnclaimWorkflowCommand(principal, claimed.workflow.id, claimed.leaseToken))
+        .catch(() => undefined); // the lease expiry covers it
+      return null;
+    }
+    return claimed;
+  }
+
+  private async claimCapped(
+    principal: Principal,
+    queue: string,
+    workerId: string,
+    leaseMs: number,
+    waitMs: number,
+    maxWaiting: number,
+    signal: AbortSignal | undefined,
   ): Promise<Claimed | null> {
     if (waitMs <= 0 || maxWaiting === Infinity)
-      return this.claimUntil(principal, queue, workerId, leaseMs, waitMs);
+      return this.claimUntil(principal, queue, workerId, leaseMs, waitMs, signal);
     // a long-poll claim re-runs a transaction every POLL_MS: how many wait at once is capped per key
     const waiting = this.waitingByKey.get(principal.keyId) ?? 0;
     if (waiting >= maxWaiting)
@@ -65,7 +88,7 @@ export class ClaimService {
       );
     this.waitingByKey.set(principal.keyId, waiting + 1);
     try {
-      return await this.claimUntil(principal, queue, workerId, leaseMs, waitMs);
+      return await this.claimUntil(principal, queue, workerId, leaseMs, waitMs, signal);
     } finally {
       const n = (this.waitingByKey.get(principal.keyId) ?? 1) - 1;
       if (n <= 0) this.waitingByKey.delete(principal.keyId);
@@ -79,9 +102,11 @@ export class ClaimService {
     workerId: string,
     leaseMs: number,
     waitMs: number,
+    signal: AbortSignal | undefined,
   ): Promise<Claimed | null> {
     const deadline = Date.now() + waitMs;
     for (;;) {
+      if (signal?.aborted) return null;
       const claimed = await this.commands.execute(
         new ClaimWorkflowCommand(principal, queue, workerId, leaseMs, (now) =>
           this.seenStatements(queue, workerId, now),
@@ -90,7 +115,7 @@ export class ClaimService {
       if (claimed) return claimed;
       const left = deadline - Date.now();
       if (left <= 0) return null;
-      await this.waitForWork(queue, Math.min(left, POLL_MS));
+      await this.waitForWork(queue, Math.min(left, POLL_MS), signal);
     }
   }
 
@@ -133,17 +158,19 @@ export class ClaimService {
     ];
   }
 
-  private waitForWork(queue: string, ms: number): Promise<void> {
+  private waitForWork(queue: string, ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       let set = this.waiters.get(queue);
       if (!set) this.waiters.set(queue, (set = new Set()));
       const done = () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
         set.delete(done);
         if (set.size === 0) this.waiters.delete(queue);
         resolve();
       };
       const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
       set.add(done);
     });
   }

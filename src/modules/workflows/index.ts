@@ -15,6 +15,7 @@ export { AppendLogCommand } from './commands/append-log/append-log.command';
 export { ClaimWorkflowCommand, type Claimed } from './commands/claim-workflow/claim-workflow.command';
 export { HeartbeatCommand, type HeartbeatResult } from './commands/heartbeat/heartbeat.command';
 export { ReleaseLeaseCommand } from './commands/release-lease/release-lease.command';
+export { UnclaimWorkflowCommand } from './commands/unclaim-workflow/unclaim-workflow.command';
 export {
   GetResetSnapshotQuery,
   type ResetSnapshot,

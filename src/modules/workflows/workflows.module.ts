@@ -29,6 +29,7 @@ import { ClaimWorkflowHandler } from './commands/claim-workflow/claim-workflow.h
 import { HeartbeatHandler } from './commands/heartbeat/heartbeat.handler';
 import { ReleaseLeaseHandler } from './commands/release-lease/release-lease.handler';
 import { ExpireLeaseHandler } from './commands/expire-lease/expire-lease.handler';
+import { UnclaimWorkflowHandler } from './commands/unclaim-workflow/unclaim-workflow.handler';
 import { WorkflowQueueQueries } from './queries/queue.queries';
 import { MarkStepSlowHandler } from './commands/mark-step-slow/mark-step-slow.handler';
 import { GetResetSnapshotHandler } from './queries/get-reset-snapshot/get-reset-snapshot.handler';
@@ -68,6 +69,7 @@ import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './que
     HeartbeatHandler,
     ReleaseLeaseHandler,
     ExpireLeaseHandler,
+    UnclaimWorkflowHandler,
     GetWorkflowHandler,
     ListWorkflowsHandler,
     ListLogsHandler,

@@ -34,6 +34,12 @@ export class QueuesController {
       throw new DomainError('validation_failed', `queue ${ID_MESSAGE}`, [
         { field: 'queue', message: ID_MESSAGE },
       ]);
+    // a worker that gives up (closes the request) while its claim waits must not be handed work it will
+    // never see: the claim stops waiting, and one granted in that instant is given back
+    const gone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     const claimed = await this.claims.claim(
       p,
       queue,
@@ -41,6 +47,7 @@ export class QueuesController {
       b.leaseMs ?? DEFAULT_LEASE_MS,
       b.waitMs ?? 0,
       this.config.maxWaitingClaimsPerKey,
+      gone.signal,
     );
     if (!claimed) {
       res.status(204);

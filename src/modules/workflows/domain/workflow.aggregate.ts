@@ -489,6 +489,21 @@ export class Workflow {
     this.requeue(now, 'released', null, 0);
   }
 
+  /**
+   * A claim whose answer never reached its worker (the request was closed while it waited): the lease is
+   * dropped and the workflow is ready again as it was, the same attempt, since nobody worked on it. No event,
+   * like the claim itself. Once a step has started it is an ordinary release.
+   */
+  unclaim(token: string, now: number): void {
+    this.assertLease(token, now);
+    if (this.s.status !== 'queued') return this.release(token, now);
+    const s = this.s;
+    s.leaseToken = null;
+    s.leaseExpiresAt = null;
+    s.workerId = null;
+    this.dirty = true;
+  }
+
   /** Attempt + 1, steps back to pending, ready again after 1 s · 2^(attempt−2) (at most 60 s). */
   private requeue(now: number, reason: string, error: ErrorInfo | null, backoffMs?: number): void {
     const s = this.s;

@@ -318,6 +318,25 @@ describe('Workflow queue: release', () => {
   });
 });
 
+describe('Workflow queue: unclaim (a claim whose answer never reached its worker)', () => {
+  it('drops the lease and leaves the workflow ready again as it was: same attempt, no event', () => {
+    const wf = leased();
+    wf.takeEvents();
+    wf.unclaim(TOKEN, T0 + 5);
+    expect(wf.state).toMatchObject({ status: 'queued', attempt: 1, leaseToken: null, workerId: null });
+    expect(wf.isClaimable(T0 + 5)).toBe(true);
+    expect(wf.takeEvents()).toEqual([]);
+  });
+
+  it('needs the current token, and once a step has started it is a release (the next attempt)', () => {
+    const wf = leased();
+    expect(code(() => wf.unclaim('other', T0 + 1))).toBe('lease_lost');
+    wf.startStep('a', T0 + 1);
+    wf.unclaim(TOKEN, T0 + 2);
+    expect(wf.state).toMatchObject({ status: 'queued', attempt: 2 });
+  });
+});
+
 describe('Workflow queue: failStep(retryable)', () => {
   it('retryable on a queue with attempts left: step:failed then requeued with backoff, not failed', () => {
     const wf = leased({ maxAttempts: 3 });
