@@ -250,3 +250,67 @@ describe('Workflow aggregate', () => {
     expect(wf.eta(T0 + 500).basis).toBe('rate');
   });
 });
+
+describe('Workflow aggregate: parent and child (§14)', () => {
+  const child = (
+    id: string,
+    status: 'queued' | 'running' | 'completed' | 'failed' | 'cancelled',
+    progress: number,
+    remainingMs: number | null = null,
+  ) => ({
+    id,
+    status,
+    progress,
+    remainingMs,
+  });
+
+  it('a step follows its children: starts with the first, floor(mean) progress, completes with the last', () => {
+    const wf = make([{ id: 'split' }]);
+    expect(wf.addChild('split', 'c1', T0)).toBe(1);
+    wf.addChild('split', 'c2', T0);
+    expect(wf.onChildChanged('split', child('c1', 'running', 0), T0 + 1)).toBe(true);
+    expect(wf.state.steps[0].status).toBe('running');
+    wf.onChildChanged('split', child('c1', 'running', 51), T0 + 2);
+    expect(wf.state.steps[0].progress).toBe(25);
+    expect(wf.onChildChanged('split', child('c1', 'running', 51), T0 + 3)).toBe(false); // nothing new
+    wf.onChildChanged('split', child('c1', 'completed', 100), T0 + 4);
+    expect(wf.state.steps[0].status).toBe('running');
+    wf.onChildChanged('split', child('c2', 'completed', 100), T0 + 5);
+    expect(wf.state.steps[0].status).toBe('completed');
+    expect(wf.status).toBe('completed');
+    expect(code(() => wf.addChild('split', 'c3', T0 + 6))).toBe('invalid_transition');
+  });
+
+  it('a child failing for good fails the step with child_failed and childId; a requeued child does not', () => {
+    const wf = make([{ id: 'split' }]);
+    wf.addChild('split', 'c1', T0);
+    wf.onChildChanged('split', child('c1', 'running', 40), T0 + 1);
+    wf.onChildChanged('split', child('c1', 'queued', 0), T0 + 2); // requeued
+    expect(wf.state.steps[0]).toMatchObject({ status: 'running', progress: 0 });
+    wf.onChildChanged('split', child('c1', 'failed', 0), T0 + 3);
+    expect(wf.state.steps[0].error).toMatchObject({ code: 'child_failed', childId: 'c1' });
+    expect(wf.status).toBe('failed');
+  });
+
+  it('refuses direct progress and completion of a step with children', () => {
+    const wf = make([{ id: 'split' }]);
+    wf.addChild('split', 'c1', T0);
+    expect(code(() => wf.recordProgress('split', { progress: 10 }, T0 + 1))).toBe('invalid_transition');
+    expect(code(() => wf.completeStep('split', T0 + 1))).toBe('invalid_transition');
+  });
+
+  it('the ETA is at least the slowest active child’s, its range too (remainingP90Ms ≥ remainingMs)', () => {
+    const wf = make([{ id: 'split' }]);
+    wf.addChild('split', 'c1', T0);
+    wf.addChild('split', 'c2', T0);
+    wf.onChildChanged('split', child('c1', 'running', 90, 1_000), T0 + 1);
+    wf.onChildChanged('split', child('c2', 'running', 10, 90_000), T0 + 2);
+    wf.setEtaHistory(Object.assign(new Map([['split', 500]]), { runs: [{ split: 500 }, { split: 600 }] }));
+    const eta = wf.eta(T0 + 10);
+    expect(eta.remainingMs).toBe(90_000);
+    expect(eta.remainingP90Ms).toBeGreaterThanOrEqual(eta.remainingMs!);
+    // without history: the children's estimate, not "none"
+    wf.setEtaHistory(undefined);
+    expect(wf.eta(T0 + 10)).toMatchObject({ basis: 'rate', remainingMs: 90_000, remainingP90Ms: null });
+  });
+});

@@ -678,7 +678,15 @@ export class Workflow {
           longest = Math.max(longest ?? 0, c.remainingMs);
     }
     if (longest === null || (eta.remainingMs !== null && eta.remainingMs >= longest)) return eta;
-    return { ...eta, remainingMs: longest, finishAt: new Date(now + longest).toISOString() };
+    return {
+      ...eta,
+      // an estimate from the children's own progress, when the workflow had none of its own
+      basis: eta.basis === 'none' ? 'rate' : eta.basis,
+      remainingMs: longest,
+      finishAt: new Date(now + longest).toISOString(),
+      // §13: never below remainingMs
+      remainingP90Ms: eta.remainingP90Ms === null ? null : Math.max(eta.remainingP90Ms, longest),
+    };
   }
 
   // ---- internals ---------------------------------------------------------------------------------------
