@@ -128,6 +128,30 @@ describe('a reset carries a snapshot (§12)', () => {
     expect(next.items.map((e: Envelope) => e.seq)).toEqual([lastSeq + 1, lastSeq + 2, lastSeq + 3]);
   });
 
+  it('a snapshot larger than the slow-consumer bound reaches an SSE reader whole, and the events after it follow', async () => {
+    // 11 finished workflows with 4 results of ~240 KB each: a snapshot of about 10 MiB, past the 8 MiB that
+    // cuts off a reader who does not keep up (it would reconnect with the same old position: a reset loop)
+    const p = project('big');
+    const result = { blob: 'r'.repeat(240_000) }; // results are at most 256 KiB each, 1 MiB per workflow
+    for (let i = 0; i < 11; i++) {
+      await create(p, `${p}-${i}`, ['w', 'x', 'y', 'z']);
+      for (const st of ['w', 'x', 'y', 'z'])
+        await ok(`/api/workflows/${p}-${i}/steps/${st}/complete`, { result });
+    }
+    await create(p, `${p}-live`, ['x']);
+    await agedOut(p);
+    const lastSeq = await projectLastSeq(api, p);
+    const sse = new SseClient(`${server.url}/api/projects/${p}/status?since=0`, { token: ADMIN_TOKEN });
+    // the event right behind the snapshot is what a reader still busy with it would be cut off for
+    await waitFor(() => sse.requests.length > 0, 'the stream to open');
+    await ok(`/api/workflows/${p}-live/steps/x/progress`, { progress: 10 });
+    await sse.waitForSeq(lastSeq + 3); // started, step started, progress
+    expect(sse.resets).toHaveLength(1);
+    expect(sse.resets[0].data.snapshot.workflows).toHaveLength(12);
+    expect(sse.seqs()).toEqual([lastSeq + 1, lastSeq + 2, lastSeq + 3]);
+    expect(sse.errors).toEqual([]);
+  });
+
   it('every non-terminal workflow up to 1,000 (then truncated, the ones updated last) and the 100 finished last', async () => {
     const p = project('limits');
     const finished = Array.from({ length: 103 }, (_, i) => `${p}-f${i}`);

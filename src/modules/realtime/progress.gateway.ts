@@ -35,6 +35,12 @@ const jobRoom = (workflowId: string) => `w:${workflowId}`;
 interface SocketData {
   principal: Principal;
   subs: Map<string, SocketSubscription>;
+  /**
+   * Bytes of a reset ack (with its snapshot) not counted against the slow-consumer bound until the
+   * connection has drained: cutting the socket for the snapshot it asked for would only bring the same
+   * reset back when it resubscribes.
+   */
+  resetAllowance?: number;
 }
 
 /** §10: `subscribe` + `join_job` subscriptions one socket may hold at once. */
@@ -64,6 +70,9 @@ class SocketSubscription implements Subscriber {
 
   announceReset(res: SubscribeResult): void {
     this.reply?.({ ok: true, ...res });
+    const data = this.socket.data as SocketData;
+    data.resetAllowance = Math.max(data.resetAllowance ?? 0, outboundBacklog(this.socket.conn).bytes);
+    this.socket.conn.once('drain', () => (data.resetAllowance = 0));
   }
 
   goLive(): void {
@@ -252,7 +261,8 @@ export class ProgressGateway
   private cutSlowConsumers(): void {
     for (const socket of this.server.sockets.sockets.values()) {
       const { packets, bytes } = outboundBacklog(socket.conn);
-      if (packets > SLOW_CONSUMER_PACKETS || bytes > SLOW_CONSUMER_BYTES) {
+      const allowance = (socket.data as SocketData).resetAllowance ?? 0;
+      if (packets > SLOW_CONSUMER_PACKETS || bytes > SLOW_CONSUMER_BYTES + allowance) {
         this.logger.warn(
           `disconnecting slow consumer ${socket.id} (${packets} packets, ${bytes} bytes waiting)`,
         );

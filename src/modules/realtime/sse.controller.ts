@@ -36,6 +36,12 @@ function parseSeq(v: unknown, field: string): number | undefined {
 class SseStream implements Subscriber {
   readonly direct = true;
   private closed = false;
+  /**
+   * Bytes of a reset frame (its snapshot can be tens of MB) not counted against the slow-consumer bound
+   * until the socket has drained it: the reader asked for them, and cutting it off would only make it
+   * reconnect with the same old position and get the same reset again.
+   */
+  private allowance = 0;
 
   constructor(
     readonly projectId: string,
@@ -47,7 +53,7 @@ class SseStream implements Subscriber {
     if (this.closed) return;
     this.res.write(frameOf(env));
     // bounded outbound buffer: a reader that does not keep up is cut off and resumes with Last-Event-ID
-    if (this.res.writableLength > SLOW_CONSUMER_BYTES) this.close();
+    if (this.res.writableLength > SLOW_CONSUMER_BYTES + this.allowance) this.close();
   }
 
   goLive(): void {}
@@ -59,7 +65,11 @@ class SseStream implements Subscriber {
   announceReset(res: SubscribeResult): void {
     if (this.closed) return;
     const data = { reset: true, lastSeq: res.lastSeq, snapshot: res.snapshot };
-    this.res.write(`id: ${res.lastSeq}\nevent: reset\ndata: ${JSON.stringify(data)}\n\n`);
+    const frame = `id: ${res.lastSeq}\nevent: reset\ndata: ${JSON.stringify(data)}\n\n`;
+    if (!this.res.write(frame)) {
+      this.allowance = Buffer.byteLength(frame);
+      this.res.once('drain', () => (this.allowance = 0));
+    }
   }
 
   ping(): void {
