@@ -22,6 +22,12 @@ import { ADMIN_TOKEN } from './support/server';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const reasonOf = (signal: AbortSignal): AbortReason | undefined =>
   (signal.reason as { reason?: AbortReason } | undefined)?.reason;
+/** Resolves when `signal` aborts, with the reason the worker gave. */
+const untilAborted = (signal: AbortSignal): Promise<AbortReason | undefined> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve(reasonOf(signal));
+    signal.addEventListener('abort', () => resolve(reasonOf(signal)), { once: true });
+  });
 
 /** Every worker a test starts is closed after it, even when the test fails (its long polls keep jest alive). */
 const started: Worker[] = [];
@@ -90,10 +96,7 @@ describe('@stepline/client workers (§16)', () => {
       async (job, { signal }) => {
         await job.step('a').start();
         started = true;
-        await new Promise<void>((resolve) =>
-          signal.addEventListener('abort', () => resolve(), { once: true }),
-        );
-        reason = reasonOf(signal);
+        reason = await untilAborted(signal);
       },
       { leaseMs: 1500, waitMs: 1000 },
     );
@@ -126,8 +129,7 @@ describe('@stepline/client workers (§16)', () => {
         } catch (err) {
           seen.code = (err as { code?: string }).code;
         }
-        await waitFor(() => signal.aborted, 'abort');
-        seen.reason = reasonOf(signal);
+        seen.reason = await untilAborted(signal);
       },
       { leaseMs: 60_000, heartbeatMs: 60_000, waitMs: 1000 },
     );
@@ -248,10 +250,7 @@ describe('@stepline/client workers (§16)', () => {
       async (job, { signal, attempt }) => {
         if (attempt > 1) return; // the requeued run just finishes
         await job.step('a').start();
-        await new Promise<void>((resolve) =>
-          signal.addEventListener('abort', () => resolve(), { once: true }),
-        );
-        reason = reasonOf(signal);
+        reason = await untilAborted(signal);
       },
       { leaseMs: 1000, heartbeatMs: 300, waitMs: 1000 },
     );
@@ -313,10 +312,7 @@ describe('@stepline/client workers (§16)', () => {
       async (job, { signal }) => {
         await job.step('s').start();
         started = true;
-        await new Promise<void>((resolve) =>
-          signal.addEventListener('abort', () => resolve(), { once: true }),
-        );
-        reason = reasonOf(signal);
+        reason = await untilAborted(signal);
       },
       { leaseMs: 60_000, waitMs: 1000 },
     );
