@@ -327,4 +327,36 @@ describe('@stepline/client workers (§16)', () => {
     expectStatus(again, 200);
     expect(again.body).toMatchObject({ attempt: 2, workflow: { id: wf.id } });
   });
+
+  it('close(timeout) resolves once the leases are given back, even when a handler never settles', async () => {
+    const wf = await sl.createWorkflow('wk', {
+      type: 'x',
+      queue: 'deaf',
+      maxAttempts: 2,
+      steps: [{ id: 's' }],
+    });
+    let started = false;
+    const w = working(
+      sl,
+      'deaf',
+      async (job) => {
+        await job.step('s').start();
+        started = true;
+        await new Promise<never>(() => undefined); // ignores its signal, never settles
+      },
+      { leaseMs: 60_000, waitMs: 1000 },
+    );
+    await waitFor(() => started, 'the job to start');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      w.close(300).then(() => 'closed'),
+      new Promise((r) => (timer = setTimeout(() => r('still waiting after 10 s'), 10_000))),
+    ]);
+    clearTimeout(timer);
+    expect(outcome).toBe('closed');
+    // the lease was given back before close() resolved: another worker gets the workflow again
+    const again = await admin.post('/api/queues/deaf/claim', { workerId: 'other', waitMs: 8000 });
+    expectStatus(again, 200);
+    expect(again.body).toMatchObject({ attempt: 2, workflow: { id: wf.id } });
+  });
 });

@@ -112,6 +112,8 @@ export class Worker {
           await this.giveBack(j.claim);
         }),
       );
+      // a handler that ignores its signal may never settle, and its loop waits on it: do not wait for them
+      return;
     }
     await Promise.all(this.loops);
   }
