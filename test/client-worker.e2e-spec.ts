@@ -359,4 +359,37 @@ describe('@stepline/client workers (§16)', () => {
     expectStatus(again, 200);
     expect(again.body).toMatchObject({ attempt: 2, workflow: { id: wf.id } });
   });
+
+  it('a lease given back costs the job an attempt: with the default maxAttempts (1) it fails, lease_expired', async () => {
+    const wf = await sl.createWorkflow('wk', { type: 'x', queue: 'once', steps: [{ id: 's' }] });
+    expect(wf.data?.maxAttempts).toBe(1);
+    let reason: AbortReason | undefined;
+    let started = false;
+    const w = working(
+      sl,
+      'once',
+      async (job, { signal }) => {
+        await job.step('s').start();
+        started = true;
+        reason = await untilAborted(signal);
+      },
+      { leaseMs: 60_000, waitMs: 1000 },
+    );
+    await waitFor(() => started, 'the job to start');
+    await w.close(300);
+    expect(reason).toBe('closing');
+    // there is no release in the contract: the lease is cut to a second and expires like a crashed worker's
+    const final = await waitFor(
+      async () => {
+        const x = await sl.workflow(wf.id).get();
+        return x.status === 'queued' || x.status === 'running' ? undefined : x;
+      },
+      'the lease to expire',
+      { timeoutMs: 8000 },
+    );
+    expect(final).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'lease_expired' } });
+    const types = await eventTypes('wk', wf.id);
+    expect(types).toContain('workflow:failed');
+    expect(types).not.toContain('workflow:requeued');
+  });
 });
