@@ -272,6 +272,47 @@ describe('@stepline/client producers (§16)', () => {
     expect(refused).toBe(2);
   });
 
+  it('a log line whose answer was lost is looked for only after what the handle knew, within the retry policy', async () => {
+    let drop = 0;
+    const lossy: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (init?.method === 'POST' && drop > 0) {
+        drop--;
+        await res.text();
+        throw new TypeError('fetch failed (answer lost)');
+      }
+      return res;
+    };
+    const client = new Stepline({
+      baseUrl: url,
+      token: ADMIN_TOKEN,
+      fetch: lossy,
+      retry: { minDelayMs: 10 },
+    });
+    const wf = await client.createWorkflow('lossy-log', { type: 't', steps: [{ id: 's' }] });
+    await wf.log({ level: 'info', message: 'started' }); // e.g. an earlier attempt's line
+
+    // a fresh handle (a worker's next attempt, another process) writes the same line and loses the answer:
+    // the earlier line is not the lost one, so the new line is written
+    const fresh = client.workflow(wf.id);
+    drop = 1;
+    const after = await fresh.log({ level: 'info', message: 'started' });
+    expect(after.lastSeq).toBeGreaterThan(wf.data!.lastSeq);
+    expect((await fresh.logs()).map((l) => l.message)).toEqual(['started', 'started']);
+    // the line whose answer was lost is found by the lookup, not sent again
+    drop = 1;
+    await fresh.log({ level: 'info', message: 'started' });
+    expect((await fresh.logs()).map((l) => l.message)).toEqual(['started', 'started', 'started']);
+
+    // retry: false: a lost answer rejects (the line may have been committed: ambiguous), nothing is resent
+    const once = new Stepline({ baseUrl: url, token: ADMIN_TOKEN, fetch: lossy, retry: false });
+    const h = once.workflow(wf.id);
+    drop = 1;
+    const err = await rejection(h.log({ level: 'info', message: 'no retry' }));
+    expect(err).toMatchObject({ code: 'network_error', ambiguous: true });
+    expect((await h.logs()).map((l) => l.message)).toEqual(['started', 'started', 'started', 'no retry']);
+  });
+
   it('a write whose answer is lost is retried, and its success is not hidden by a 409', async () => {
     // the request reaches the server and commits; the client never sees the answer (a network error)
     let drop = 0;

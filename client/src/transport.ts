@@ -88,6 +88,15 @@ export class Transport {
     return base / 2 + Math.random() * (base / 2);
   }
 
+  /**
+   * The wait before retry number `attempt` (0-based) of a call that began at `started`, or `undefined` when
+   * the retry policy (`retry: false`, `maxElapsedMs`) says to give up. For retries made outside `call`.
+   */
+  retryDelay(attempt: number, started: number): number | undefined {
+    if (!this.retry || Date.now() - started > this.retry.maxElapsedMs) return undefined;
+    return this.backoff(attempt);
+  }
+
   async call<T>(method: string, path: string, body?: unknown, o: CallOptions = {}): Promise<CallResult<T>> {
     const started = Date.now();
     let ambiguous = false;

@@ -282,11 +282,18 @@ export class WorkflowHandle {
 
   /**
    * POST a log line without ever writing it twice: a log has no natural idempotency, so after a request
-   * that got no answer the line is looked for (logs after the last one this handle knows) before sending again.
+   * that got no answer the line is looked for before it is sent again, among the lines after a floor taken
+   * before the first send. Log ids are event seqs, so the floor is the newest of the last line this handle
+   * wrote and the workflow's `lastSeq` as this handle last saw it (read once first if it saw none): an
+   * identical earlier line (a previous attempt's "started") is below it and never taken for the lost one.
+   * Retries follow the transport's retry policy (`retry: false`, `maxElapsedMs`); a lookup that fails
+   * rejects the call rather than risk a second line.
    */
   private async appendLog(body: AppendLogRequest): Promise<Log> {
     const path = `/api/workflows/${enc(this.id)}/logs`;
-    const floor = Math.max(this.lastLogId, 0);
+    if (!this.data) await this.get();
+    const floor = Math.max(this.lastLogId, this.data?.lastSeq ?? 0);
+    const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await this.call<Log>('POST', path, body, { retry: 'answered' });
@@ -297,9 +304,11 @@ export class WorkflowHandle {
           if (err instanceof SteplineError && err.status === 409) this.lease?.onConflict?.(err);
           throw err;
         }
-        if (attempt > 200) throw err;
-        await sleep(this.host.transport.backoff(attempt));
-        const found = await this.findLog(body, floor).catch(() => undefined);
+        const wait = this.host.transport.retryDelay(attempt, started);
+        if (wait === undefined) throw err;
+        await sleep(wait);
+        // a lookup that fails (after its own retries) rejects: sending again could write the line twice
+        const found = await this.findLog(body, floor);
         if (found) {
           this.lastLogId = Math.max(this.lastLogId, found.id);
           return found;
