@@ -113,14 +113,13 @@ export class WriteQueue {
 
   private async single(it: Extract<Item, { kind: 'progress' }>): Promise<void> {
     const path = `/api/workflows/${enc(this.workflowId)}/steps/${enc(it.stepId)}/progress`;
+    // a retry of a value that did commit the first time answers 200 (the same value again, §2), so a
+    // progress_regression, retried or not, is a real one
     try {
       const res = await this.transport.call<Workflow>('POST', path, it.body, { leaseToken: it.lease });
       it.resolve(res.body);
     } catch (err) {
-      // a retry of a value that did commit the first time finds the step at or past it
-      if (err instanceof SteplineError && err.code === 'progress_regression' && err.ambiguous)
-        this.refresh().then(it.resolve, it.reject);
-      else it.reject(err);
+      it.reject(err);
     }
   }
 
@@ -145,10 +144,16 @@ export class WriteQueue {
       for (const it of items) it.reject(err);
       return;
     }
+    // A retried batch that had committed the first time finds each step at its last value of the batch: that
+    // entry answers ok (the same value again), the earlier entries for the step regress. Such a regression is
+    // the retry's, not a real one, only when a later entry for the same step came back ok.
+    const results = res.body.results;
+    const okLater = (i: number) =>
+      results.some((r, j) => j > i && r.ok && items[j].stepId === items[i].stepId);
     const ok: Resolver[] = [];
-    res.body.results.forEach((r, i) => {
+    results.forEach((r, i) => {
       const it = items[i];
-      if (r.ok || (res.ambiguous && r.code === 'progress_regression')) ok.push(it);
+      if (r.ok || (res.ambiguous && r.code === 'progress_regression' && okLater(i))) ok.push(it);
       else it.reject(new SteplineError(statusOfCode(r.code), r.code, r.message));
     });
     if (ok.length > 0) {
