@@ -166,10 +166,17 @@ describe('@stepline/client producers (§16)', () => {
   });
 
   it('a batched progress call that is refused rejects alone; the others around it commit', async () => {
-    const wf = await sl.createWorkflow('prod', { type: 't', steps: [{ id: 's' }] });
+    const counter = countingFetch();
+    const client = new Stepline({ baseUrl: url, token: ADMIN_TOKEN, fetch: counter.fetchFn });
+    const wf = await client.createWorkflow('prod', { type: 't', steps: [{ id: 's' }] });
     const first = wf.step('s').start(); // in flight: the progress calls below queue behind it
     const calls = [10, 20, 5, 30].map((p) => wf.step('s').progress({ progress: p }));
     const settled = await Promise.allSettled([first, ...calls]);
+    // the four went out together: one POST /api/progress, no single-step progress request
+    expect(counter.counts.get('POST /api/progress')).toBe(1);
+    expect(
+      [...counter.counts.keys()].filter((k) => k.endsWith('/progress') && k !== 'POST /api/progress'),
+    ).toEqual([]);
     expect(settled.map((s) => s.status)).toEqual([
       'fulfilled',
       'fulfilled',

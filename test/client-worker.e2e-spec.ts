@@ -203,9 +203,17 @@ describe('@stepline/client workers (§16)', () => {
   });
 
   it('a job’s unawaited progress calls go out as batches that carry the lease token', async () => {
+    const writes = { batches: 0, singles: 0 };
+    const counting: typeof fetch = (input, init) => {
+      const path = new URL(String(input)).pathname;
+      if (init?.method === 'POST' && path === '/api/progress') writes.batches++;
+      else if (init?.method === 'POST' && path.endsWith('/progress')) writes.singles++;
+      return fetch(input, init);
+    };
+    const client = new Stepline({ baseUrl: url, token: ADMIN_TOKEN, fetch: counting });
     const wf = await sl.createWorkflow('wk', { type: 'b', queue: 'batchq', steps: [{ id: 'a' }] });
     const w = working(
-      sl,
+      client,
       'batchq',
       async (job) => {
         const calls = Array.from({ length: 300 }, (_, i) =>
@@ -228,6 +236,10 @@ describe('@stepline/client workers (§16)', () => {
       Array.from({ length: 300 }, (_, i) => i + 1),
     );
     expect(final.attempt).toBe(1);
+    // 300 calls, a handful of requests: the first alone, the rest batched behind it (one call per request
+    // would be 300)
+    expect(writes.batches).toBeGreaterThan(0);
+    expect(writes.batches + writes.singles).toBeLessThanOrEqual(10);
   });
 
   it('a lost lease aborts signal (reason "lease_lost")', async () => {
