@@ -125,24 +125,27 @@ describe('@stepline/client watchers (§16)', () => {
     ]);
   });
 
-  it('a since ahead of the server’s log (another database): onReset, then the log’s events from 1', async () => {
-    const resets: number[] = [];
+  it('a since ahead of the server’s log (another database): onReset(empty, 0), then the whole log from 1', async () => {
+    // the log already holds a workflow's events: they are replayed, not folded into a snapshot
+    const before = await sl.createWorkflow('w-ahead', { type: 't', steps: [{ id: 'a' }] });
+    const resets: { snapshot: Snapshot; lastSeq: number }[] = [];
     const c = collector();
     const watch = watching(sl, 'w-ahead', {
       since: 50,
-      onReset: (_s, lastSeq) => resets.push(lastSeq),
+      onReset: (snapshot, lastSeq) => resets.push({ snapshot, lastSeq }),
       ...c,
     });
     try {
-      await waitFor(() => watch.status === 'live', 'live');
-      expect(resets).toEqual([0]);
+      await waitFor(() => c.events.length === 1, 'the replay');
+      expect(resets).toEqual([{ snapshot: { workflows: [], truncated: false }, lastSeq: 0 }]);
       const wf = await sl.createWorkflow('w-ahead', { type: 't', steps: [{ id: 'a' }] });
       await wf.step('a').start();
-      await waitFor(() => c.events.length === 3, 'the events');
+      await waitFor(() => c.events.length === 4, 'the events');
     } finally {
       watch.close();
     }
-    expect(c.events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(c.events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(c.events[0]).toMatchObject({ type: 'workflow:created', workflowId: before.id });
   });
 
   it('applyEvent keeps a queued workflow’s queueWaitMs from its read (events carry null) until it starts', async () => {
