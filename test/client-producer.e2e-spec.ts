@@ -166,10 +166,17 @@ describe('@stepline/client producers (§16)', () => {
   });
 
   it('a batched progress call that is refused rejects alone; the others around it commit', async () => {
-    const wf = await sl.createWorkflow('prod', { type: 't', steps: [{ id: 's' }] });
+    const counter = countingFetch();
+    const client = new Stepline({ baseUrl: url, token: ADMIN_TOKEN, fetch: counter.fetchFn });
+    const wf = await client.createWorkflow('prod', { type: 't', steps: [{ id: 's' }] });
     const first = wf.step('s').start(); // in flight: the progress calls below queue behind it
     const calls = [10, 20, 5, 30].map((p) => wf.step('s').progress({ progress: p }));
     const settled = await Promise.allSettled([first, ...calls]);
+    // the four went out together: one POST /api/progress, no single-step progress request
+    expect(counter.counts.get('POST /api/progress')).toBe(1);
+    expect(
+      [...counter.counts.keys()].filter((k) => k.endsWith('/progress') && k !== 'POST /api/progress'),
+    ).toEqual([]);
     expect(settled.map((s) => s.status)).toEqual([
       'fulfilled',
       'fulfilled',
@@ -187,6 +194,78 @@ describe('@stepline/client producers (§16)', () => {
     expect((settled[1] as PromiseFulfilledResult<Workflow>).value.steps[0].progress).toBeGreaterThanOrEqual(
       10,
     );
+  });
+
+  it('after a retry, a progress_regression is reported, unless a later entry of the batch for that step committed', async () => {
+    // `refuse` answers the next matching POST with a 503 that never reaches the server; `lose` lets it commit
+    // and loses the answer: both make the client retry
+    let refuse: RegExp | undefined;
+    let lose: RegExp | undefined;
+    const flaky: typeof fetch = async (input, init) => {
+      const path = new URL(String(input)).pathname;
+      if (init?.method === 'POST' && refuse?.test(path)) {
+        refuse = undefined;
+        return new Response(
+          JSON.stringify({
+            statusCode: 503,
+            error: 'Service Unavailable',
+            code: 'unavailable',
+            message: 'x',
+          }),
+          { status: 503, headers: { 'content-type': 'application/json' } },
+        );
+      }
+      const res = await fetch(input, init);
+      if (init?.method === 'POST' && lose?.test(path)) {
+        lose = undefined;
+        await res.text();
+        throw new TypeError('fetch failed (answer lost)');
+      }
+      return res;
+    };
+    const client = new Stepline({
+      baseUrl: url,
+      token: ADMIN_TOKEN,
+      fetch: flaky,
+      retry: { minDelayMs: 10 },
+    });
+    const wf = await client.createWorkflow('regress', {
+      type: 't',
+      steps: [{ id: 's' }, { id: 't' }, { id: 'u' }, { id: 'v' }],
+    });
+    await wf.step('s').progress({ progress: 60 });
+
+    // a single write retried after a 503: its 409 is a real regression (a repeat of a committed value is a 200)
+    refuse = /\/steps\/s\/progress$/;
+    expect(await rejection(wf.step('s').progress({ progress: 10 }))).toMatchObject({
+      status: 409,
+      code: 'progress_regression',
+    });
+    expect(refuse).toBeUndefined();
+
+    // a batch retried after a 503: s regresses for real (no later entry for s), t commits
+    const inFlight = wf.step('v').start();
+    refuse = /^\/api\/progress$/;
+    const batch1 = [wf.step('s').progress({ progress: 20 }), wf.step('t').progress({ progress: 50 })];
+    const settled1 = await Promise.allSettled([inFlight, ...batch1]);
+    expect(refuse).toBeUndefined();
+    expect(settled1.map((x) => x.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((settled1[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'progress_regression' });
+
+    // a batch whose answer was lost: sent again, u:10 regresses against the u:20 it committed the first time,
+    // and u:20 answers ok: both calls resolve, each value committed once
+    const inFlight2 = wf.step('v').progress({ progress: 1 });
+    lose = /^\/api\/progress$/;
+    const batch2 = [wf.step('u').progress({ progress: 10 }), wf.step('u').progress({ progress: 20 })];
+    const settled2 = await Promise.allSettled([inFlight2, ...batch2]);
+    expect(lose).toBeUndefined();
+    expect(settled2.map((x) => x.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+    const uProgress = (await client.events('regress', 0, 1000)).items.flatMap((e) =>
+      e.workflowId === wf.id && e.stepId === 'u' && e.type === 'workflow:step:progress'
+        ? [e.data.progress]
+        : [],
+    );
+    expect(uProgress).toEqual([10, 20]);
   });
 
   it('3,000 progress calls fired without awaiting commit in call order, through far fewer requests', async () => {
@@ -270,6 +349,47 @@ describe('@stepline/client producers (§16)', () => {
     const w = await wf.step('s').start();
     expect(w.steps[0].status).toBe('running');
     expect(refused).toBe(2);
+  });
+
+  it('a log line whose answer was lost is looked for only after what the handle knew, within the retry policy', async () => {
+    let drop = 0;
+    const lossy: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (init?.method === 'POST' && drop > 0) {
+        drop--;
+        await res.text();
+        throw new TypeError('fetch failed (answer lost)');
+      }
+      return res;
+    };
+    const client = new Stepline({
+      baseUrl: url,
+      token: ADMIN_TOKEN,
+      fetch: lossy,
+      retry: { minDelayMs: 10 },
+    });
+    const wf = await client.createWorkflow('lossy-log', { type: 't', steps: [{ id: 's' }] });
+    await wf.log({ level: 'info', message: 'started' }); // e.g. an earlier attempt's line
+
+    // a fresh handle (a worker's next attempt, another process) writes the same line and loses the answer:
+    // the earlier line is not the lost one, so the new line is written
+    const fresh = client.workflow(wf.id);
+    drop = 1;
+    const after = await fresh.log({ level: 'info', message: 'started' });
+    expect(after.lastSeq).toBeGreaterThan(wf.data!.lastSeq);
+    expect((await fresh.logs()).map((l) => l.message)).toEqual(['started', 'started']);
+    // the line whose answer was lost is found by the lookup, not sent again
+    drop = 1;
+    await fresh.log({ level: 'info', message: 'started' });
+    expect((await fresh.logs()).map((l) => l.message)).toEqual(['started', 'started', 'started']);
+
+    // retry: false: a lost answer rejects (the line may have been committed: ambiguous), nothing is resent
+    const once = new Stepline({ baseUrl: url, token: ADMIN_TOKEN, fetch: lossy, retry: false });
+    const h = once.workflow(wf.id);
+    drop = 1;
+    const err = await rejection(h.log({ level: 'info', message: 'no retry' }));
+    expect(err).toMatchObject({ code: 'network_error', ambiguous: true });
+    expect((await h.logs()).map((l) => l.message)).toEqual(['started', 'started', 'started', 'no retry']);
   });
 
   it('a write whose answer is lost is retried, and its success is not hidden by a 409', async () => {

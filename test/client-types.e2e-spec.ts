@@ -2,6 +2,7 @@ import { EVENT_TYPES, Stepline, type SteplineEvent } from '@stepline/client';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import * as ts from 'typescript';
+import { ERROR_STATUS } from '../src/common/errors/domain-error';
 import { ALL_EVENT_TYPES } from '../src/common/events/event-types';
 import { useServer } from './support/fixture';
 import { Client, createKey, expectStatus } from './support/http';
@@ -16,7 +17,7 @@ import { ADMIN_TOKEN } from './support/server';
  * - with real answers of the running server, for what the document does not describe (logs, claims, keys,
  *   projects, queues, errors, batch results, every event type, subscribe acks): every field the server sends
  *   is declared, every declared required field is sent, and each value has the declared type, recursively;
- * - with the server's own list of event types.
+ * - with the server's own lists of event types and error codes.
  * A field added, removed, renamed or made optional on either side fails here.
  */
 
@@ -126,11 +127,15 @@ describe('@stepline/client types match the server (§16)', () => {
   let url: string;
   let admin: Client;
   let sl: Stepline;
-  useServer((fx) => {
-    url = fx.server.url;
-    admin = fx.admin;
-    sl = new Stepline({ baseUrl: url, token: ADMIN_TOKEN });
-  });
+  // webhooks to 127.0.0.1 may be created (creating one sends nothing, §15)
+  useServer(
+    (fx) => {
+      url = fx.server.url;
+      admin = fx.admin;
+      sl = new Stepline({ baseUrl: url, token: ADMIN_TOKEN });
+    },
+    { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' },
+  );
 
   it('the compiler reads every declaration', () => {
     expect(
@@ -197,17 +202,49 @@ describe('@stepline/client types match the server (§16)', () => {
     }
   });
 
-  it('the event types are the server’s own (plus §13’s workflow:step:slow where the server predates it)', () => {
+  it('the event types are exactly the server’s own', () => {
     const union = declared('SteplineEvent') as ts.UnionType;
     const inUnion = union.types.map(
       (m) => literals(checker.getTypeOfSymbol(checker.getPropertyOfType(m, 'type')!))![0],
     );
     expect([...inUnion].sort()).toEqual([...EVENT_TYPES].sort());
-    const server = [...ALL_EVENT_TYPES].sort();
-    expect(server.filter((t) => !EVENT_TYPES.includes(t as never))).toEqual([]);
-    expect(EVENT_TYPES.filter((t) => !server.includes(t))).toEqual(
-      server.includes('workflow:step:slow') ? [] : ['workflow:step:slow'],
-    );
+    expect([...EVENT_TYPES].sort()).toEqual([...ALL_EVENT_TYPES].sort());
+    expect(literals(declared('EventType'))).toEqual([...ALL_EVENT_TYPES].sort());
+  });
+
+  it('the error codes are exactly the server’s own table (ERROR_STATUS)', () => {
+    expect(literals(declared('ErrorCode'))).toEqual(Object.keys(ERROR_STATUS).sort());
+  });
+
+  it('a fail request’s error is what the server accepts: no childId (the server refuses it as unknown)', async () => {
+    const failBody = declared('FailStepRequest');
+    const error = checker.getTypeOfSymbol(checker.getPropertyOfType(failBody, 'error')!);
+    expect(shapeOf(error)).toEqual(shapeOf(declared('ErrorInfoRequest')));
+    const wf = await sl.createWorkflow('types-fail', { type: 't', steps: [{ id: 's' }] });
+    const refused = await admin.post(`/api/workflows/${wf.id}/steps/s/fail`, {
+      error: { message: 'x', childId: 'c' },
+    });
+    expect(refused.body.code).toBe('validation_failed');
+  });
+
+  it('real webhook answers: a create (with and without types) and the list', async () => {
+    const made = [
+      await admin.post('/api/projects/types-wh/webhooks', { url: 'http://127.0.0.1:9/all' }),
+      await admin.post('/api/projects/types-wh/webhooks', {
+        url: 'http://127.0.0.1:9/some',
+        types: ['workflow:completed', 'workflow:failed'],
+        from: 'start',
+      }),
+    ];
+    for (const res of made) {
+      expectStatus(res, 201);
+      check('CreatedWebhook', res.body);
+    }
+    expect([...made[0].body.types].sort()).toEqual([...ALL_EVENT_TYPES].sort());
+    const list = await admin.get('/api/projects/types-wh/webhooks');
+    expectStatus(list, 200);
+    expect(list.body.items).toHaveLength(2);
+    for (const w of list.body.items) check('Webhook', w);
   });
 
   it('real answers: every REST shape the document does not describe, and every error body', async () => {

@@ -1,5 +1,7 @@
 import {
+  applyEvent,
   Stepline,
+  type Eta,
   type Snapshot,
   type SteplineEvent,
   type Watch,
@@ -8,7 +10,7 @@ import {
   type Workflow,
 } from '@stepline/client';
 import { useServer, type ServerFixture } from './support/fixture';
-import { Client, createKey } from './support/http';
+import { Client, createKey, expectStatus } from './support/http';
 import { rangeProblems, waitFor } from './support/live-clients';
 import { ADMIN_TOKEN } from './support/server';
 
@@ -123,24 +125,63 @@ describe('@stepline/client watchers (§16)', () => {
     ]);
   });
 
-  it('a since ahead of the server’s log (another database): onReset, then the log’s events from 1', async () => {
-    const resets: number[] = [];
+  it('a since ahead of the server’s log (another database): onReset(empty, 0), then the whole log from 1', async () => {
+    // the log already holds a workflow's events: they are replayed, not folded into a snapshot
+    const before = await sl.createWorkflow('w-ahead', { type: 't', steps: [{ id: 'a' }] });
+    const resets: { snapshot: Snapshot; lastSeq: number }[] = [];
     const c = collector();
     const watch = watching(sl, 'w-ahead', {
       since: 50,
-      onReset: (_s, lastSeq) => resets.push(lastSeq),
+      onReset: (snapshot, lastSeq) => resets.push({ snapshot, lastSeq }),
       ...c,
     });
     try {
-      await waitFor(() => watch.status === 'live', 'live');
-      expect(resets).toEqual([0]);
+      await waitFor(() => c.events.length === 1, 'the replay');
+      expect(resets).toEqual([{ snapshot: { workflows: [], truncated: false }, lastSeq: 0 }]);
       const wf = await sl.createWorkflow('w-ahead', { type: 't', steps: [{ id: 'a' }] });
       await wf.step('a').start();
-      await waitFor(() => c.events.length === 3, 'the events');
+      await waitFor(() => c.events.length === 4, 'the events');
     } finally {
       watch.close();
     }
-    expect(c.events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    expect(c.events.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    expect(c.events[0]).toMatchObject({ type: 'workflow:created', workflowId: before.id });
+  });
+
+  it('applyEvent keeps a queued workflow’s queueWaitMs from its read (events carry null) until it starts', async () => {
+    // a claimed workflow gives the queue a claim rate, so the one queued behind it gets an estimated wait
+    await sl.createWorkflow('w-eta', { type: 't', queue: 'w-eta-q', steps: [{ id: 's' }] });
+    expectStatus(await admin.post('/api/queues/w-eta-q/claim', { workerId: 'w', waitMs: 1000 }), 200);
+    const wf = await sl.createWorkflow('w-eta', {
+      type: 't',
+      queue: 'w-eta-q',
+      steps: [{ id: 'a' }, { id: 'b' }],
+    });
+    const read = await waitFor(async () => {
+      const x = await wf.get();
+      return x.eta.queueWaitMs !== null ? x : undefined;
+    }, 'a queued read with a wait');
+    expect(read.status).toBe('queued');
+    // a worker claims it (its writes need the lease), skips a step (it stays queued), starts the other
+    const claim = await admin.post('/api/queues/w-eta-q/claim', { workerId: 'w', waitMs: 1000 });
+    expectStatus(claim, 200);
+    expect(claim.body.workflow.id).toBe(wf.id);
+    const lease = { 'x-lease-token': claim.body.leaseToken };
+    expectStatus(await admin.post(`/api/workflows/${wf.id}/steps/a/skip`, {}, lease), 200);
+    expectStatus(await admin.post(`/api/workflows/${wf.id}/steps/b/start`, {}, lease), 200);
+    const events = (await sl.events('w-eta', read.lastSeq, 100)).items.filter((e) => e.workflowId === wf.id);
+    expect(events.map((e) => e.type)).toEqual([
+      'workflow:step:skipped',
+      'workflow:started',
+      'workflow:step:started',
+    ]);
+    expect(events.map((e) => (e.data as { eta: Eta }).eta.queueWaitMs)).toEqual([null, null, null]);
+    const skipped = applyEvent(read, events[0])!;
+    expect(skipped.status).toBe('queued');
+    expect(skipped.eta.queueWaitMs).toBe(read.eta.queueWaitMs);
+    const started = events.slice(1).reduce((w, e) => applyEvent(w, e)!, skipped);
+    expect(started.status).toBe('running');
+    expect(started.eta.queueWaitMs).toBeNull();
   });
 
   it('a project the key may not read: offline with the forbidden code; a bad key: offline, unauthorized', async () => {

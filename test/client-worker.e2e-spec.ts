@@ -22,6 +22,12 @@ import { ADMIN_TOKEN } from './support/server';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const reasonOf = (signal: AbortSignal): AbortReason | undefined =>
   (signal.reason as { reason?: AbortReason } | undefined)?.reason;
+/** Resolves when `signal` aborts, with the reason the worker gave. */
+const untilAborted = (signal: AbortSignal): Promise<AbortReason | undefined> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve(reasonOf(signal));
+    signal.addEventListener('abort', () => resolve(reasonOf(signal)), { once: true });
+  });
 
 /** Every worker a test starts is closed after it, even when the test fails (its long polls keep jest alive). */
 const started: Worker[] = [];
@@ -90,10 +96,7 @@ describe('@stepline/client workers (§16)', () => {
       async (job, { signal }) => {
         await job.step('a').start();
         started = true;
-        await new Promise<void>((resolve) =>
-          signal.addEventListener('abort', () => resolve(), { once: true }),
-        );
-        reason = reasonOf(signal);
+        reason = await untilAborted(signal);
       },
       { leaseMs: 1500, waitMs: 1000 },
     );
@@ -126,8 +129,7 @@ describe('@stepline/client workers (§16)', () => {
         } catch (err) {
           seen.code = (err as { code?: string }).code;
         }
-        await waitFor(() => signal.aborted, 'abort');
-        seen.reason = reasonOf(signal);
+        seen.reason = await untilAborted(signal);
       },
       { leaseMs: 60_000, heartbeatMs: 60_000, waitMs: 1000 },
     );
@@ -201,9 +203,17 @@ describe('@stepline/client workers (§16)', () => {
   });
 
   it('a job’s unawaited progress calls go out as batches that carry the lease token', async () => {
+    const writes = { batches: 0, singles: 0 };
+    const counting: typeof fetch = (input, init) => {
+      const path = new URL(String(input)).pathname;
+      if (init?.method === 'POST' && path === '/api/progress') writes.batches++;
+      else if (init?.method === 'POST' && path.endsWith('/progress')) writes.singles++;
+      return fetch(input, init);
+    };
+    const client = new Stepline({ baseUrl: url, token: ADMIN_TOKEN, fetch: counting });
     const wf = await sl.createWorkflow('wk', { type: 'b', queue: 'batchq', steps: [{ id: 'a' }] });
     const w = working(
-      sl,
+      client,
       'batchq',
       async (job) => {
         const calls = Array.from({ length: 300 }, (_, i) =>
@@ -226,6 +236,10 @@ describe('@stepline/client workers (§16)', () => {
       Array.from({ length: 300 }, (_, i) => i + 1),
     );
     expect(final.attempt).toBe(1);
+    // 300 calls, a handful of requests: the first alone, the rest batched behind it (one call per request
+    // would be 300)
+    expect(writes.batches).toBeGreaterThan(0);
+    expect(writes.batches + writes.singles).toBeLessThanOrEqual(10);
   });
 
   it('a lost lease aborts signal (reason "lease_lost")', async () => {
@@ -248,10 +262,7 @@ describe('@stepline/client workers (§16)', () => {
       async (job, { signal, attempt }) => {
         if (attempt > 1) return; // the requeued run just finishes
         await job.step('a').start();
-        await new Promise<void>((resolve) =>
-          signal.addEventListener('abort', () => resolve(), { once: true }),
-        );
-        reason = reasonOf(signal);
+        reason = await untilAborted(signal);
       },
       { leaseMs: 1000, heartbeatMs: 300, waitMs: 1000 },
     );
@@ -313,10 +324,7 @@ describe('@stepline/client workers (§16)', () => {
       async (job, { signal }) => {
         await job.step('s').start();
         started = true;
-        await new Promise<void>((resolve) =>
-          signal.addEventListener('abort', () => resolve(), { once: true }),
-        );
-        reason = reasonOf(signal);
+        reason = await untilAborted(signal);
       },
       { leaseMs: 60_000, waitMs: 1000 },
     );
@@ -330,5 +338,70 @@ describe('@stepline/client workers (§16)', () => {
     const again = await admin.post('/api/queues/stuck/claim', { workerId: 'other', waitMs: 5000 });
     expectStatus(again, 200);
     expect(again.body).toMatchObject({ attempt: 2, workflow: { id: wf.id } });
+  });
+
+  it('close(timeout) resolves once the leases are given back, even when a handler never settles', async () => {
+    const wf = await sl.createWorkflow('wk', {
+      type: 'x',
+      queue: 'deaf',
+      maxAttempts: 2,
+      steps: [{ id: 's' }],
+    });
+    let started = false;
+    const w = working(
+      sl,
+      'deaf',
+      async (job) => {
+        await job.step('s').start();
+        started = true;
+        await new Promise<never>(() => undefined); // ignores its signal, never settles
+      },
+      { leaseMs: 60_000, waitMs: 1000 },
+    );
+    await waitFor(() => started, 'the job to start');
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      w.close(300).then(() => 'closed'),
+      new Promise((r) => (timer = setTimeout(() => r('still waiting after 10 s'), 10_000))),
+    ]);
+    clearTimeout(timer);
+    expect(outcome).toBe('closed');
+    // the lease was given back before close() resolved: another worker gets the workflow again
+    const again = await admin.post('/api/queues/deaf/claim', { workerId: 'other', waitMs: 8000 });
+    expectStatus(again, 200);
+    expect(again.body).toMatchObject({ attempt: 2, workflow: { id: wf.id } });
+  });
+
+  it('a lease given back costs the job an attempt: with the default maxAttempts (1) it fails, lease_expired', async () => {
+    const wf = await sl.createWorkflow('wk', { type: 'x', queue: 'once', steps: [{ id: 's' }] });
+    expect(wf.data?.maxAttempts).toBe(1);
+    let reason: AbortReason | undefined;
+    let started = false;
+    const w = working(
+      sl,
+      'once',
+      async (job, { signal }) => {
+        await job.step('s').start();
+        started = true;
+        reason = await untilAborted(signal);
+      },
+      { leaseMs: 60_000, waitMs: 1000 },
+    );
+    await waitFor(() => started, 'the job to start');
+    await w.close(300);
+    expect(reason).toBe('closing');
+    // there is no release in the contract: the lease is cut to a second and expires like a crashed worker's
+    const final = await waitFor(
+      async () => {
+        const x = await sl.workflow(wf.id).get();
+        return x.status === 'queued' || x.status === 'running' ? undefined : x;
+      },
+      'the lease to expire',
+      { timeoutMs: 8000 },
+    );
+    expect(final).toMatchObject({ status: 'failed', attempt: 1, error: { code: 'lease_expired' } });
+    const types = await eventTypes('wk', wf.id);
+    expect(types).toContain('workflow:failed');
+    expect(types).not.toContain('workflow:requeued');
   });
 });

@@ -1,6 +1,15 @@
-import type { Step, SteplineEvent, Workflow } from './types.js';
+import type { Eta, Step, SteplineEvent, Workflow } from './types.js';
 
 const TERMINAL_STEP = new Set(['completed', 'failed', 'skipped', 'cancelled']);
+
+/**
+ * An event's ETA for the workflow after it. Events carry `queueWaitMs: null` (the server computes the wait
+ * when it is read, §13), so while the workflow stays queued the wait from the last read is kept.
+ */
+function etaOf(before: Workflow, after: Workflow, eta: Eta): Eta {
+  if (after.status !== 'queued' || eta.queueWaitMs !== null) return eta;
+  return { ...eta, queueWaitMs: before.eta.queueWaitMs };
+}
 
 /**
  * Folds one event into a Workflow as last read, for live views. Returns the same object when the event is
@@ -19,11 +28,12 @@ export function applyEvent(wf: Workflow, e: SteplineEvent): Workflow | undefined
     case 'workflow:step:skipped': {
       const d = e.data;
       next.progress = d.workflowProgress;
-      next.eta = d.eta;
-      if (next.status === 'queued') {
+      // a step that starts, moves or completes starts its workflow; a skip or a fail of a pending step does not
+      if (next.status === 'queued' && (d.status === 'running' || d.status === 'completed')) {
         next.status = 'running';
         next.startedAt ??= e.at;
       }
+      next.eta = etaOf(wf, next, d.eta);
       next.steps = wf.steps.map((s): Step => {
         if (s.id !== e.stepId) return s;
         const st: Step = {
@@ -51,7 +61,7 @@ export function applyEvent(wf: Workflow, e: SteplineEvent): Workflow | undefined
     case 'workflow:cancelled': {
       next.status = e.data.status;
       next.progress = e.data.progress;
-      next.eta = e.data.eta;
+      next.eta = etaOf(wf, next, e.data.eta);
       if (e.type === 'workflow:started') next.startedAt ??= e.at;
       else next.finishedAt = e.at;
       if (e.type === 'workflow:failed') next.error = e.data.error;

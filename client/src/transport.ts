@@ -1,4 +1,5 @@
 import { SteplineError } from './errors.js';
+import type { ErrorCode } from './types.js';
 
 export interface RetryOptions {
   /** Give up after this long since the first attempt (default 60 000 ms: long enough for a server restart). */
@@ -29,7 +30,7 @@ export interface CallResult<T> {
   ambiguous: boolean;
 }
 
-const STATUS_OF: Record<string, number> = {
+const STATUS_OF: Record<ErrorCode, number> = {
   validation_failed: 400,
   malformed_json: 400,
   unauthorized: 401,
@@ -39,15 +40,17 @@ const STATUS_OF: Record<string, number> = {
   invalid_transition: 409,
   progress_regression: 409,
   session_busy: 409,
+  analysis_in_progress: 409,
   lease_lost: 409,
   payload_too_large: 413,
   rate_limited: 429,
+  internal_error: 500,
   unavailable: 503,
 };
 
 /** The HTTP status that goes with an error code (for per-update results of a batch, which carry no status). */
 export function statusOfCode(code: string): number {
-  return STATUS_OF[code] ?? 409;
+  return STATUS_OF[code as ErrorCode] ?? 409;
 }
 
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -86,6 +89,15 @@ export class Transport {
     const r = this.retry || { minDelayMs: 100, maxDelayMs: 2_000 };
     const base = Math.min(r.maxDelayMs, r.minDelayMs * 2 ** attempt);
     return base / 2 + Math.random() * (base / 2);
+  }
+
+  /**
+   * The wait before retry number `attempt` (0-based) of a call that began at `started`, or `undefined` when
+   * the retry policy (`retry: false`, `maxElapsedMs`) says to give up. For retries made outside `call`.
+   */
+  retryDelay(attempt: number, started: number): number | undefined {
+    if (!this.retry || Date.now() - started > this.retry.maxElapsedMs) return undefined;
+    return this.backoff(attempt);
   }
 
   async call<T>(method: string, path: string, body?: unknown, o: CallOptions = {}): Promise<CallResult<T>> {

@@ -139,7 +139,8 @@ export interface CompleteStepRequest {
 }
 
 export interface FailStepRequest {
-  error: ErrorInfo;
+  /** What the step failed with (`childId` is the server's to set: sending it is a `validation_failed`). */
+  error: ErrorInfoRequest;
   retryable?: boolean;
 }
 
@@ -259,6 +260,7 @@ export type ErrorCode =
   | 'lease_lost'
   | 'payload_too_large'
   | 'rate_limited'
+  | 'internal_error'
   | 'unavailable';
 
 export interface ErrorBody {
@@ -266,7 +268,8 @@ export interface ErrorBody {
   error: string;
   code: ErrorCode;
   message: string;
-  details?: unknown;
+  /** Always sent (§1): `[{ field, message }]` for a `validation_failed`, empty when the error has none. */
+  details: unknown[];
 }
 
 // ---- events (§3, §11, §13) -------------------------------------------------------------------------------
@@ -406,7 +409,8 @@ export interface CreateWebhookRequest {
 export interface Webhook {
   id: string;
   url: string;
-  types: EventType[] | null;
+  /** The selected types; every type when the webhook was created without `types`. */
+  types: EventType[];
   cursor: number;
   lastDeliveredAt: string | null;
   lastError: string | null;
@@ -417,7 +421,8 @@ export interface Webhook {
 export interface CreatedWebhook {
   id: string;
   url: string;
-  types: EventType[] | null;
+  /** The selected types; every type when created without `types`. */
+  types: EventType[];
   secret: string;
   cursor: number;
 }

@@ -1,7 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
 import { SteplineError } from './errors.js';
 import type { Stepline } from './stepline.js';
-import { EVENT_TYPES, type Snapshot, type SteplineEvent, type SubscribeAck, type Workflow } from './types.js';
+import { EVENT_TYPES, type Snapshot, type SteplineEvent, type SubscribeAck } from './types.js';
 
 export type WatchStatus = 'connecting' | 'live' | 'reconnecting' | 'offline' | 'closed';
 
@@ -14,8 +14,8 @@ export interface WatchOptions {
   onEvent: (event: SteplineEvent) => void;
   /**
    * The resume point was older than the log keeps: here is the state at `lastSeq` (§12), and events go on
-   * after it. On a server without §12 snapshots the client reads one itself (not exactly at `lastSeq`:
-   * compare each workflow's own `lastSeq` with the events that follow).
+   * after it. A resume point ahead of the server's log (another database, a restore) resets to an empty
+   * snapshot at 0, and the log is then replayed from its start (or reset again with the server's snapshot).
    */
   onReset?: (snapshot: Snapshot, lastSeq: number) => void;
   onStatus?: (status: WatchStatus, error?: SteplineError) => void;
@@ -49,7 +49,7 @@ export class Watcher implements Watch {
   private retryTimer?: ReturnType<typeof setTimeout>;
 
   constructor(
-    private readonly sl: Stepline,
+    sl: Stepline,
     readonly projectId: string,
     private readonly opts: WatchOptions,
   ) {
@@ -156,15 +156,19 @@ export class Watcher implements Watch {
       );
       return;
     }
-    // a resume point ahead of the server's log (another database, a restore): its seqs start over, so
-    // what we hold is not current any more: the same as a reset
-    const behind = !this.opts.workflowId && this.seq !== undefined && (ack.lastSeq ?? 0) < this.seq;
-    if (ack.reset || behind) {
+    // a resume point ahead of the server's log (another database, a restore): its seqs start over, so what
+    // we hold is not current any more: reset to nothing and subscribe again from the start of the log (the
+    // server replays it, or sends its own snapshot when it no longer keeps the start)
+    if (!this.opts.workflowId && this.seq !== undefined && (ack.lastSeq ?? 0) < this.seq) {
+      this.seq = 0;
+      this.opts.onReset?.({ workflows: [], truncated: false }, 0);
+      if (gen === this.generation && !this.isClosed) void this.subscribe();
+      return;
+    }
+    if (ack.reset) {
       const lastSeq = ack.lastSeq ?? 0;
-      const snapshot = ack.snapshot ?? (await this.readSnapshot());
-      if (gen !== this.generation || this.isClosed) return;
       this.seq = lastSeq;
-      this.opts.onReset?.(snapshot, lastSeq);
+      this.opts.onReset?.(ack.snapshot ?? { workflows: [], truncated: false }, lastSeq);
     } else if (this.seq === undefined) {
       this.seq = ack.lastSeq ?? 0;
     }
@@ -195,20 +199,5 @@ export class Watcher implements Watch {
         throw err;
       });
     }
-  }
-
-  /** A server without §12 snapshots: the client's own approximation (active workflows and the latest finished). */
-  private async readSnapshot(): Promise<Snapshot> {
-    if (this.opts.workflowId) {
-      const wf = await this.sl.getWorkflow(this.opts.workflowId).catch(() => undefined);
-      return { workflows: wf ? [wf] : [], truncated: false };
-    }
-    const active = await this.sl
-      .listWorkflows(this.projectId, { status: ['queued', 'running'], limit: 100 })
-      .catch(() => ({ items: [] as Workflow[], nextCursor: 'x' }));
-    const done = await this.sl
-      .listWorkflows(this.projectId, { status: ['completed', 'failed', 'cancelled'], limit: 100 })
-      .catch(() => ({ items: [] as Workflow[], nextCursor: null }));
-    return { workflows: [...active.items, ...done.items], truncated: active.nextCursor !== null };
   }
 }

@@ -30,7 +30,10 @@ export interface WorkOptions {
   waitMs?: number;
   /** Default: a random id. */
   workerId?: string;
-  /** How long `close()` lets running jobs finish before it aborts them and gives their leases back (30 000). */
+  /**
+   * How long `close()` lets running jobs finish before it aborts them and gives their leases back (30 000);
+   * a lease given back costs the job an attempt (see `close()`).
+   */
   closeTimeoutMs?: number;
   /** Errors the worker could not hand to anyone (a failed claim, a fail that did not go through). */
   onError?: (err: unknown) => void;
@@ -89,7 +92,16 @@ export class Worker {
     return this.claimAbort.signal.aborted;
   }
 
-  /** Stops claiming, lets running jobs finish (up to `timeoutMs`), then aborts the rest and gives their leases back. */
+  /**
+   * Stops claiming, lets running jobs finish (up to `timeoutMs`), then aborts the rest (`signal.reason`
+   * `'closing'`), gives their leases back and resolves without waiting for those handlers to settle.
+   *
+   * Giving a lease back costs the job an attempt: the contract has no release, so it is a heartbeat that cuts
+   * the lease to 1 s, and the lease then expires as a crashed worker's would (§6): the workflow is requeued
+   * with `attempt + 1` when attempts are left, else it fails with `error.code` `lease_expired` (which is what
+   * happens with the default `maxAttempts` of 1). Give jobs that must survive a restart `maxAttempts` > 1,
+   * or a `timeoutMs` long enough for them to finish.
+   */
   close(timeoutMs = this.opts.closeTimeoutMs ?? 30_000): Promise<void> {
     this.closing ??= this.shutdown(timeoutMs);
     return this.closing;
@@ -112,6 +124,8 @@ export class Worker {
           await this.giveBack(j.claim);
         }),
       );
+      // a handler that ignores its signal may never settle, and its loop waits on it: do not wait for them
+      return;
     }
     await Promise.all(this.loops);
   }

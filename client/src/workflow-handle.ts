@@ -113,14 +113,13 @@ export class WriteQueue {
 
   private async single(it: Extract<Item, { kind: 'progress' }>): Promise<void> {
     const path = `/api/workflows/${enc(this.workflowId)}/steps/${enc(it.stepId)}/progress`;
+    // a retry of a value that did commit the first time answers 200 (the same value again, §2), so a
+    // progress_regression, retried or not, is a real one
     try {
       const res = await this.transport.call<Workflow>('POST', path, it.body, { leaseToken: it.lease });
       it.resolve(res.body);
     } catch (err) {
-      // a retry of a value that did commit the first time finds the step at or past it
-      if (err instanceof SteplineError && err.code === 'progress_regression' && err.ambiguous)
-        this.refresh().then(it.resolve, it.reject);
-      else it.reject(err);
+      it.reject(err);
     }
   }
 
@@ -145,10 +144,16 @@ export class WriteQueue {
       for (const it of items) it.reject(err);
       return;
     }
+    // A retried batch that had committed the first time finds each step at its last value of the batch: that
+    // entry answers ok (the same value again), the earlier entries for the step regress. Such a regression is
+    // the retry's, not a real one, only when a later entry for the same step came back ok.
+    const results = res.body.results;
+    const okLater = (i: number) =>
+      results.some((r, j) => j > i && r.ok && items[j].stepId === items[i].stepId);
     const ok: Resolver[] = [];
-    res.body.results.forEach((r, i) => {
+    results.forEach((r, i) => {
       const it = items[i];
-      if (r.ok || (res.ambiguous && r.code === 'progress_regression')) ok.push(it);
+      if (r.ok || (res.ambiguous && r.code === 'progress_regression' && okLater(i))) ok.push(it);
       else it.reject(new SteplineError(statusOfCode(r.code), r.code, r.message));
     });
     if (ok.length > 0) {
@@ -282,11 +287,18 @@ export class WorkflowHandle {
 
   /**
    * POST a log line without ever writing it twice: a log has no natural idempotency, so after a request
-   * that got no answer the line is looked for (logs after the last one this handle knows) before sending again.
+   * that got no answer the line is looked for before it is sent again, among the lines after a floor taken
+   * before the first send. Log ids are event seqs, so the floor is the newest of the last line this handle
+   * wrote and the workflow's `lastSeq` as this handle last saw it (read once first if it saw none): an
+   * identical earlier line (a previous attempt's "started") is below it and never taken for the lost one.
+   * Retries follow the transport's retry policy (`retry: false`, `maxElapsedMs`); a lookup that fails
+   * rejects the call rather than risk a second line.
    */
   private async appendLog(body: AppendLogRequest): Promise<Log> {
     const path = `/api/workflows/${enc(this.id)}/logs`;
-    const floor = Math.max(this.lastLogId, 0);
+    if (!this.data) await this.get();
+    const floor = Math.max(this.lastLogId, this.data?.lastSeq ?? 0);
+    const started = Date.now();
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await this.call<Log>('POST', path, body, { retry: 'answered' });
@@ -297,9 +309,11 @@ export class WorkflowHandle {
           if (err instanceof SteplineError && err.status === 409) this.lease?.onConflict?.(err);
           throw err;
         }
-        if (attempt > 200) throw err;
-        await sleep(this.host.transport.backoff(attempt));
-        const found = await this.findLog(body, floor).catch(() => undefined);
+        const wait = this.host.transport.retryDelay(attempt, started);
+        if (wait === undefined) throw err;
+        await sleep(wait);
+        // a lookup that fails (after its own retries) rejects: sending again could write the line twice
+        const found = await this.findLog(body, floor);
         if (found) {
           this.lastLogId = Math.max(this.lastLogId, found.id);
           return found;
