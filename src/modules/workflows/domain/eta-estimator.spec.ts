@@ -188,6 +188,20 @@ describe('§13 ranges and slow thresholds', () => {
     expect(e.remainingP90Ms!).toBeGreaterThanOrEqual(e.remainingMs!);
     const one = estimateEta(w, stepMedians([{ a: 100 }]), T0);
     expect(one.remainingP90Ms).toBe(one.remainingMs);
+    // steps that vary in opposite directions: each run's remaining work is below the sum of the medians, so
+    // the raw 90th percentile (180) is below remainingMs (200) and the clamp must lift it
+    const both = wf([step('a'), step('b')]);
+    const opposite = estimateEta(
+      both,
+      stepMedians([
+        { a: 100, b: 0 },
+        { a: 0, b: 100 },
+        { a: 100, b: 100 },
+      ]),
+      T0,
+    );
+    expect(opposite.remainingMs).toBe(200);
+    expect(opposite.remainingP90Ms).toBe(200);
     const rate = wf([step('x', { status: 'running', progress: 50, startedAt: T0 })], { progress: 50 });
     expect(estimateEta(rate, undefined, T0 + 1000)).toMatchObject({ basis: 'rate', remainingP90Ms: null });
   });

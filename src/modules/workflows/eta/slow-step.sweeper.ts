@@ -46,12 +46,16 @@ export class SlowStepSweeper implements OnApplicationShutdown {
       if (!(await this.cluster.holdLease('slow-steps', LEASE_MS))) return 0;
       const cpu = process.cpuUsage();
       const overdue = await this.runs.overdueSteps(now, BATCH);
-      for (const o of overdue) {
-        const done = await this.commands.execute(
-          new MarkStepSlowCommand(o.projectId, o.workflowId, o.stepId, o.attempt, o.thresholdMs),
-        );
-        if (done) recorded++;
-      }
+      // together: the unit of work groups the marks of one project into one commit, so many newly slow
+      // steps still land within §13's 2 s
+      const done = await Promise.all(
+        overdue.map((o) =>
+          this.commands.execute(
+            new MarkStepSlowCommand(o.projectId, o.workflowId, o.stepId, o.attempt, o.thresholdMs),
+          ),
+        ),
+      );
+      recorded = done.filter(Boolean).length;
       this.metrics.slowSteps.inc(recorded);
       const used = process.cpuUsage(cpu);
       this.metrics.slowSweeps.inc();
