@@ -37,10 +37,22 @@ export class AuthGuard implements CanActivate {
       const q = req.query.access_token;
       token = typeof q === 'string' ? q : undefined;
     }
-    const principal = token ? await this.keys.authenticate(token) : undefined;
-    // §10: per key; requests without a valid key count against their client address
-    if (this.limiter.enabled)
-      await this.limiter.consume(principal ? principal.keyId : `ip:${req.socket.remoteAddress ?? '?'}`);
+    // §10: per key; requests without a valid key count against their client address, and a token that must
+    // be looked up in the database is charged there first, so that a flood of different bad tokens is
+    // answered 429 without a query each
+    const byAddress = `ip:${req.socket.remoteAddress ?? '?'}`;
+    let charged = false;
+    const chargeAddress = this.limiter.enabled
+      ? async () => {
+          charged = true;
+          await this.limiter.consume(byAddress);
+        }
+      : undefined;
+    const principal = token ? await this.keys.authenticate(token, chargeAddress) : undefined;
+    if (this.limiter.enabled) {
+      if (principal) await this.limiter.consume(principal.keyId);
+      else if (!charged) await this.limiter.consume(byAddress);
+    }
     if (!token) throw new DomainError('unauthorized', 'missing bearer token');
     if (!principal) throw new DomainError('unauthorized', 'unknown or revoked key');
     req.principal = principal;

@@ -78,7 +78,7 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
     this.revokeListeners.push(fn);
   }
 
-  async authenticate(secret: string): Promise<Principal | undefined> {
+  async authenticate(secret: string, beforeLookup?: () => Promise<void>): Promise<Principal | undefined> {
     const hash = hashSecret(secret);
     const now = Date.now();
     const hit = this.cache.get(hash);
@@ -91,6 +91,7 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
       }
       this.unknown.delete(hash);
     }
+    await beforeLookup?.();
     this.metrics.keyLookups.inc({ source: 'database' });
     const rows = await this.db.query(
       'SELECT id, role, projects FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL',
@@ -117,8 +118,6 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
       'INSERT INTO api_keys (id, name, role, projects, key_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
       [id, name, role, JSON.stringify(projects), hash, now],
     );
-    // a key works at once, even if its secret was tried (and remembered as unknown) before
-    this.unknown.delete(hash);
     return { id, name, role, projects, key, createdAt: new Date(now).toISOString() };
   }
 
