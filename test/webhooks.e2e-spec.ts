@@ -236,39 +236,6 @@ describe('webhooks (CONTRACT §15)', () => {
     }
   }, 40_000);
 
-  it('a receiver that hangs 10 s per request slows neither another endpoint nor REST writes', async () => {
-    const p = 'wh-hang';
-    const slow = await WebhookReceiver.start();
-    slow.answer = () => 'hang';
-    try {
-      await createHook(api, p, { url: slow.url('/slow1') });
-      await createHook(api, p, { url: slow.url('/slow2') });
-      await createHook(api, p, { url: slow.url('/slow3') });
-      await createHook(api, p, { url: rx.url('/fast') });
-      await createWorkflow(api, p, 'hang-wf');
-      await waitFor(() => slow.requests.length >= 3, 'the slow endpoints to be hanging');
-      const latencies: number[] = [];
-      for (let i = 0; i < 20; i++) {
-        const t0 = Date.now();
-        const res = await api.post('/api/workflows/hang-wf/logs', { level: 'info', message: `m${i}` });
-        expectStatus(res, 201);
-        const seq = await projectLastSeq(api, p);
-        latencies.push(Date.now() - t0);
-        const w0 = Date.now();
-        await waitFor(() => rx.distinctSeqs('/fast').includes(seq), `seq ${seq} at the fast endpoint`, {
-          timeoutMs: 3000,
-          intervalMs: 5,
-        });
-        latencies.push(Date.now() - w0);
-      }
-      // all this happened while the slow endpoints still hung on their first request
-      expect(slow.requests.length).toBe(3);
-      expect(Math.max(...latencies)).toBeLessThan(1500);
-    } finally {
-      await slow.close();
-    }
-  }, 30_000);
-
   it('DELETE stops delivery (a second webhook on the same project is the sentinel)', async () => {
     const p = 'wh-delete';
     const doomed = await createHook(api, p, { url: rx.url('/doomed') });
@@ -288,6 +255,61 @@ describe('webhooks (CONTRACT §15)', () => {
       sentinel.id,
     ]);
   });
+});
+
+describe('webhooks: hanging endpoints outnumbering WEBHOOK_CONCURRENCY', () => {
+  let api: Client;
+  let rx: WebhookReceiver;
+  // 3 hanging endpoints against 2 slots: were every request to share the slots, the healthy one would wait
+  useServer(({ admin }) => (api = admin), { ...ALLOW, WEBHOOK_CONCURRENCY: '2' });
+  beforeAll(async () => {
+    rx = await WebhookReceiver.start();
+  });
+  afterAll(() => rx.close());
+
+  /** `rounds` writes, each followed by waiting for its seq at the fast endpoint: every latency measured. */
+  async function rounds(p: string, n: number, tag: string): Promise<number[]> {
+    const latencies: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = Date.now();
+      const res = await api.post('/api/workflows/hang-wf/logs', { level: 'info', message: `${tag}${i}` });
+      expectStatus(res, 201);
+      const seq = await projectLastSeq(api, p);
+      latencies.push(Date.now() - t0);
+      const w0 = Date.now();
+      await waitFor(() => rx.distinctSeqs('/fast').includes(seq), `seq ${seq} at the fast endpoint`, {
+        timeoutMs: 3000,
+        intervalMs: 5,
+      });
+      latencies.push(Date.now() - w0);
+    }
+    return latencies;
+  }
+
+  it('a receiver that hangs 10 s per request slows neither another endpoint nor REST writes', async () => {
+    const p = 'wh-hang';
+    const slow = await WebhookReceiver.start();
+    slow.answer = () => 'hang';
+    try {
+      await createHook(api, p, { url: slow.url('/slow1') });
+      await createHook(api, p, { url: slow.url('/slow2') });
+      await createHook(api, p, { url: slow.url('/slow3') });
+      await createHook(api, p, { url: rx.url('/fast') });
+      await createWorkflow(api, p, 'hang-wf');
+      await waitFor(() => slow.requests.length >= 3, 'the slow endpoints to be hanging');
+      const first = await rounds(p, 20, 'm');
+      // all this happened while the slow endpoints still hung on their first request
+      expect(slow.requests.length).toBe(3);
+      expect(Math.max(...first)).toBeLessThan(1500);
+      // they time out (10 s) and retry, now failing: two hang in the slots, the third queues for one
+      await waitFor(() => slow.requests.length >= 5, 'the slow endpoints to retry', { timeoutMs: 15_000 });
+      const retrying = await rounds(p, 10, 'n');
+      expect(slow.requests.length).toBe(5);
+      expect(Math.max(...retrying)).toBeLessThan(1500);
+    } finally {
+      await slow.close();
+    }
+  }, 45_000);
 });
 
 describe('webhooks: SSRF refusals at creation (no WEBHOOK_ALLOWED_HOSTS)', () => {

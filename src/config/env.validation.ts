@@ -120,7 +120,7 @@ export class EnvironmentVariables {
   @MinLength(16, { message: 'WEBHOOK_SECRET_KEY must be at least 16 characters' })
   WEBHOOK_SECRET_KEY?: string;
 
-  /** Webhook deliveries in flight at once on one instance (a slow endpoint holds one for at most 10 s). */
+  /** Requests of failing webhooks in flight at once on one instance (healthy webhooks do not wait for these). */
   @IsOptional()
   @Transform(toInt)
   @IsInt()

@@ -58,8 +58,10 @@ interface Held {
  * runs one loop per held webhook: read at most BATCH_SIZE events after the durable cursor, POST the ones of
  * the selected types, advance the cursor on a 2xx, otherwise retry the same batch with backoff, forever.
  * Loops wake on committed events (this instance's EventBus, other instances' through the EventBridge, the
- * bridge's tail check) and poll slowly. Requests share WEBHOOK_CONCURRENCY slots and each lasts at most 10 s,
- * so a slow endpoint holds one slot and delays nobody else; writes never wait for a delivery.
+ * bridge's tail check) and poll slowly. A loop has at most one request in flight, lasting at most 10 s. A
+ * webhook whose last attempt failed (error, timeout, non-2xx) sends through WEBHOOK_CONCURRENCY shared slots;
+ * a healthy one sends at once, without them: failing endpoints can only queue behind each other, never take
+ * a healthy endpoint's turn. Writes never wait for a delivery.
  */
 @Injectable()
 export class WebhookDeliveryService implements BeforeApplicationShutdown {
@@ -67,7 +69,8 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
   readonly owner = randomUUID();
   private readonly held = new Map<string, Held>();
   private readonly byProject = new Map<string, Set<Held>>();
-  private readonly slots: ConcurrencyLimit;
+  /** Requests of webhooks whose last attempt failed (WEBHOOK_CONCURRENCY of them at once); healthy ones skip it. */
+  private readonly failingSlots: ConcurrencyLimit;
   private readonly allowedHosts: ReadonlySet<string>;
   private readonly sub: Subscription;
   private timer?: NodeJS.Timeout;
@@ -90,7 +93,7 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     metrics: MetricsService,
     private readonly queries: QueryBus,
   ) {
-    this.slots = new ConcurrencyLimit(config.webhookConcurrency);
+    this.failingSlots = new ConcurrencyLimit(config.webhookConcurrency);
     this.allowedHosts = parseAllowedHosts(config.webhookAllowedHosts);
     const registers = [metrics.registry];
     this.deliveries = new Counter({
@@ -271,17 +274,20 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
           h.leaseUntil = until;
         }
         const body = pending.body;
-        const result: SendResult = h.secret
-          ? await this.slots.run<SendResult>(() =>
-              h.stopped
-                ? Promise.resolve({ ok: false, error: 'stopped' })
-                : sendDelivery(h.row.url, h.row.id, h.secret as string, body, {
-                    allowedHosts: this.allowedHosts,
-                    timeoutMs: DELIVERY_TIMEOUT_MS,
-                    signal: h.abort.signal,
-                  }),
-            )
-          : { ok: false, error: h.secretError };
+        const send = (): Promise<SendResult> =>
+          h.stopped
+            ? Promise.resolve({ ok: false, error: 'stopped' })
+            : sendDelivery(h.row.url, h.row.id, h.secret as string, body, {
+                allowedHosts: this.allowedHosts,
+                timeoutMs: DELIVERY_TIMEOUT_MS,
+                signal: h.abort.signal,
+              });
+        // only a failing webhook queues for the shared slots, so failing ones can hold up nobody but each other
+        const result: SendResult = !h.secret
+          ? { ok: false, error: h.secretError }
+          : h.failures > 0
+            ? await this.failingSlots.run(send)
+            : await send();
         if (h.stopped) break;
         const now = Date.now();
         if (result.ok) {
