@@ -8,7 +8,7 @@ import {
   restEvents,
   waitFor,
 } from './support/live-clients';
-import { usingMysql } from './support/test-db';
+import { execSql, usingMysql, type TestDatabase } from './support/test-db';
 import { verifyStepline, WebhookReceiver } from './support/webhook-receiver';
 
 /**
@@ -64,10 +64,12 @@ async function waitAll(rx: WebhookReceiver, path: string, last: number, timeoutM
 describe('webhooks (CONTRACT §15)', () => {
   let api: Client;
   let baseUrl: string;
+  let db: TestDatabase;
   let rx: WebhookReceiver;
-  useServer(({ admin, server }) => {
+  useServer(({ admin, server, db: database }) => {
     api = admin;
     baseUrl = server.url;
+    db = database;
   }, ALLOW);
   beforeAll(async () => {
     rx = await WebhookReceiver.start();
@@ -190,6 +192,27 @@ describe('webhooks (CONTRACT §15)', () => {
     const got = rx.on('/types').flatMap((r) => r.body.events);
     expect(got.map((e: { type: string }) => e.type)).toEqual(['workflow:created', 'workflow:created']);
     expect(got.map((e: { workflowId: string }) => e.workflowId)).toEqual(['ty1-wf', 'ty2-wf']);
+  });
+
+  it('passes over unselected events without writing the cursor on every wake-up', async () => {
+    const p = 'wh-skip';
+    // a trigger records every change of a webhook's cursor in the database
+    await execSql(db, 'CREATE TABLE wh_cursor_writes (id VARCHAR(64) NOT NULL, cursor_seq BIGINT NOT NULL)');
+    await execSql(
+      db,
+      db.kind === 'sqlite'
+        ? 'CREATE TRIGGER wh_cursor_count AFTER UPDATE OF cursor_seq ON webhooks WHEN NEW.cursor_seq <> OLD.cursor_seq BEGIN INSERT INTO wh_cursor_writes VALUES (NEW.id, NEW.cursor_seq); END'
+        : 'CREATE TRIGGER wh_cursor_count AFTER UPDATE ON webhooks FOR EACH ROW INSERT INTO wh_cursor_writes SELECT NEW.id, NEW.cursor_seq FROM DUAL WHERE NEW.cursor_seq <> OLD.cursor_seq',
+    );
+    const hook = await createHook(api, p, { url: rx.url('/skip'), types: ['workflow:completed'] });
+    // 40 commits one after the other, each waking the webhook's loop, none of a selected type
+    await writeEvents(api, p, 40, 'sk', 1);
+    const last = await projectLastSeq(api, p);
+    await waitFor(async () => (await hookState(api, p, hook.id)).cursor === last, 'the cursor past them all');
+    const writes = await execSql(db, 'SELECT cursor_seq FROM wh_cursor_writes WHERE id = ?', [hook.id]);
+    expect(writes.length).toBeGreaterThanOrEqual(1);
+    expect(writes.length).toBeLessThanOrEqual(3); // at most one write per 2 s, not one per wake-up
+    expect(rx.on('/skip')).toEqual([]);
   });
 
   it('retries a failing receiver with backoff (1 s, 2 s, 4 s), shows the failure, then delivers everything in order', async () => {

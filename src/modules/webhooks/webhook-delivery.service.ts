@@ -26,6 +26,11 @@ const LEASE_MS = 15_000;
 const SCAN_MS = 1000;
 /** A held webhook with no wake-up reads the log at least this often (the slow poll). */
 const IDLE_POLL_MS = 5000;
+/**
+ * A cursor moved past events of unselected types only is written at most this often (or with the next
+ * acknowledged batch, or when the lease is handed back), not on every wake-up.
+ */
+const CURSOR_FLUSH_MS = 2000;
 /** After a database error the loop waits this long before trying again. */
 const ERROR_PAUSE_MS = 1000;
 
@@ -42,6 +47,10 @@ interface Held {
   secret: string | null;
   secretError?: string;
   cursor: number;
+  /** The cursor as the database has it; `cursor` is ahead of it after events of unselected types only. */
+  persisted: number;
+  /** When a cursor ahead of `persisted` is written at the latest (0: nothing to write). */
+  flushDue: number;
   failures: number;
   nextAttemptAt: number;
   leaseUntil: number;
@@ -203,6 +212,8 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
       types: row.types ? new Set(row.types) : null,
       secret: null,
       cursor: row.cursor,
+      persisted: row.cursor,
+      flushDue: 0,
       failures: row.attempts,
       nextAttemptAt: row.nextAttemptAt ?? 0,
       leaseUntil,
@@ -253,12 +264,14 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     let pending: Pending | null = null;
     while (!h.stopped && !this.closing) {
       try {
+        if (h.flushDue > 0 && Date.now() >= h.flushDue) await this.flushCursor(h);
         if (!pending) {
           h.woken = false;
           pending = await this.nextBatch(h);
           if (h.stopped) break;
           if (!pending) {
-            await this.wait(h, IDLE_POLL_MS, true);
+            const flushIn = h.flushDue > 0 ? Math.max(0, h.flushDue - Date.now()) : IDLE_POLL_MS;
+            await this.wait(h, Math.min(IDLE_POLL_MS, flushIn), true);
             continue;
           }
         }
@@ -292,7 +305,8 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
         const now = Date.now();
         if (result.ok) {
           if (!(await this.repo.advance(h.row.id, this.owner, pending.cursor, now))) break;
-          h.cursor = pending.cursor;
+          h.cursor = h.persisted = pending.cursor;
+          h.flushDue = 0;
           h.failures = 0;
           h.nextAttemptAt = 0;
           this.deliveries.inc({ webhook: h.row.id });
@@ -315,9 +329,21 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     this.stop(h);
   }
 
+  /** Writes a cursor moved past unselected events only (it never moves a cursor back). */
+  private async flushCursor(h: Held): Promise<void> {
+    const cursor = h.cursor;
+    if (cursor > h.persisted) {
+      await this.repo.saveCursor(h.row.id, this.owner, cursor);
+      h.persisted = Math.max(h.persisted, cursor);
+    }
+    h.flushDue = h.cursor > h.persisted ? Date.now() + CURSOR_FLUSH_MS : 0;
+  }
+
   /**
    * The next delivery after the cursor, or null when there is nothing to send. Events of types the webhook
-   * did not select are passed over: the cursor moves past them durably without a request.
+   * did not select are passed over without a request: the cursor moves past them in memory and is written
+   * with the next acknowledged batch, within CURSOR_FLUSH_MS, or at shutdown (should an instance die first,
+   * the events are read again and passed over again: still at least once).
    */
   private async nextBatch(h: Held): Promise<Pending | null> {
     for (;;) {
@@ -336,11 +362,8 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
       const events = h.types ? page.items.filter((e) => h.types?.has(e.type)) : page.items;
       if (events.length > 0)
         return { body: JSON.stringify({ webhookId: h.row.id, events }), events: events.length, cursor };
-      if (!(await this.repo.advance(h.row.id, this.owner, cursor, null))) {
-        this.stop(h);
-        return null;
-      }
       h.cursor = cursor;
+      if (h.flushDue === 0) h.flushDue = Date.now() + CURSOR_FLUSH_MS;
     }
   }
 
@@ -349,7 +372,13 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
     this.sub.unsubscribe();
-    for (const h of [...this.held.values()]) this.stop(h);
-    if (this.db.isReady) await this.repo.releaseAll(this.owner).catch(() => undefined);
+    const held = [...this.held.values()];
+    for (const h of held) this.stop(h);
+    if (!this.db.isReady) return;
+    // cursors moved past unselected events only are written before the leases go
+    for (const h of held)
+      if (h.cursor > h.persisted)
+        await this.repo.saveCursor(h.row.id, this.owner, h.cursor).catch(() => undefined);
+    await this.repo.releaseAll(this.owner).catch(() => undefined);
   }
 }
