@@ -85,12 +85,15 @@ describe('webhooks (CONTRACT §15)', () => {
       [{ url: rx.url('/v'), from: 'yesterday' }, 'from'],
       [{ url: 'ftp://127.0.0.1/x' }, 'url'],
       [{ url: 'not a url' }, 'url'],
+      [{ url: 'http://[fe80::1%25eth0]/' }, 'url'], // passes @IsUrl, but the URL parser refuses it
       [{}, 'url'],
     ];
     for (const [body, field] of bad) {
       const res = await api.post(`/api/projects/${p}/webhooks`, body);
       expectStatus(res, 400, 'validation_failed');
       expect(res.body.details.map((d: { field: string }) => d.field)).toContain(field);
+      if (field === 'url')
+        expect(res.body.details.filter((d: { field: string }) => d.field !== 'url')).toEqual([]);
     }
     expect((await api.get(`/api/projects/${p}/webhooks`)).body).toEqual({ items: [] });
   });

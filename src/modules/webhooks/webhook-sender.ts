@@ -43,7 +43,12 @@ export async function sendDelivery(
   body: string,
   opts: SendOptions,
 ): Promise<SendResult> {
-  const target = new URL(url);
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return { ok: false, error: 'the url cannot be parsed' };
+  }
   let addresses: ResolvedAddress[];
   try {
     addresses = await resolveChecked(target.hostname, opts.allowedHosts, opts.resolver ?? systemResolver);

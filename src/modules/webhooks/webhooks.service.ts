@@ -50,7 +50,13 @@ export class WebhooksService {
   }
 
   async create(projectId: string, req: CreateWebhookRequest) {
-    const url = new URL(req.url);
+    // @IsUrl lets through some URLs WHATWG's parser refuses (e.g. an IPv6 zone id): those are bad input too
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      throw invalidUrl('url cannot be parsed as a URL');
+    }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidUrl('url must be an http(s) URL');
     try {
       await resolveChecked(url.hostname, this.allowedHosts, this.resolver);
