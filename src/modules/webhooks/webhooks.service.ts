@@ -4,17 +4,12 @@ import { ALL_EVENT_TYPES } from '../../common/events/event-types';
 import { DomainError, notFound } from '../../common/errors/domain-error';
 import { AppConfig } from '../../config/app.config';
 import { EventLogRepository } from '../event-log';
-import {
-  AddressRefused,
-  parseAllowedHosts,
-  resolveChecked,
-  systemResolver,
-  type Resolver,
-} from './address-policy';
+import { parseAllowedHosts, systemResolver, type Resolver } from './address-policy';
 import { newWebhookSecret } from './signature';
 import { SecretBoxProvider } from './secret-box.provider';
 import { WebhookDeliveryService } from './webhook-delivery.service';
 import type { CreateWebhookRequest } from './webhook.requests';
+import { checkWebhookUrl } from './webhook-url';
 import { WebhooksRepository } from './webhooks.repository';
 
 /** A project has at most this many webhooks. */
@@ -50,20 +45,7 @@ export class WebhooksService {
   }
 
   async create(projectId: string, req: CreateWebhookRequest) {
-    // @IsUrl lets through some URLs WHATWG's parser refuses (e.g. an IPv6 zone id): those are bad input too
-    let url: URL;
-    try {
-      url = new URL(req.url);
-    } catch {
-      throw invalidUrl('url cannot be parsed as a URL');
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidUrl('url must be an http(s) URL');
-    try {
-      await resolveChecked(url.hostname, this.allowedHosts, this.resolver);
-    } catch (err) {
-      if (err instanceof AddressRefused) throw invalidUrl(err.message);
-      throw err;
-    }
+    await checkWebhookUrl(req.url, this.allowedHosts, this.resolver);
     if ((await this.repo.countForProject(projectId)) >= MAX_WEBHOOKS_PER_PROJECT)
       throw new DomainError('conflict', `a project has at most ${MAX_WEBHOOKS_PER_PROJECT} webhooks`);
     const types = req.types ? [...new Set(req.types)] : null;
@@ -104,8 +86,4 @@ export class WebhooksService {
     if (!(await this.repo.delete(projectId, id))) throw notFound(`webhook ${id}`);
     this.delivery.deleted(id);
   }
-}
-
-function invalidUrl(message: string): DomainError {
-  return new DomainError('validation_failed', `url: ${message}`, [{ field: 'url', message }]);
 }
