@@ -27,3 +27,18 @@ describe('configuration errors never print a secret', () => {
     expect(message).not.toMatch(/too-short|s3cr3t/);
   });
 });
+
+describe('cluster configuration', () => {
+  const cluster = { DATABASE_URL: 'mysql://u@127.0.0.1:3306/db', REDIS_URL: 'redis://127.0.0.1:6379' };
+
+  it('refuses REDIS_URL without a shared webhook key (each instance would generate its own), naming WEBHOOK_SECRET_KEY', () => {
+    expect(() => validateEnv(cluster)).toThrow(/WEBHOOK_SECRET_KEY/);
+    expect(() => validateEnv({ ...cluster, WEBHOOK_SECRET_KEY: '' })).toThrow(/WEBHOOK_SECRET_KEY/);
+  });
+
+  it('starts with WEBHOOK_SECRET_KEY or ADMIN_TOKEN set, and without REDIS_URL', () => {
+    expect(validateEnv({ ...cluster, WEBHOOK_SECRET_KEY: 'k'.repeat(16) }).REDIS_URL).toBe(cluster.REDIS_URL);
+    expect(validateEnv({ ...cluster, ADMIN_TOKEN: 't'.repeat(16) }).REDIS_URL).toBe(cluster.REDIS_URL);
+    expect(validateEnv({ DATABASE_URL: cluster.DATABASE_URL }).REDIS_URL).toBeUndefined();
+  });
+});

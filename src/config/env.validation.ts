@@ -203,5 +203,10 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
     throw new Error(
       'Invalid configuration:\n  REDIS_URL is set: several instances share one MySQL/MariaDB, but DATABASE_URL is SQLite (a file one process owns)',
     );
+  // without either, each instance would seal webhook secrets under its own generated key file
+  if (env.REDIS_URL && !env.WEBHOOK_SECRET_KEY && !env.ADMIN_TOKEN)
+    throw new Error(
+      'Invalid configuration:\n  WEBHOOK_SECRET_KEY is not set: with REDIS_URL every instance must seal webhook secrets under the same key, so set the same WEBHOOK_SECRET_KEY (or ADMIN_TOKEN) on all of them',
+    );
   return env;
 }
