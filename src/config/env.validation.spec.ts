@@ -7,6 +7,9 @@ describe('configuration errors never print a secret', () => {
     expect(shownValue('REDIS_URL', 'redis://:p4ss@h:6379')).toBe('"redis://:***@h:6379"');
     expect(shownValue('REDIS_URL', 'redis://p4ss@h:6379')).toBe('"redis://***@h:6379"');
     expect(shownValue('REDIS_URL', 'redis:/p4ss@h')).toBe('"***@h"');
+    // a raw `@` in the password: the user info runs to the last `@` of the authority
+    expect(shownValue('DATABASE_URL', 'postgres://u:p@ss@h/db')).toBe('"postgres://u:***@h/db"');
+    expect(shownValue('REDIS_URL', 'redis://p@ss@h:6379/0?x=a@b')).toBe('"redis://***@h:6379/0?x=a@b"');
     expect(shownValue('RATE_LIMIT_PER_KEY', -1)).toBe('"-1"');
   });
 

@@ -175,9 +175,10 @@ export function shownValue(name: string, value: unknown): string {
   if (value === undefined || value === null) return String(value);
   const text = String(value);
   if (SECRET_NAME.test(name)) return `(hidden, ${text.length} characters)`;
-  // user info: `user:password@` keeps the user; a lone `secret@` (Redis' password-only form) is all hidden
+  // user info: `user:password@` keeps the user; a lone `secret@` (Redis' password-only form) is all hidden.
+  // It runs to the LAST `@` of the authority: a password may hold a raw `@` (`u:p@ss@h`).
   const masked = text.replace(
-    /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^@/?#]*)@/,
+    /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)@/,
     (_m, scheme: string, info: string) =>
       info.includes(':') ? `${scheme}${info.slice(0, info.indexOf(':'))}:***@` : `${scheme}***@`,
   );
