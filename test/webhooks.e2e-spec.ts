@@ -98,18 +98,34 @@ describe('webhooks (CONTRACT §15)', () => {
     expect((await api.get(`/api/projects/${p}/webhooks`)).body).toEqual({ items: [] });
   });
 
-  it('needs a producer key in the project scope; viewers get 403', async () => {
+  it('writes need a producer key in the project scope; viewers list, with the URL credentials hidden', async () => {
     const viewer = api.withToken(await createKey(api, 'viewer', ['wh-auth']));
+    const otherViewer = api.withToken(await createKey(api, 'viewer', ['elsewhere']));
     const other = api.withToken(await createKey(api, 'producer', ['elsewhere']));
     const producer = api.withToken(await createKey(api, 'producer', ['wh-auth']));
+    const withCredentials = rx.url('/a').replace('http://', 'http://hookuser:hookpass@');
     expectStatus(
       await viewer.post('/api/projects/wh-auth/webhooks', { url: rx.url('/a') }),
       403,
       'forbidden',
     );
-    expectStatus(await viewer.get('/api/projects/wh-auth/webhooks'), 403, 'forbidden');
     expectStatus(await other.post('/api/projects/wh-auth/webhooks', { url: rx.url('/a') }), 403, 'forbidden');
-    const created = await createHook(producer, 'wh-auth', { url: rx.url('/a') });
+    const created = await createHook(producer, 'wh-auth', { url: withCredentials });
+    expect(created.url).toBe(withCredentials);
+    // producers and admins see the URL as created; a viewer of the project sees it without its user info
+    for (const reader of [producer, api]) {
+      const res = await reader.get('/api/projects/wh-auth/webhooks');
+      expectStatus(res, 200);
+      expect(res.body.items.map((w: any) => w.url)).toEqual([withCredentials]);
+    }
+    const seen = await viewer.get('/api/projects/wh-auth/webhooks');
+    expectStatus(seen, 200);
+    expect(seen.body.items).toEqual([
+      expect.objectContaining({ id: created.id, url: rx.url('/a').replace('http://', 'http://***@') }),
+    ]);
+    expect(JSON.stringify(seen.body)).not.toMatch(/hookuser|hookpass/);
+    expectStatus(await otherViewer.get('/api/projects/wh-auth/webhooks'), 403, 'forbidden');
+    expectStatus(await viewer.del(`/api/projects/wh-auth/webhooks/${created.id}`), 403, 'forbidden');
     expectStatus(await api.del(`/api/projects/other-project/webhooks/${created.id}`), 404, 'not_found');
     expectStatus(await producer.del(`/api/projects/wh-auth/webhooks/${created.id}`), 200);
     expectStatus(await producer.del(`/api/projects/wh-auth/webhooks/${created.id}`), 404, 'not_found');

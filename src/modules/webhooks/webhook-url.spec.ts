@@ -1,6 +1,6 @@
 import { DomainError } from '../../common/errors/domain-error';
 import { RESOLVE_TIMEOUT_MS, type Resolver } from './address-policy';
-import { checkWebhookUrl } from './webhook-url';
+import { checkWebhookUrl, withoutCredentials } from './webhook-url';
 
 /**
  * The creation-time URL check with an injected resolver: no real DNS is asked and nothing is connected to.
@@ -63,5 +63,21 @@ describe('checkWebhookUrl', () => {
     const pub: Resolver = () => Promise.resolve([{ address: '93.184.216.34', family: 4 }]);
     const url = await checkWebhookUrl('https://ok.example.test/h', new Set(), pub);
     expect(url.hostname).toBe('ok.example.test');
+  });
+});
+
+describe('withoutCredentials (what viewers see of a URL)', () => {
+  it.each([
+    ['https://user:pa55@hooks.example.test/h?x=1', 'https://***@hooks.example.test/h?x=1'],
+    ['https://token@hooks.example.test/h', 'https://***@hooks.example.test/h'],
+    ['https://u:p@ss@hooks.example.test/h?next=a@b', 'https://***@hooks.example.test/h?next=a@b'],
+    ['http://:pw@127.0.0.1:8080/', 'http://***@127.0.0.1:8080/'],
+    ['https://hooks.example.test/h?mail=a@b', 'https://hooks.example.test/h?mail=a@b'],
+    ['https://hooks.example.test/h', 'https://hooks.example.test/h'],
+  ])('%s → %s', (raw, shown) => {
+    expect(withoutCredentials(raw)).toBe(shown);
+    const url = new URL(withoutCredentials(raw));
+    expect([url.password, url.username]).not.toContain('pa55');
+    expect(url.password).toBe('');
   });
 });

@@ -28,6 +28,26 @@ export async function checkWebhookUrl(
   return url;
 }
 
+/**
+ * A webhook URL with its user info (a receiver's credentials) replaced by `***`, for keys that may read but
+ * not write. The user info runs to the last `@` before the path, query or fragment (a password may hold a
+ * raw `@`), which covers at least what the URL parser takes as user info.
+ */
+export function withoutCredentials(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return '***'; // never stored (creation refuses it), but nothing of it is shown either
+  }
+  if (!url.username && !url.password) return raw;
+  const masked = raw.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)[^/?#]*@/, '$1***@');
+  if (masked !== raw) return masked;
+  url.username = '***';
+  url.password = '';
+  return url.toString();
+}
+
 function invalidUrl(message: string): DomainError {
   return new DomainError('validation_failed', `url: ${message}`, [{ field: 'url', message }]);
 }

@@ -9,7 +9,7 @@ import { newWebhookSecret } from './signature';
 import { SecretBoxProvider } from './secret-box.provider';
 import { WebhookDeliveryService } from './webhook-delivery.service';
 import type { CreateWebhookRequest } from './webhook.requests';
-import { checkWebhookUrl } from './webhook-url';
+import { checkWebhookUrl, withoutCredentials } from './webhook-url';
 import { WebhooksRepository } from './webhooks.repository';
 
 /** A project has at most this many webhooks. */
@@ -70,10 +70,11 @@ export class WebhooksService {
     return { id, url: req.url, types: types ?? [...ALL_EVENT_TYPES], secret, cursor };
   }
 
-  async list(projectId: string): Promise<WebhookView[]> {
+  /** With `credentials: false` (viewers), each URL's user info is shown as `***`. */
+  async list(projectId: string, { credentials }: { credentials: boolean }): Promise<WebhookView[]> {
     return (await this.repo.listForProject(projectId)).map((r) => ({
       id: r.id,
-      url: r.url,
+      url: credentials ? r.url : withoutCredentials(r.url),
       types: r.types ?? [...ALL_EVENT_TYPES],
       cursor: r.cursor,
       lastDeliveredAt: iso(r.lastDeliveredAt),
