@@ -280,17 +280,26 @@ describe('webhooks (CONTRACT §15)', () => {
 
   it('DELETE stops delivery (a second webhook on the same project is the sentinel)', async () => {
     const p = 'wh-delete';
+    // both exist before the DELETE, so the same commits wake both loops
     const doomed = await createHook(api, p, { url: rx.url('/doomed') });
+    const sentinel = await createHook(api, p, { url: rx.url('/sentinel') });
     await writeEvents(api, p, 10, 'd1');
     const before = await projectLastSeq(api, p);
     await waitAll(rx, '/doomed', before);
+    await waitAll(rx, '/sentinel', before);
     expectStatus(await api.del(`/api/projects/${p}/webhooks/${doomed.id}`), 200);
-    const sentinel = await createHook(api, p, { url: rx.url('/sentinel') });
     await writeEvents(api, p, 10, 'd2');
     const after = await projectLastSeq(api, p);
     await waitFor(
       () => rx.distinctSeqs('/sentinel').includes(after),
       'the sentinel to receive the later events',
+    );
+    // one more write-and-wait round: a delivery of the deleted one still under way would have landed by now
+    expectStatus(await api.post('/api/workflows/d2-wf/logs', { level: 'info', message: 'last' }), 201);
+    const last = await projectLastSeq(api, p);
+    await waitFor(
+      () => rx.distinctSeqs('/sentinel').includes(last),
+      'the sentinel to receive the last event',
     );
     expect(Math.max(...rx.seqs('/doomed'))).toBe(before);
     expect((await api.get(`/api/projects/${p}/webhooks`)).body.items.map((w: any) => w.id)).toEqual([
