@@ -11,7 +11,7 @@ import { ClusterBus, EventBridge } from '../cluster';
 import { EventLogRepository } from '../event-log';
 import { GetResetSnapshotQuery } from '../workflows';
 import { MetricsService } from '../metrics';
-import { parseAllowedHosts } from './address-policy';
+import { AllowedHostsProvider } from './allowed-hosts.provider';
 import { backoffMs } from './backoff';
 import { ConcurrencyLimit } from './concurrency-limit';
 import { SecretBoxProvider } from './secret-box.provider';
@@ -80,7 +80,6 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
   private readonly byProject = new Map<string, Set<Held>>();
   /** Requests of webhooks whose last attempt failed (WEBHOOK_CONCURRENCY of them at once); healthy ones skip it. */
   private readonly failingSlots: ConcurrencyLimit;
-  private readonly allowedHosts: ReadonlySet<string>;
   private readonly sub: Subscription;
   private timer?: NodeJS.Timeout;
   private scanning = false;
@@ -101,9 +100,9 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     private readonly cluster: ClusterBus,
     metrics: MetricsService,
     private readonly queries: QueryBus,
+    private readonly allowed: AllowedHostsProvider,
   ) {
     this.failingSlots = new ConcurrencyLimit(config.webhookConcurrency);
-    this.allowedHosts = parseAllowedHosts(config.webhookAllowedHosts);
     const registers = [metrics.registry];
     this.deliveries = new Counter({
       name: 'stepline_webhook_deliveries_total',
@@ -291,7 +290,7 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
           h.stopped
             ? Promise.resolve({ ok: false, error: 'stopped' })
             : sendDelivery(h.row.url, h.row.id, h.secret as string, body, {
-                allowedHosts: this.allowedHosts,
+                allowedHosts: this.allowed.hosts,
                 timeoutMs: DELIVERY_TIMEOUT_MS,
                 signal: h.abort.signal,
               });

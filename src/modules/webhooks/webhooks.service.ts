@@ -2,9 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ALL_EVENT_TYPES } from '../../common/events/event-types';
 import { DomainError, notFound } from '../../common/errors/domain-error';
-import { AppConfig } from '../../config/app.config';
 import { EventLogRepository } from '../event-log';
-import { parseAllowedHosts, systemResolver, type Resolver } from './address-policy';
+import { AllowedHostsProvider } from './allowed-hosts.provider';
 import { newWebhookSecret } from './signature';
 import { SecretBoxProvider } from './secret-box.provider';
 import { WebhookDeliveryService } from './webhook-delivery.service';
@@ -30,22 +29,16 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 /** Creating, listing and deleting webhooks (CONTRACT §15). Creating one sends nothing. */
 @Injectable()
 export class WebhooksService {
-  private readonly allowedHosts: ReadonlySet<string>;
-  /** Replaced only by specs; the server resolves with the system's resolver. */
-  resolver: Resolver = systemResolver;
-
   constructor(
     private readonly repo: WebhooksRepository,
     private readonly log: EventLogRepository,
     private readonly box: SecretBoxProvider,
     private readonly delivery: WebhookDeliveryService,
-    config: AppConfig,
-  ) {
-    this.allowedHosts = parseAllowedHosts(config.webhookAllowedHosts);
-  }
+    private readonly allowed: AllowedHostsProvider,
+  ) {}
 
   async create(projectId: string, req: CreateWebhookRequest) {
-    await checkWebhookUrl(req.url, this.allowedHosts, this.resolver);
+    await checkWebhookUrl(req.url, this.allowed.hosts);
     if ((await this.repo.countForProject(projectId)) >= MAX_WEBHOOKS_PER_PROJECT)
       throw new DomainError('conflict', `a project has at most ${MAX_WEBHOOKS_PER_PROJECT} webhooks`);
     const types = req.types ? [...new Set(req.types)] : null;
