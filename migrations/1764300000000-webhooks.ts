@@ -31,6 +31,8 @@ export class Webhooks1764300000000 implements MigrationInterface {
         indices: [
           new TableIndex({ name: 'ix_webhooks_project', columnNames: ['project_id', 'created_at'] }),
           new TableIndex({ name: 'ix_webhooks_lease', columnNames: ['lease_expires_at'] }),
+          // every instance renews (and hands back) its leases by owner every second
+          new TableIndex({ name: 'ix_webhooks_owner', columnNames: ['lease_owner', 'lease_expires_at'] }),
         ],
       }),
     );

@@ -7,6 +7,9 @@ describe('configuration errors never print a secret', () => {
     expect(shownValue('REDIS_URL', 'redis://:p4ss@h:6379')).toBe('"redis://:***@h:6379"');
     expect(shownValue('REDIS_URL', 'redis://p4ss@h:6379')).toBe('"redis://***@h:6379"');
     expect(shownValue('REDIS_URL', 'redis:/p4ss@h')).toBe('"***@h"');
+    // a raw `@` in the password: the user info runs to the last `@` of the authority
+    expect(shownValue('DATABASE_URL', 'postgres://u:p@ss@h/db')).toBe('"postgres://u:***@h/db"');
+    expect(shownValue('REDIS_URL', 'redis://p@ss@h:6379/0?x=a@b')).toBe('"redis://***@h:6379/0?x=a@b"');
     expect(shownValue('RATE_LIMIT_PER_KEY', -1)).toBe('"-1"');
   });
 
@@ -25,5 +28,20 @@ describe('configuration errors never print a secret', () => {
     expect(message).toMatch(/DATABASE_URL="postgres:\/\/u:\*\*\*@h\/db"/);
     expect(message).toMatch(/SQLITE_SYNCHRONOUS/);
     expect(message).not.toMatch(/too-short|s3cr3t/);
+  });
+});
+
+describe('cluster configuration', () => {
+  const cluster = { DATABASE_URL: 'mysql://u@127.0.0.1:3306/db', REDIS_URL: 'redis://127.0.0.1:6379' };
+
+  it('refuses REDIS_URL without a shared webhook key (each instance would generate its own), naming WEBHOOK_SECRET_KEY', () => {
+    expect(() => validateEnv(cluster)).toThrow(/WEBHOOK_SECRET_KEY/);
+    expect(() => validateEnv({ ...cluster, WEBHOOK_SECRET_KEY: '' })).toThrow(/WEBHOOK_SECRET_KEY/);
+  });
+
+  it('starts with WEBHOOK_SECRET_KEY or ADMIN_TOKEN set, and without REDIS_URL', () => {
+    expect(validateEnv({ ...cluster, WEBHOOK_SECRET_KEY: 'k'.repeat(16) }).REDIS_URL).toBe(cluster.REDIS_URL);
+    expect(validateEnv({ ...cluster, ADMIN_TOKEN: 't'.repeat(16) }).REDIS_URL).toBe(cluster.REDIS_URL);
+    expect(validateEnv({ DATABASE_URL: cluster.DATABASE_URL }).REDIS_URL).toBeUndefined();
   });
 });

@@ -120,7 +120,7 @@ export class EnvironmentVariables {
   @MinLength(16, { message: 'WEBHOOK_SECRET_KEY must be at least 16 characters' })
   WEBHOOK_SECRET_KEY?: string;
 
-  /** Webhook deliveries in flight at once on one instance (a slow endpoint holds one for at most 10 s). */
+  /** Requests of failing webhooks in flight at once on one instance (healthy webhooks do not wait for these). */
   @IsOptional()
   @Transform(toInt)
   @IsInt()
@@ -175,9 +175,10 @@ export function shownValue(name: string, value: unknown): string {
   if (value === undefined || value === null) return String(value);
   const text = String(value);
   if (SECRET_NAME.test(name)) return `(hidden, ${text.length} characters)`;
-  // user info: `user:password@` keeps the user; a lone `secret@` (Redis' password-only form) is all hidden
+  // user info: `user:password@` keeps the user; a lone `secret@` (Redis' password-only form) is all hidden.
+  // It runs to the LAST `@` of the authority: a password may hold a raw `@` (`u:p@ss@h`).
   const masked = text.replace(
-    /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^@/?#]*)@/,
+    /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)@/,
     (_m, scheme: string, info: string) =>
       info.includes(':') ? `${scheme}${info.slice(0, info.indexOf(':'))}:***@` : `${scheme}***@`,
   );
@@ -202,6 +203,11 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
   if (env.REDIS_URL && !/^(mysql|mariadb):/.test(env.DATABASE_URL))
     throw new Error(
       'Invalid configuration:\n  REDIS_URL is set: several instances share one MySQL/MariaDB, but DATABASE_URL is SQLite (a file one process owns)',
+    );
+  // without either, each instance would seal webhook secrets under its own generated key file
+  if (env.REDIS_URL && !env.WEBHOOK_SECRET_KEY && !env.ADMIN_TOKEN)
+    throw new Error(
+      'Invalid configuration:\n  WEBHOOK_SECRET_KEY is not set: with REDIS_URL every instance must seal webhook secrets under the same key, so set the same WEBHOOK_SECRET_KEY (or ADMIN_TOKEN) on all of them',
     );
   return env;
 }

@@ -97,27 +97,53 @@ export class AddressRefused extends Error {
   }
 }
 
+/** What a DNS lookup may take by default (a webhook's creation; a delivery gives its own remaining time). */
+export const RESOLVE_TIMEOUT_MS = 5000;
+
+/** The resolver's answer, or AddressRefused once `timeoutMs` has passed (the lookup is left to finish alone). */
+async function resolveWithin(
+  resolver: Resolver,
+  host: string,
+  timeoutMs: number,
+): Promise<ResolvedAddress[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new AddressRefused(`${host} did not resolve within ${timeoutMs} ms`, [])),
+      timeoutMs,
+    );
+  });
+  const lookup = (async () => {
+    try {
+      return await resolver(host);
+    } catch (err) {
+      throw new AddressRefused(`${host} does not resolve (${(err as Error).message})`, []);
+    }
+  })();
+  lookup.catch(() => undefined); // a lookup that fails after the deadline is nobody's error
+  try {
+    return await Promise.race([lookup, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Resolves `host` and checks every address it has. Answers the addresses to connect to (all of them
- * checked); throws AddressRefused when any is forbidden and the host is not allow-listed, or when it has
- * none. An IP literal is checked as it is, without DNS.
+ * checked); throws AddressRefused when any is forbidden and the host is not allow-listed, when it has
+ * none, or when the lookup takes longer than `timeoutMs`. An IP literal is checked as it is, without DNS.
  */
 export async function resolveChecked(
   host: string,
   allowed: ReadonlySet<string>,
   resolver: Resolver = systemResolver,
+  timeoutMs = RESOLVE_TIMEOUT_MS,
 ): Promise<ResolvedAddress[]> {
   const h = normalizeHost(host);
   const kind = isIP(h);
   let addresses: ResolvedAddress[];
   if (kind) addresses = [{ address: h, family: kind === 6 ? 6 : 4 }];
-  else {
-    try {
-      addresses = await resolver(h);
-    } catch (err) {
-      throw new AddressRefused(`${h} does not resolve (${(err as Error).message})`, []);
-    }
-  }
+  else addresses = await resolveWithin(resolver, h, timeoutMs);
   if (addresses.length === 0) throw new AddressRefused(`${h} does not resolve`, []);
   if (allowed.has(h)) return addresses;
   const bad = addresses.filter((a) => isForbiddenAddress(a.address)).map((a) => a.address);

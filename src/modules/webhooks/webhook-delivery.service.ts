@@ -11,7 +11,7 @@ import { ClusterBus, EventBridge } from '../cluster';
 import { EventLogRepository } from '../event-log';
 import { GetResetSnapshotQuery } from '../workflows';
 import { MetricsService } from '../metrics';
-import { parseAllowedHosts } from './address-policy';
+import { AllowedHostsProvider } from './allowed-hosts.provider';
 import { backoffMs } from './backoff';
 import { ConcurrencyLimit } from './concurrency-limit';
 import { SecretBoxProvider } from './secret-box.provider';
@@ -26,6 +26,11 @@ const LEASE_MS = 15_000;
 const SCAN_MS = 1000;
 /** A held webhook with no wake-up reads the log at least this often (the slow poll). */
 const IDLE_POLL_MS = 5000;
+/**
+ * A cursor moved past events of unselected types only is written at most this often (or with the next
+ * acknowledged batch, or when the lease is handed back), not on every wake-up.
+ */
+const CURSOR_FLUSH_MS = 2000;
 /** After a database error the loop waits this long before trying again. */
 const ERROR_PAUSE_MS = 1000;
 
@@ -42,6 +47,10 @@ interface Held {
   secret: string | null;
   secretError?: string;
   cursor: number;
+  /** The cursor as the database has it; `cursor` is ahead of it after events of unselected types only. */
+  persisted: number;
+  /** When a cursor ahead of `persisted` is written at the latest (0: nothing to write). */
+  flushDue: number;
   failures: number;
   nextAttemptAt: number;
   leaseUntil: number;
@@ -58,8 +67,10 @@ interface Held {
  * runs one loop per held webhook: read at most BATCH_SIZE events after the durable cursor, POST the ones of
  * the selected types, advance the cursor on a 2xx, otherwise retry the same batch with backoff, forever.
  * Loops wake on committed events (this instance's EventBus, other instances' through the EventBridge, the
- * bridge's tail check) and poll slowly. Requests share WEBHOOK_CONCURRENCY slots and each lasts at most 10 s,
- * so a slow endpoint holds one slot and delays nobody else; writes never wait for a delivery.
+ * bridge's tail check) and poll slowly. A loop has at most one request in flight, lasting at most 10 s. A
+ * webhook whose last attempt failed (error, timeout, non-2xx) sends through WEBHOOK_CONCURRENCY shared slots;
+ * a healthy one sends at once, without them: failing endpoints can only queue behind each other, never take
+ * a healthy endpoint's turn. Writes never wait for a delivery.
  */
 @Injectable()
 export class WebhookDeliveryService implements BeforeApplicationShutdown {
@@ -67,8 +78,8 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
   readonly owner = randomUUID();
   private readonly held = new Map<string, Held>();
   private readonly byProject = new Map<string, Set<Held>>();
-  private readonly slots: ConcurrencyLimit;
-  private readonly allowedHosts: ReadonlySet<string>;
+  /** Requests of webhooks whose last attempt failed (WEBHOOK_CONCURRENCY of them at once); healthy ones skip it. */
+  private readonly failingSlots: ConcurrencyLimit;
   private readonly sub: Subscription;
   private timer?: NodeJS.Timeout;
   private scanning = false;
@@ -89,9 +100,9 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     private readonly cluster: ClusterBus,
     metrics: MetricsService,
     private readonly queries: QueryBus,
+    private readonly allowed: AllowedHostsProvider,
   ) {
-    this.slots = new ConcurrencyLimit(config.webhookConcurrency);
-    this.allowedHosts = parseAllowedHosts(config.webhookAllowedHosts);
+    this.failingSlots = new ConcurrencyLimit(config.webhookConcurrency);
     const registers = [metrics.registry];
     this.deliveries = new Counter({
       name: 'stepline_webhook_deliveries_total',
@@ -200,6 +211,8 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
       types: row.types ? new Set(row.types) : null,
       secret: null,
       cursor: row.cursor,
+      persisted: row.cursor,
+      flushDue: 0,
       failures: row.attempts,
       nextAttemptAt: row.nextAttemptAt ?? 0,
       leaseUntil,
@@ -250,12 +263,14 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     let pending: Pending | null = null;
     while (!h.stopped && !this.closing) {
       try {
+        if (h.flushDue > 0 && Date.now() >= h.flushDue) await this.flushCursor(h);
         if (!pending) {
           h.woken = false;
           pending = await this.nextBatch(h);
           if (h.stopped) break;
           if (!pending) {
-            await this.wait(h, IDLE_POLL_MS, true);
+            const flushIn = h.flushDue > 0 ? Math.max(0, h.flushDue - Date.now()) : IDLE_POLL_MS;
+            await this.wait(h, Math.min(IDLE_POLL_MS, flushIn), true);
             continue;
           }
         }
@@ -271,22 +286,26 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
           h.leaseUntil = until;
         }
         const body = pending.body;
-        const result: SendResult = h.secret
-          ? await this.slots.run<SendResult>(() =>
-              h.stopped
-                ? Promise.resolve({ ok: false, error: 'stopped' })
-                : sendDelivery(h.row.url, h.row.id, h.secret as string, body, {
-                    allowedHosts: this.allowedHosts,
-                    timeoutMs: DELIVERY_TIMEOUT_MS,
-                    signal: h.abort.signal,
-                  }),
-            )
-          : { ok: false, error: h.secretError };
+        const send = (): Promise<SendResult> =>
+          h.stopped
+            ? Promise.resolve({ ok: false, error: 'stopped' })
+            : sendDelivery(h.row.url, h.row.id, h.secret as string, body, {
+                allowedHosts: this.allowed.hosts,
+                timeoutMs: DELIVERY_TIMEOUT_MS,
+                signal: h.abort.signal,
+              });
+        // only a failing webhook queues for the shared slots, so failing ones can hold up nobody but each other
+        const result: SendResult = !h.secret
+          ? { ok: false, error: h.secretError }
+          : h.failures > 0
+            ? await this.failingSlots.run(send)
+            : await send();
         if (h.stopped) break;
         const now = Date.now();
         if (result.ok) {
           if (!(await this.repo.advance(h.row.id, this.owner, pending.cursor, now))) break;
-          h.cursor = pending.cursor;
+          h.cursor = h.persisted = pending.cursor;
+          h.flushDue = 0;
           h.failures = 0;
           h.nextAttemptAt = 0;
           this.deliveries.inc({ webhook: h.row.id });
@@ -309,9 +328,21 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     this.stop(h);
   }
 
+  /** Writes a cursor moved past unselected events only (it never moves a cursor back). */
+  private async flushCursor(h: Held): Promise<void> {
+    const cursor = h.cursor;
+    if (cursor > h.persisted) {
+      await this.repo.saveCursor(h.row.id, this.owner, cursor);
+      h.persisted = Math.max(h.persisted, cursor);
+    }
+    h.flushDue = h.cursor > h.persisted ? Date.now() + CURSOR_FLUSH_MS : 0;
+  }
+
   /**
    * The next delivery after the cursor, or null when there is nothing to send. Events of types the webhook
-   * did not select are passed over: the cursor moves past them durably without a request.
+   * did not select are passed over without a request: the cursor moves past them in memory and is written
+   * with the next acknowledged batch, within CURSOR_FLUSH_MS, or at shutdown (should an instance die first,
+   * the events are read again and passed over again: still at least once).
    */
   private async nextBatch(h: Held): Promise<Pending | null> {
     for (;;) {
@@ -330,11 +361,8 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
       const events = h.types ? page.items.filter((e) => h.types?.has(e.type)) : page.items;
       if (events.length > 0)
         return { body: JSON.stringify({ webhookId: h.row.id, events }), events: events.length, cursor };
-      if (!(await this.repo.advance(h.row.id, this.owner, cursor, null))) {
-        this.stop(h);
-        return null;
-      }
       h.cursor = cursor;
+      if (h.flushDue === 0) h.flushDue = Date.now() + CURSOR_FLUSH_MS;
     }
   }
 
@@ -343,7 +371,13 @@ export class WebhookDeliveryService implements BeforeApplicationShutdown {
     this.closing = true;
     if (this.timer) clearInterval(this.timer);
     this.sub.unsubscribe();
-    for (const h of [...this.held.values()]) this.stop(h);
-    if (this.db.isReady) await this.repo.releaseAll(this.owner).catch(() => undefined);
+    const held = [...this.held.values()];
+    for (const h of held) this.stop(h);
+    if (!this.db.isReady) return;
+    // cursors moved past unselected events only are written before the leases go
+    for (const h of held)
+      if (h.cursor > h.persisted)
+        await this.repo.saveCursor(h.row.id, this.owner, h.cursor).catch(() => undefined);
+    await this.repo.releaseAll(this.owner).catch(() => undefined);
   }
 }

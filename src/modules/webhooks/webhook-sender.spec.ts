@@ -95,6 +95,37 @@ describe('sendDelivery', () => {
     expect(verifySignature('other', got.body, String(got.req.headers['stepline-signature']))).toBe(false);
   });
 
+  it('counts the DNS lookup in the deadline: a resolver that never answers is a timeout, no socket opened', async () => {
+    const connect = jest.spyOn(net.Socket.prototype, 'connect');
+    const never: Resolver = () => new Promise(() => undefined);
+    const t0 = Date.now();
+    const r = await sendDelivery(`http://stuck.example.test:${port}/`, 'wh_1', 's', '{}', {
+      allowedHosts: new Set(['stuck.example.test']),
+      resolver: never,
+      timeoutMs: 300,
+    });
+    expect(r).toEqual({ ok: false, error: 'refused: stuck.example.test did not resolve within 300 ms' });
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(connect).not.toHaveBeenCalled();
+  });
+
+  it('gives the request only what the lookup left of the deadline', async () => {
+    answer = () => undefined; // never answers
+    const slowDns: Resolver = () =>
+      new Promise((r) => setTimeout(() => r([{ address: '127.0.0.1', family: 4 }]), 250));
+    const t0 = Date.now();
+    const r = await sendDelivery(`http://slow-dns.test:${port}/`, 'wh_1', 's', '{}', {
+      allowedHosts: new Set(['slow-dns.test']),
+      resolver: slowDns,
+      timeoutMs: 500,
+    });
+    const took = Date.now() - t0;
+    answer = (res) => res.end('ok');
+    expect(r.error).toMatch(/no answer within 500 ms/);
+    expect(took).toBeGreaterThanOrEqual(480);
+    expect(took).toBeLessThan(700); // not 250 + 500
+  });
+
   it('follows no redirect, times out, and reads at most 64 KiB of an answer', async () => {
     const allowed = { allowedHosts: new Set(['127.0.0.1']) };
     answer = (res) => {

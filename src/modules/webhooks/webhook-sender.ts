@@ -34,7 +34,8 @@ export interface SendResult {
  * socket is opened); the connection then goes to those checked addresses only (the `lookup` hook answers
  * them instead of resolving again, so a DNS answer that changes in between cannot slip through), with the
  * URL's host name in the Host header and as TLS SNI. No redirect is followed (a 3xx is a failure), the
- * whole exchange is bounded by `timeoutMs` and at most MAX_RESPONSE_BYTES of the answer are read.
+ * whole exchange — the DNS lookup included — is bounded by `timeoutMs` and at most MAX_RESPONSE_BYTES of the
+ * answer are read.
  */
 export async function sendDelivery(
   url: string,
@@ -43,20 +44,34 @@ export async function sendDelivery(
   body: string,
   opts: SendOptions,
 ): Promise<SendResult> {
-  const target = new URL(url);
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return { ok: false, error: 'the url cannot be parsed' };
+  }
+  // the deadline covers the DNS lookup too: a resolver that never answers is a timeout like any other
+  const timeoutMs = opts.timeoutMs ?? DELIVERY_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   let addresses: ResolvedAddress[];
   try {
-    addresses = await resolveChecked(target.hostname, opts.allowedHosts, opts.resolver ?? systemResolver);
+    addresses = await resolveChecked(
+      target.hostname,
+      opts.allowedHosts,
+      opts.resolver ?? systemResolver,
+      timeoutMs,
+    );
   } catch (err) {
     if (err instanceof AddressRefused) return { ok: false, error: `refused: ${err.message}` };
     throw err;
   }
+  if (opts.signal?.aborted) return { ok: false, error: 'aborted' };
+  const remainingMs = Math.max(0, deadline - Date.now());
   const pinned: LookupFunction = (_host, options, callback) => {
     const cb = callback as (...args: unknown[]) => void;
     if ((options as { all?: boolean }).all) cb(null, addresses);
     else cb(null, addresses[0].address, addresses[0].family);
   };
-  const timeoutMs = opts.timeoutMs ?? DELIVERY_TIMEOUT_MS;
   const reqOpts: RequestOptions = {
     method: 'POST',
     protocol: target.protocol,
@@ -91,7 +106,7 @@ export async function sendDelivery(
     const onAbort = () => finish({ ok: false, error: 'aborted' });
     const timer = setTimeout(
       () => finish({ ok: false, error: `no answer within ${timeoutMs} ms` }),
-      timeoutMs,
+      remainingMs,
     );
     const req = send(reqOpts, (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;

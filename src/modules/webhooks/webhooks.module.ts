@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { EventLogModule } from '../event-log';
+import { AllowedHostsProvider } from './allowed-hosts.provider';
 import { SecretBoxProvider } from './secret-box.provider';
 import { WebhookDeliveryService } from './webhook-delivery.service';
 import { WebhooksController } from './webhooks.controller';
@@ -9,6 +10,12 @@ import { WebhooksService } from './webhooks.service';
 @Module({
   imports: [EventLogModule],
   controllers: [WebhooksController],
-  providers: [WebhooksRepository, SecretBoxProvider, WebhookDeliveryService, WebhooksService],
+  providers: [
+    WebhooksRepository,
+    SecretBoxProvider,
+    AllowedHostsProvider,
+    WebhookDeliveryService,
+    WebhooksService,
+  ],
 })
 export class WebhooksModule {}

@@ -128,7 +128,7 @@ export class WebhooksRepository {
     );
   }
 
-  /** An acknowledged batch (or events of other types passed over): the cursor moves, the failure state clears. */
+  /** An acknowledged batch: the cursor moves, the failure state clears. */
   async advance(id: string, owner: string, cursor: number, deliveredAt: number | null): Promise<boolean> {
     const delivered = deliveredAt === null ? '' : ', last_delivered_at = ?';
     const params: unknown[] = [cursor];
@@ -139,6 +139,17 @@ export class WebhooksRepository {
         `UPDATE webhooks SET cursor_seq = ?, attempts = 0, next_attempt_at = NULL, last_error = NULL, failing_since = NULL${delivered} WHERE id = ? AND lease_owner = ?`,
         params,
       )) === 1
+    );
+  }
+
+  /**
+   * Moves the cursor past events of unselected types (no delivery, so the failure state stays as it is);
+   * only forward, and only while `owner` holds the lease.
+   */
+  async saveCursor(id: string, owner: string, cursor: number): Promise<void> {
+    await this.exec(
+      'UPDATE webhooks SET cursor_seq = ? WHERE id = ? AND lease_owner = ? AND cursor_seq < ?',
+      [cursor, id, owner, cursor],
     );
   }
 

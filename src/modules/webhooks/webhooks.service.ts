@@ -2,19 +2,13 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { ALL_EVENT_TYPES } from '../../common/events/event-types';
 import { DomainError, notFound } from '../../common/errors/domain-error';
-import { AppConfig } from '../../config/app.config';
 import { EventLogRepository } from '../event-log';
-import {
-  AddressRefused,
-  parseAllowedHosts,
-  resolveChecked,
-  systemResolver,
-  type Resolver,
-} from './address-policy';
+import { AllowedHostsProvider } from './allowed-hosts.provider';
 import { newWebhookSecret } from './signature';
 import { SecretBoxProvider } from './secret-box.provider';
 import { WebhookDeliveryService } from './webhook-delivery.service';
 import type { CreateWebhookRequest } from './webhook.requests';
+import { checkWebhookUrl, withoutCredentials } from './webhook-url';
 import { WebhooksRepository } from './webhooks.repository';
 
 /** A project has at most this many webhooks. */
@@ -35,29 +29,16 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 /** Creating, listing and deleting webhooks (CONTRACT §15). Creating one sends nothing. */
 @Injectable()
 export class WebhooksService {
-  private readonly allowedHosts: ReadonlySet<string>;
-  /** Replaced only by specs; the server resolves with the system's resolver. */
-  resolver: Resolver = systemResolver;
-
   constructor(
     private readonly repo: WebhooksRepository,
     private readonly log: EventLogRepository,
     private readonly box: SecretBoxProvider,
     private readonly delivery: WebhookDeliveryService,
-    config: AppConfig,
-  ) {
-    this.allowedHosts = parseAllowedHosts(config.webhookAllowedHosts);
-  }
+    private readonly allowed: AllowedHostsProvider,
+  ) {}
 
   async create(projectId: string, req: CreateWebhookRequest) {
-    const url = new URL(req.url);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidUrl('url must be an http(s) URL');
-    try {
-      await resolveChecked(url.hostname, this.allowedHosts, this.resolver);
-    } catch (err) {
-      if (err instanceof AddressRefused) throw invalidUrl(err.message);
-      throw err;
-    }
+    await checkWebhookUrl(req.url, this.allowed.hosts);
     if ((await this.repo.countForProject(projectId)) >= MAX_WEBHOOKS_PER_PROJECT)
       throw new DomainError('conflict', `a project has at most ${MAX_WEBHOOKS_PER_PROJECT} webhooks`);
     const types = req.types ? [...new Set(req.types)] : null;
@@ -82,10 +63,11 @@ export class WebhooksService {
     return { id, url: req.url, types: types ?? [...ALL_EVENT_TYPES], secret, cursor };
   }
 
-  async list(projectId: string): Promise<WebhookView[]> {
+  /** With `credentials: false` (viewers), each URL's user info is shown as `***`. */
+  async list(projectId: string, { credentials }: { credentials: boolean }): Promise<WebhookView[]> {
     return (await this.repo.listForProject(projectId)).map((r) => ({
       id: r.id,
-      url: r.url,
+      url: credentials ? r.url : withoutCredentials(r.url),
       types: r.types ?? [...ALL_EVENT_TYPES],
       cursor: r.cursor,
       lastDeliveredAt: iso(r.lastDeliveredAt),
@@ -98,8 +80,4 @@ export class WebhooksService {
     if (!(await this.repo.delete(projectId, id))) throw notFound(`webhook ${id}`);
     this.delivery.deleted(id);
   }
-}
-
-function invalidUrl(message: string): DomainError {
-  return new DomainError('validation_failed', `url: ${message}`, [{ field: 'url', message }]);
 }
