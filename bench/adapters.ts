@@ -93,8 +93,17 @@ async function prepare(name: string): Promise<Side> {
   await c.query(`DROP DATABASE IF EXISTS \`${db}\``);
   await c.query(`CREATE DATABASE \`${db}\``);
   await c.end();
+  // BENCH_PROF=1: both servers with --cpu-prof (bench/profiles/<adapter>/), as run.ts does it
+  const prof = process.env.BENCH_PROF
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${join(__dirname, '..', '..', 'bench', 'profiles', name)}`,
+        '--require',
+        join(__dirname, 'prof-preload.js'),
+      ]
+    : [];
   const app = await start(
-    [MAINS[name]],
+    [...prof, MAINS[name]],
     {
       DATABASE_URL: dbUrl(name),
       ADMIN_TOKEN,
