@@ -2,12 +2,13 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { postJson } from './http';
+import { MAX_IN_FLIGHT, produce as producePosts, Produced } from './fanout-producer';
 import { PendingCalls, wireIpcChild } from './ipc';
-import { cores, fmt, freshDatabase, log, mib, ms, QUIET_MS, rssBytes, SECONDS, sleep } from './common';
-import type { ClientRequest, ConnectReply, PhaseReport, ReplayReply } from './fanout-client';
+import { cores, fmt, freshDatabase, Kind, log, mib, ms, QUIET_MS, rssBytes, SECONDS, sleep } from './common';
+import type { ClientKind, ClientRequest, ConnectReply, PhaseReport, ReplayReply } from './fanout-client';
 import { CpuUse, waitQuiet, watchCpu } from './machine';
 import { eventCount, seed } from './seed';
-import { ADMIN_TOKEN, BenchServer, startFanoutBaseline, startServer } from './server';
+import { ADMIN_TOKEN, BenchServer, startFanoutBaseline, startServer, startWsBaseline } from './server';
 import { LogHistogram } from './stats';
 import { Spread, TOTAL } from './workload';
 
@@ -24,21 +25,25 @@ import { Spread, TOTAL } from './workload';
  */
 const STEP_SECONDS = Number(process.env.BENCH_FANOUT_STEP_SECONDS ?? 3);
 const STREAM_PROCS = Number(process.env.BENCH_FANOUT_CLIENTS ?? 2);
-const IDLE = Number(process.env.BENCH_FANOUT_IDLE ?? 10_000);
+const IDLE = Number(process.env.BENCH_FANOUT_IDLE ?? 15_000);
 const IDLE_PROCS = Number(process.env.BENCH_FANOUT_IDLE_CLIENTS ?? 4);
+/** Source addresses the idle sockets are spread over: 15,000 to one port from one address is near the ephemeral range. */
+const IDLE_ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+/** Each fixed-rate cell (and the one-process cell) runs this many times; the report gives the median. */
+const REPEAT = Number(process.env.BENCH_FANOUT_REPEAT ?? 3);
+/** Stepline's database: the issue's figures are on MariaDB. */
+const DB: Kind = process.env.BENCH_FANOUT_DB === 'sqlite' ? 'sqlite' : 'mysql';
 const LADDER = [10, 25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000];
 const LADDER_P99_MS = 100;
 const REPLAY_EVENTS = 10_000;
 const REPLAY_RUNS = 3;
-/** POSTs the producer lets wait for an answer before it stops sending (it then falls behind its rate). */
-const MAX_IN_FLIGHT = 64;
 
 const PROJECT = 'fan';
 const WORKFLOW = 'wf-fan';
 const STEP = 's0';
 const REPLAY_PROJECT = 'replay';
 
-export type Who = 'Stepline' | 'Socket.IO';
+export type Who = 'Stepline' | 'Socket.IO' | 'ws';
 
 export interface Target {
   who: Who;
@@ -46,6 +51,9 @@ export interface Target {
   path: string;
   headers: Record<string, string>;
   server: BenchServer;
+  /** What the subscribers connect with, and their token. */
+  kind: ClientKind;
+  token: string;
 }
 
 export interface PhaseResult {
@@ -71,6 +79,10 @@ export interface PhaseResult {
   cpu: CpuUse;
   /** The drain did not finish: events were still missing when it gave up. */
   drainTimedOut: boolean;
+  /** Sends that went out ≥ 5 ms late (the producer's own event loop was busy). */
+  late: number;
+  /** Where the producer ran: the bench process, or a subscriber process (as an in-process harness does). */
+  producer: 'bench' | 'subscribers';
 }
 
 export interface IdleResult {
@@ -94,7 +106,10 @@ export interface ReplayResult {
 }
 
 export interface FanoutResult {
+  db: Kind;
   phases: PhaseResult[];
+  /** The outside harness's shape: 1,000 subscribers in one process at 50/s, Stepline and bare Socket.IO. */
+  oneProcess: PhaseResult[];
   ladder: PhaseResult[];
   maxRate: Record<Who, number>;
   idle: IdleResult[];
@@ -159,12 +174,23 @@ export async function connectGroup(
   token: string,
   projectId: string,
   count: number,
+  kind: ClientKind = 'socket.io',
+  localAddresses?: string[],
 ): Promise<ConnectReply> {
   const replies = await Promise.all(
     split(count, procs.length).map((c, i) =>
       c === 0
         ? Promise.resolve<ConnectReply>({ connected: 0, failed: 0, ms: 0 })
-        : procs[i].call<ConnectReply>({ op: 'connect', group, url, token, projectId, count: c }),
+        : procs[i].call<ConnectReply>({
+            op: 'connect',
+            group,
+            url,
+            token,
+            projectId,
+            count: c,
+            kind,
+            localAddresses,
+          }),
     ),
   );
   return {
@@ -204,51 +230,13 @@ export const closeGroup = (procs: ClientProc[], group: string) =>
 
 // ---- producer ----------------------------------------------------------------------------------------------
 
-const now = () => performance.timeOrigin + performance.now();
-let counter = 0;
-
-/**
- * One POST on a keep-alive agent. Each cell gets its own agent, closed at its end: a connection left idle
- * between cells would be closed by the server (keep-alive timeout) just as the next cell sends on it.
- */
+/** One POST on a keep-alive agent (the replay writes). */
 const post = (agent: Agent, t: Target, path: string, body: string) =>
   postJson(agent, t.base, path, t.headers, body);
 
-/** Posts `rate` updates a second for `seconds`, each stamped with its send time in `message`. */
-export async function produce(
-  t: Target,
-  rate: number,
-  seconds: number,
-  tag: string,
-): Promise<{ sentPerSecond: number; accepted: number; failed: number }> {
-  const n = Math.max(1, Math.round(rate * seconds));
-  const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
-  const inFlight = new Set<Promise<void>>();
-  let accepted = 0;
-  let failed = 0;
-  const t0 = performance.now();
-  let last = t0;
-  for (let i = 0; i < n; i++) {
-    const wait = t0 + (i * 1000) / rate - performance.now();
-    if (wait >= 1) await sleep(wait);
-    while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
-    last = performance.now();
-    const body = JSON.stringify({
-      current: ++counter,
-      total: TOTAL,
-      message: `${tag}|${i}|${now().toFixed(3)}`,
-    });
-    const p: Promise<void> = post(agent, t, t.path, body).then((r) => {
-      if (r.status >= 200 && r.status < 300) accepted++;
-      else failed++;
-      inFlight.delete(p);
-    });
-    inFlight.add(p);
-  }
-  await Promise.all(inFlight);
-  agent.destroy();
-  return { sentPerSecond: n / ((last - t0) / 1000 + 1 / rate), accepted, failed };
-}
+/** Posts `rate` updates a second for `seconds` to the target (fanout-producer.ts), from this process. */
+export const produce = (t: Target, rate: number, seconds: number, tag: string): Promise<Produced> =>
+  producePosts(t.base, t.path, t.headers, rate, seconds, tag);
 
 /** The V8 heap the server uses, from its Prometheus metrics. */
 async function heapUsed(base: string): Promise<number> {
@@ -265,13 +253,15 @@ async function heapUsed(base: string): Promise<number> {
 
 let phaseNo = 0;
 
-async function phase(
+export async function phase(
   t: Target,
   procs: ClientProc[],
   group: string,
   subscribers: number,
   rate: number,
   seconds: number,
+  /** A subscriber process to run the producer in (an in-process harness's shape); default: this process. */
+  producerProc?: ClientProc,
 ): Promise<PhaseResult> {
   const tag = `ph${++phaseNo}`;
   await Promise.all(procs.map((p) => p.call({ op: 'phase', tag })));
@@ -279,7 +269,17 @@ async function phase(
   let rss = rssBytes(pid);
   const sampler = setInterval(() => (rss = Math.max(rss, rssBytes(pid))), 250);
   const cpu = watchCpu({ server: [pid], clients: procs.map((p) => p.pid), bench: [process.pid] });
-  const prod = await produce(t, rate, seconds, tag);
+  const prod = producerProc
+    ? await producerProc.call<Produced>({
+        op: 'produce',
+        url: t.base.origin,
+        path: t.path,
+        headers: t.headers,
+        rate,
+        seconds,
+        tag,
+      })
+    : await produce(t, rate, seconds, tag);
   // let the last events arrive: until every accepted update reached every subscriber, or nothing moves for 2 s
   const expected = prod.accepted * subscribers;
   const drainTimedOut = await drainClients(procs, expected);
@@ -312,6 +312,8 @@ async function phase(
     rss,
     cpu: used,
     drainTimedOut,
+    late: prod.late,
+    producer: producerProc ? 'subscribers' : 'bench',
   };
 }
 
@@ -328,15 +330,18 @@ function describe(r: PhaseResult): string {
 }
 
 export async function runFanout(): Promise<FanoutResult> {
-  log('\n== fan-out (live delivery, SQLite) ==');
-  const db = await freshDatabase('sqlite');
+  log(`\n== fan-out (live delivery, Stepline on ${DB === 'mysql' ? 'MariaDB' : 'SQLite'}) ==`);
+  const db = await freshDatabase(DB);
   const procs: ClientProc[] = [];
   let stepline: BenchServer | undefined;
   let bare: BenchServer | undefined;
+  let wsBare: BenchServer | undefined;
   const result: FanoutResult = {
+    db: DB,
     phases: [],
+    oneProcess: [],
     ladder: [],
-    maxRate: { Stepline: 0, 'Socket.IO': 0 },
+    maxRate: { Stepline: 0, 'Socket.IO': 0, ws: 0 },
     idle: [],
     replay: [],
     clientProcs: STREAM_PROCS,
@@ -361,6 +366,7 @@ export async function runFanout(): Promise<FanoutResult> {
     const viewerKey = ((await viewer.json()) as { key: string }).key;
     const bareToken = 'fanout-baseline-token';
     bare = await startFanoutBaseline(bareToken);
+    wsBare = await startWsBaseline(bareToken);
 
     const targets: Target[] = [
       {
@@ -369,10 +375,28 @@ export async function runFanout(): Promise<FanoutResult> {
         path: `/api/workflows/${WORKFLOW}/steps/${STEP}/progress`,
         headers: { authorization: `Bearer ${producerKey}` },
         server: stepline,
+        kind: 'socket.io',
+        token: viewerKey,
       },
-      { who: 'Socket.IO', base: new URL(bare.url), path: '/emit', headers: {}, server: bare },
+      {
+        who: 'Socket.IO',
+        base: new URL(bare.url),
+        path: '/emit',
+        headers: {},
+        server: bare,
+        kind: 'socket.io',
+        token: bareToken,
+      },
+      {
+        who: 'ws',
+        base: new URL(wsBare.url),
+        path: '/emit',
+        headers: {},
+        server: wsBare,
+        kind: 'ws',
+        token: bareToken,
+      },
     ];
-    const tokenOf = (t: Target) => (t.who === 'Stepline' ? viewerKey : bareToken);
 
     for (let i = 0; i < Math.max(STREAM_PROCS, IDLE_PROCS); i++) procs.push(new ClientProc());
     result.fdLimit = (await procs[0].call<{ fds: string }>({ op: 'limits' })).fds;
@@ -380,11 +404,21 @@ export async function runFanout(): Promise<FanoutResult> {
     const idleProcs = procs.slice(0, IDLE_PROCS);
     log(`${procs.length} subscriber processes, open-file limit ${result.fdLimit}`);
 
-    // 1. idle sockets: the server's memory with IDLE connected, subscribed sockets (first, on a fresh server)
-    for (const t of targets) {
+    // 1. idle sockets: the server's memory with IDLE connected, subscribed sockets (first, on a fresh
+    // server), Stepline and bare Socket.IO; spread over processes (open files) and source addresses (ports)
+    for (const t of targets.filter((x) => x.who !== 'ws')) {
       await waitQuiet(QUIET_MS);
       const rssBefore = rssBytes(t.server.proc.pid);
-      const c = await connectGroup(idleProcs, 'idle', t.base.origin, tokenOf(t), PROJECT, IDLE);
+      const c = await connectGroup(
+        idleProcs,
+        'idle',
+        t.base.origin,
+        t.token,
+        PROJECT,
+        IDLE,
+        t.kind,
+        IDLE_ADDRESSES,
+      );
       await sleep(3000);
       await Promise.all(idleProcs.map((p) => p.call({ op: 'phase', tag: 'idle' })));
       await sleep(2000);
@@ -413,66 +447,83 @@ export async function runFanout(): Promise<FanoutResult> {
       await sleep(2000);
     }
 
-    // 2. fixed rates, and the rate ladder at 1,000
+    // 2. fixed rates, each REPEAT times (the servers in a rotating order), and the rate ladder at 1,000.
+    // Only the group being measured is connected: idle sockets of the other servers in the same subscriber
+    // processes cost nothing measurable, but one server per cell keeps the cells independent.
     const cells: [number, number][] = [
       [100, 50],
       [1000, 50],
       [5000, 10],
     ];
     for (const [subscribers, rate] of cells) {
-      for (const t of targets) {
-        const c = await connectGroup(
-          streaming,
-          `${t.who}-${subscribers}`,
-          t.base.origin,
-          tokenOf(t),
-          PROJECT,
-          subscribers,
-        );
-        result.connects.push({
-          who: t.who,
-          subscribers,
-          seconds: c.ms / 1000,
-          failed: c.failed,
-          error: c.error,
-        });
-        log(
-          `  ${t.who}: ${fmt(c.connected)}/${fmt(subscribers)} subscribers in ${(c.ms / 1000).toFixed(1)} s` +
-            (c.failed ? ` (${c.failed} failed: ${c.error})` : ''),
-        );
-      }
-      // warm-up (JIT, buffers): not measured
-      for (const t of targets) await phase(t, streaming, `${t.who}-${subscribers}`, subscribers, rate, 1);
-      await waitQuiet(QUIET_MS);
-      for (const t of targets) {
-        const r = await phase(t, streaming, `${t.who}-${subscribers}`, subscribers, rate, SECONDS);
-        result.phases.push(r);
-        log(describe(r));
-      }
-      if (subscribers === 1000) {
-        const going = new Set<Who>(targets.map((t) => t.who));
-        for (const r of LADDER) {
-          if (going.size === 0) break;
+      for (let rep = 0; rep < REPEAT; rep++) {
+        const order = targets.map((_, i) => targets[(i + rep) % targets.length]);
+        for (const t of order) {
+          const group = `${t.who}-${subscribers}`;
+          const c = await connectGroup(
+            streaming,
+            group,
+            t.base.origin,
+            t.token,
+            PROJECT,
+            subscribers,
+            t.kind,
+          );
+          if (rep === 0)
+            result.connects.push({
+              who: t.who,
+              subscribers,
+              seconds: c.ms / 1000,
+              failed: c.failed,
+              error: c.error,
+            });
+          if (c.failed)
+            log(
+              `  ${t.who}: ${fmt(c.connected)}/${fmt(subscribers)} subscribers (${c.failed} failed: ${c.error})`,
+            );
+          // warm-up (JIT, buffers): not measured
+          await phase(t, streaming, group, subscribers, rate, 1);
           await waitQuiet(Math.min(QUIET_MS, 3000));
-          for (const t of targets) {
-            if (!going.has(t.who)) continue;
-            // a rung that fails is run once more before the climb ends: the machine is shared
-            for (let attempt = 1; attempt <= 2; attempt++) {
-              const x = await phase(t, streaming, `${t.who}-${subscribers}`, subscribers, r, STEP_SECONDS);
-              result.ladder.push(x);
-              log(describe(x));
-              if (holds(x)) {
-                result.maxRate[t.who] = r;
-                break;
+          const r = await phase(t, streaming, group, subscribers, rate, SECONDS);
+          result.phases.push(r);
+          log(describe(r));
+          if (subscribers === 1000 && rep === REPEAT - 1 && t.who !== 'ws') {
+            // the ladder, for this server, on the sockets already connected
+            for (const x of LADDER) {
+              let held = false;
+              for (let attempt = 1; attempt <= 2 && !held; attempt++) {
+                await waitQuiet(Math.min(QUIET_MS, 3000));
+                const y = await phase(t, streaming, group, subscribers, x, STEP_SECONDS);
+                result.ladder.push(y);
+                log(describe(y));
+                held = holds(y);
               }
-              if (attempt === 2) going.delete(t.who);
-              else await waitQuiet(Math.min(QUIET_MS, 3000));
+              if (!held) break;
+              result.maxRate[t.who] = x;
             }
           }
+          await closeGroup(streaming, group);
+          await sleep(500);
         }
       }
-      for (const t of targets) await closeGroup(streaming, `${t.who}-${subscribers}`);
-      await sleep(1000);
+    }
+
+    // 3. the outside harness's shape: 1,000 socket.io-client subscribers in ONE process, 50 updates/s
+    // through REST, Stepline against bare Socket.IO, REPEAT times alternating
+    const one = [procs[0]];
+    for (let rep = 0; rep < REPEAT; rep++) {
+      const pair = rep % 2 === 0 ? targets.slice(0, 2) : [targets[1], targets[0]];
+      for (const t of pair) {
+        const group = `one-${t.who}`;
+        await connectGroup(one, group, t.base.origin, t.token, PROJECT, 1000, t.kind);
+        await phase(t, one, group, 1000, 50, 1);
+        await waitQuiet(Math.min(QUIET_MS, 3000));
+        const r = await phase(t, one, group, 1000, 50, SECONDS);
+        result.oneProcess.push(r);
+        log(`  (one process) ${describe(r).trimStart()}`);
+        await closeGroup(one, group);
+        await sleep(500);
+      }
     }
 
     // 3. replay: a reconnecting client catches up on REPLAY_EVENTS missed events
@@ -503,7 +554,7 @@ export async function runFanout(): Promise<FanoutResult> {
           await procs[0].call<ReplayReply>({
             op: 'replay',
             url: t.base.origin,
-            token: tokenOf(t),
+            token: t.token,
             projectId: t.who === 'Stepline' ? REPLAY_PROJECT : PROJECT,
             since,
             expect: n,
@@ -530,6 +581,7 @@ export async function runFanout(): Promise<FanoutResult> {
       if (errors.length) log(`server logged ${errors.length} error lines, first: ${errors[0].slice(0, 400)}`);
     }
     await bare?.stop();
+    await wsBare?.stop();
     await db.drop();
   }
   return result;
