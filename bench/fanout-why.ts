@@ -1,5 +1,5 @@
 import { cores, fmt, freshDatabase, Kind, log, ms, sleep } from './common';
-import { ClientProc, closeGroup, connectGroup, phase, PhaseResult, Target } from './fanout';
+import { ClientProc, closeGroup, connectGroup, phase, PhaseResult, Target, usPerDelivery } from './fanout';
 import { waitQuiet } from './machine';
 import { seed } from './seed';
 import { ADMIN_TOKEN, BenchServer, startFanoutBaseline, startServer, startWsBaseline } from './server';
@@ -17,6 +17,8 @@ import { Spread } from './workload';
  *   1proc    1,000 subscribers in ONE process (the outside harness's shape), producer in the bench process
  *   inproc   1,000 subscribers in ONE process with the producer in that same process
  *   ws       a plain `ws` server and plain `ws` clients in 2 processes (an independent floor)
+ *   cork     bare Socket.IO with Stepline's engine.io cork patch (FANOUT_CORK=1), 2 processes; cork1: 1 process
+ *   stepline Stepline alone, 2 processes; stepline1: 1 process
  *
  *   BENCH_WHY_ROUNDS=3  BENCH_WHY_SECONDS=5  BENCH_WHY_RATE=50  BENCH_WHY_SUBS=1000  BENCH_WHY_CELLS=old,2procs,...
  */
@@ -25,14 +27,17 @@ const SECONDS = Number(process.env.BENCH_WHY_SECONDS ?? 5);
 const RATE = Number(process.env.BENCH_WHY_RATE ?? 50);
 const SUBS = Number(process.env.BENCH_WHY_SUBS ?? 1000);
 const DB = (process.env.BENCH_WHY_DB ?? 'sqlite') as Kind;
-const CELLS = (process.env.BENCH_WHY_CELLS ?? 'old,2procs,1proc,inproc,ws').split(',');
+const CELLS = (
+  process.env.BENCH_WHY_CELLS ?? 'old,2procs,1proc,inproc,ws,cork,cork1,stepline,stepline1'
+).split(',');
 const PROJECT = 'fan';
 const servers: BenchServer[] = [];
 
 const line = (cell: string, r: PhaseResult) =>
   `${cell.padEnd(8)} ${r.who.padEnd(9)} p50 ${ms(r.p50).padStart(6)} p99 ${ms(r.p99).padStart(6)} max ${ms(r.max).padStart(6)} ms · ` +
   `${fmt(r.delivered)}/${fmt(r.expected)} delivered, ${r.outOfOrder} out of order, sent ${fmt(r.sentPerSecond)}/s, ${r.late} late · ` +
-  `cores: server ${cores(r.cpu.groups.server)} clients ${cores(r.cpu.groups.clients)} bench ${cores(r.cpu.groups.bench)} others ${cores(r.cpu.others)}`;
+  `cores: server ${cores(r.cpu.groups.server)} clients ${cores(r.cpu.groups.clients)} bench ${cores(r.cpu.groups.bench)} others ${cores(r.cpu.others)} · ` +
+  `µs CPU per delivery: server ${fmt(usPerDelivery(r, 'server'), 1)} clients ${fmt(usPerDelivery(r, 'clients'), 1)}`;
 
 async function main(): Promise<void> {
   const db = await freshDatabase(DB);
@@ -41,6 +46,9 @@ async function main(): Promise<void> {
   try {
     const stepline = await startServer(db.url);
     servers.push(stepline);
+    stepline.proc.once('exit', (code, sig) =>
+      log(`Stepline exited (${sig ?? code}): ${stepline.output().slice(-2000)}`),
+    );
     const producerKey = await seed(stepline.url, ADMIN_TOKEN, [
       new Spread(PROJECT, [{ projectId: PROJECT, workflowId: 'wf-fan' }]),
     ]);
@@ -52,7 +60,8 @@ async function main(): Promise<void> {
     const viewerKey = ((await viewer.json()) as { key: string }).key;
     const bare = await startFanoutBaseline('t');
     const ws = await startWsBaseline('t');
-    servers.push(bare, ws);
+    const corked = await startFanoutBaseline('t', { FANOUT_CORK: '1' });
+    servers.push(bare, ws, corked);
     const S: Target = {
       who: 'Stepline',
       base: new URL(stepline.url),
@@ -72,6 +81,7 @@ async function main(): Promise<void> {
       token: 't',
     };
     const W: Target = { ...B, who: 'ws', base: new URL(ws.url), server: ws, kind: 'ws' };
+    const C: Target = { ...B, base: new URL(corked.url), server: corked };
     const conn = (t: Target, on: ClientProc[], group: string) =>
       connectGroup(on, group, t.base.origin, t.token, PROJECT, SUBS, t.kind);
     const measure = async (
@@ -112,6 +122,22 @@ async function main(): Promise<void> {
           await conn(B, one, 'B');
           await measure(cell, B, one, 'B', cell === 'inproc' ? procs[0] : undefined);
           await closeGroup(one, 'B');
+        } else if (cell === 'cork') {
+          await conn(C, procs, 'C');
+          await measure(cell, C, procs, 'C');
+          await closeGroup(procs, 'C');
+        } else if (cell === 'cork1') {
+          await conn(C, [procs[0]], 'C');
+          await measure(cell, C, [procs[0]], 'C');
+          await closeGroup([procs[0]], 'C');
+        } else if (cell === 'stepline1') {
+          await conn(S, [procs[0]], 'S');
+          await measure(cell, S, [procs[0]], 'S');
+          await closeGroup([procs[0]], 'S');
+        } else if (cell === 'stepline') {
+          await conn(S, procs, 'S');
+          await measure(cell, S, procs, 'S');
+          await closeGroup(procs, 'S');
         } else if (cell === 'ws') {
           await conn(W, procs, 'W');
           await measure(cell, W, procs, 'W');

@@ -49,9 +49,12 @@ export async function startNoopServer(adapter: 'express' | 'fastify' = 'express'
 }
 
 /** The bare Socket.IO server of fanout-baseline.ts: the fan-out suite's floor. */
-export async function startFanoutBaseline(token: string): Promise<BenchServer> {
+export async function startFanoutBaseline(
+  token: string,
+  env: Record<string, string> = {},
+): Promise<BenchServer> {
   const port = await freePort();
-  return spawnAndWait([join(__dirname, 'fanout-baseline.js'), String(port), token], port, '/health', {});
+  return spawnAndWait([join(__dirname, 'fanout-baseline.js'), String(port), token], port, '/health', env);
 }
 
 /** The plain `ws` server of fanout-ws-baseline.ts: the fan-out suite's second, independent floor. */
