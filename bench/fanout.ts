@@ -10,7 +10,7 @@ import { CpuUse, waitQuiet, watchCpu } from './machine';
 import { eventCount, seed } from './seed';
 import { ADMIN_TOKEN, BenchServer, startFanoutBaseline, startServer, startWsBaseline } from './server';
 import { LogHistogram } from './stats';
-import { Spread, TOTAL } from './workload';
+import { Spread } from './workload';
 
 /**
  * The fan-out suite (live delivery, §4): K Socket.IO subscribers of one project, in separate client
@@ -646,6 +646,19 @@ export function summarize(rs: PhaseResult[]): CellSummary[] {
 
 const p99s = (c: CellSummary) => c.runs.map((r) => ms(r.p99)).join(' / ');
 
+/**
+ * A latency comparison is only meaningful when neither side was starved: other processes used more than
+ * half a core, or a producer fell 5 % behind its rate (then the server, not the rate, set the pace).
+ */
+const BUSY_OTHERS = 0.5;
+function starved(...cs: CellSummary[]): string | undefined {
+  const runs = cs.flatMap((c) => c.runs);
+  const others = Math.max(...runs.map((r) => r.cpu.others));
+  const behind = runs.filter((r) => r.sentPerSecond < 0.95 * r.rate).length;
+  if (others <= BUSY_OTHERS && behind === 0) return undefined;
+  return `machine busy: others up to ${cores(others)} cores${behind ? `, ${behind} run(s) where the producer fell behind` : ''}`;
+}
+
 function verdicts(f: FanoutResult): Verdict[] {
   const out: Verdict[] = [];
   const cells = summarize(f.phases);
@@ -659,8 +672,10 @@ function verdicts(f: FanoutResult): Verdict[] {
       measured:
         `p99 ${ms(s1k.p99)} ms (${p99s(s1k)}) vs ${ms(b1k.p99)} ms (${p99s(b1k)}): ${(s1k.p99 / b1k.p99).toFixed(2)}×` +
         (w1k ? `; plain ws ${ms(w1k.p99)} ms (${p99s(w1k)})` : '') +
-        `; ${s1k.lost} lost, ${s1k.outOfOrder} out of order`,
-      pass: s1k.p99 <= 1.5 * b1k.p99 && s1k.lost === 0 && s1k.outOfOrder === 0,
+        `; ${s1k.lost} lost, ${s1k.outOfOrder} out of order` +
+        (starved(s1k, b1k) ? ` (${starved(s1k, b1k)})` : ''),
+      pass:
+        s1k.lost > 0 || s1k.outOfOrder > 0 ? false : starved(s1k, b1k) ? undefined : s1k.p99 <= 1.5 * b1k.p99,
     });
   const one = summarize(f.oneProcess);
   const s1 = one.find((c) => c.who === 'Stepline');
@@ -668,8 +683,10 @@ function verdicts(f: FanoutResult): Verdict[] {
   if (s1 && b1)
     out.push({
       name: "the outside harness's shape (1,000 subscribers in one process, 50 updates/s): p99 ≤ 1.5 × bare Socket.IO p99 (medians), 0 lost, 0 out of order",
-      measured: `p99 ${ms(s1.p99)} ms (${p99s(s1)}) vs ${ms(b1.p99)} ms (${p99s(b1)}): ${(s1.p99 / b1.p99).toFixed(2)}×; ${s1.lost} lost, ${s1.outOfOrder} out of order`,
-      pass: s1.p99 <= 1.5 * b1.p99 && s1.lost === 0 && s1.outOfOrder === 0,
+      measured:
+        `p99 ${ms(s1.p99)} ms (${p99s(s1)}) vs ${ms(b1.p99)} ms (${p99s(b1)}): ${(s1.p99 / b1.p99).toFixed(2)}×; ${s1.lost} lost, ${s1.outOfOrder} out of order` +
+        (starved(s1, b1) ? ` (${starved(s1, b1)})` : ''),
+      pass: s1.lost > 0 || s1.outOfOrder > 0 ? false : starved(s1, b1) ? undefined : s1.p99 <= 1.5 * b1.p99,
     });
   if (f.ladder.length) {
     const s = f.maxRate.Stepline;
@@ -687,7 +704,7 @@ function verdicts(f: FanoutResult): Verdict[] {
     const connectedAfter = s5k.runs.map((r) => r.connected);
     out.push({
       name: `5,000 subscribers at 10 updates/s: 0 lost, no subscriber disconnected (${s5k.runs.length} runs)`,
-      measured: `${s5k.lost} lost, ${s5k.disconnects} disconnected, ${connectedAfter.map(fmt).join(' / ')} of ${fmt(s5k.subscribers)} connected after`,
+      measured: `${s5k.lost} lost, ${s5k.disconnects} disconnected, ${connectedAfter.map((c) => fmt(c)).join(' / ')} of ${fmt(s5k.subscribers)} connected after`,
       pass: s5k.lost === 0 && s5k.disconnects === 0 && connectedAfter.every((c) => c === s5k.subscribers),
     });
   }

@@ -723,6 +723,8 @@ async function main(): Promise<void> {
   const text = report();
   process.stdout.write(`\n${text}\n`);
   writeFileSync(RESULTS, text);
+  // the fan-out figures in full (every run of every cell), to recompute or re-render without running again
+  if (fanout) writeFileSync(RESULTS.replace(/\.md$/, '') + '-fanout.json', JSON.stringify(fanout, null, 1));
   log(`written to ${RESULTS} in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
