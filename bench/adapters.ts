@@ -28,10 +28,8 @@ const MAINS: Record<string, string> = {
   express: process.env.BENCH_EXPRESS_MAIN ?? '',
   fastify: process.env.BENCH_FASTIFY_MAIN ?? '',
 };
-const NOOP: Record<string, string> = {
-  express: join(__dirname, 'noop-server.js'),
-  fastify: join(__dirname, 'noop-server-fastify.js'),
-};
+/** The bare no-op Nest app on each adapter: `noop-server.js <port> express|fastify`. */
+const NOOP = join(__dirname, 'noop-server.js');
 
 interface Proc {
   url: string;
@@ -39,13 +37,18 @@ interface Proc {
   stop(): Promise<void>;
 }
 
+/** Starts `node ...args`, with `{port}` in args replaced by a free port (PORT is set too). */
 async function start(args: string[], env: Record<string, string>, health: string | null): Promise<Proc> {
   const port = await freePort();
   let out = '';
-  const proc = spawn(process.execPath, [...args, String(port)], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    args.map((a) => (a === '{port}' ? String(port) : a)),
+    {
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   proc.stdout.on('data', (d) => (out = (out + String(d)).slice(-20_000)));
   proc.stderr.on('data', (d) => (out = (out + String(d)).slice(-20_000)));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
@@ -103,7 +106,7 @@ async function prepare(name: string): Promise<Side> {
       ]
     : [];
   const app = await start(
-    [...prof, MAINS[name]],
+    [...prof, MAINS[name], '{port}'],
     {
       DATABASE_URL: dbUrl(name),
       ADMIN_TOKEN,
@@ -114,7 +117,7 @@ async function prepare(name: string): Promise<Side> {
     },
     '/health',
   );
-  const noop = await start([NOOP[name]], {}, null);
+  const noop = await start([NOOP, '{port}', name], {}, null);
   const spreads = layouts();
   const token = await seed(app.url, ADMIN_TOKEN, spreads);
   // a queue with enough work for every claim cell, and leases for the heartbeat cell
