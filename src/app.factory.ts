@@ -1,12 +1,11 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { json, type NextFunction, type Request, type Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app.config';
-import { assertJsonLimits } from './common/validation/json-limits';
+import { registerBodyParsers, MAX_BODY_BYTES } from './common/http/body-parsers';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { DbService } from './database/db.service';
 import { MetricsService } from './modules/metrics';
@@ -14,27 +13,31 @@ import { RealtimeIoAdapter } from './modules/realtime';
 
 /** Builds the whole app (used by main.ts and by the benchmark); the database connects in the background. */
 export async function createApp(): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule, {
-    bufferLogs: true,
-    bodyParser: false,
+  const adapter = new FastifyAdapter({
+    // the client's address is the socket's: no X-Forwarded-For is believed (rate limits are per address)
+    trustProxy: false,
+    // §1: request bodies are at most 1 MiB (413 payload_too_large past it)
+    bodyLimit: MAX_BODY_BYTES,
+    // Idle keep-alive connections stay open 65 s (Node's default is 5 s): a client that sends its next request
+    // on an idle connection just as the server closes it gets "other side closed" for a POST it cannot retry
+    // (seen under load with long-poll claims). Clients (undici) read the Keep-Alive header and close first.
+    keepAliveTimeout: 65_000,
     // on shutdown, close the connections still open once the app has stopped: a browser's preconnected
     // socket (no request yet) is never "idle" to Node, and server.close() would wait for it indefinitely
     forceCloseConnections: true,
+    // routes match as Express matched them (case-insensitive, a trailing slash ignored); ids up to 64
+    // characters are the contract's, longer ones must reach validation (400), not the router's 404
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 1024 },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
+    bufferLogs: true,
+    bodyParser: false,
   });
   app.useLogger(app.get(Logger));
   const config = app.get(AppConfig);
-  app.set('trust proxy', false);
-  app.disable('x-powered-by');
-  app.use(json({ limit: '1mb', strict: true }));
-  // §10 depth and key limits, before class-transformer and the fast paths see the body
-  app.use((req: Request, _res: Response, next: NextFunction) => {
-    try {
-      assertJsonLimits(req.body);
-      next();
-    } catch (err) {
-      next(err);
-    }
-  });
+  // JSON only (strict: an object or an array), with the §10 depth and key limits, before class-transformer
+  // and the fast paths see the body
+  registerBodyParsers(app.getHttpAdapter().getInstance());
   app.useGlobalPipes(createValidationPipe());
   const origins = config.corsOrigins;
   if (origins) app.enableCors({ origin: origins, credentials: true });
@@ -51,10 +54,6 @@ export async function createApp(): Promise<INestApplication> {
 
   const metrics = app.get(MetricsService);
   const server = app.getHttpServer();
-  // Idle keep-alive connections stay open 65 s (Node's default is 5 s): a client that sends its next request
-  // on an idle connection just as the server closes it gets "other side closed" for a POST it cannot retry
-  // (seen under load with long-poll claims). Clients (undici) read the Keep-Alive header and close first.
-  server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.on('connection', (socket: import('node:net').Socket) => {
     metrics.openConnections.inc({ kind: 'http' });

@@ -128,6 +128,42 @@ describe('error bodies', () => {
     expect(await projectState(p)).toEqual(before);
   });
 
+  it('only an application/json body in UTF-8 is read: other types, charsets and encodings are refused, nothing written', async () => {
+    const p = project('types');
+    const wf = await create(p, { type: 't', steps: [{ id: 'a' }, { id: 'b' }] });
+    const before = await projectState(p);
+    const path = `/api/workflows/${wf.id}/steps/a/progress`;
+    const body = JSON.stringify({ progress: 5 });
+    // another type is not parsed: the route sees no body, and validation refuses it
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx'])
+      expectErrorBody(await admin.post(path, body, { 'content-type': type }), 400, 'validation_failed', type);
+    expectErrorBody(
+      await admin.post(path, body, { 'content-type': 'application/json; charset=latin1' }),
+      400,
+      'validation_failed',
+      'charset',
+    );
+    expectErrorBody(
+      await admin.post(path, body, { 'content-type': 'application/json', 'content-encoding': 'x-unknown' }),
+      400,
+      'validation_failed',
+      'encoding',
+    );
+    expect(await projectState(p)).toEqual(before);
+    // the media type's parameters and case do not matter; an empty JSON body is {}
+    const ok = await admin.post(path, body, { 'content-type': 'Application/JSON; charset=UTF-8' });
+    expect(ok.status).toBe(200);
+    expect(ok.body.steps[0].progress).toBe(5);
+    const empty = await admin.post(`/api/workflows/${wf.id}/steps/b/start`, '');
+    expect(empty.status).toBe(200);
+  });
+
+  it('routes match as before: a trailing slash and the case of the path do not matter', async () => {
+    expect((await admin.get('/api/keys/')).status).toBe(200);
+    expect((await admin.get('/API/Keys')).status).toBe(200);
+    expectErrorBody(await admin.get('/api/keyz'), 404, 'not_found');
+  });
+
   it('a body over 1 MiB → 413 payload_too_large; a large body under the limit is judged on its content', async () => {
     const p = project('large');
     const wf = await create(p, { type: 't', steps: [{ id: 'a' }] });

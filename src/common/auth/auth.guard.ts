@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { DomainError } from '../errors/domain-error';
 import { ID_MESSAGE, isId } from '../validation/validators';
 import { PrincipalResolver } from './principal-resolver';
@@ -31,10 +31,10 @@ export class AuthGuard implements CanActivate {
     if (ctx.getType() !== 'http') return true;
     const targets = [ctx.getHandler(), ctx.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_KEY, targets)) return true;
-    const req = ctx.switchToHttp().getRequest<Request & { principal?: unknown }>();
+    const req = ctx.switchToHttp().getRequest<FastifyRequest & { principal?: unknown }>();
     let token = bearerToken(req.headers.authorization);
     if (!token && this.reflector.getAllAndOverride<boolean>(QUERY_TOKEN_KEY, targets)) {
-      const q = req.query.access_token;
+      const q = (req.query as Record<string, unknown> | undefined)?.access_token;
       token = typeof q === 'string' ? q : undefined;
     }
     // §10: per key; requests without a valid key count against their client address, and a token that must
@@ -63,7 +63,7 @@ export class AuthGuard implements CanActivate {
     if (need === 'producer' && principal.role === 'viewer')
       throw new DomainError('forbidden', 'this needs a producer key');
 
-    const projectId = req.params?.projectId;
+    const projectId = (req.params as Record<string, unknown> | undefined)?.projectId;
     if (typeof projectId === 'string') {
       if (!isId(projectId))
         throw new DomainError('validation_failed', `projectId ${ID_MESSAGE}`, [

@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { DomainError, ErrorCode, RateLimitedError } from './domain-error';
 import { errorBody } from './error-body';
 
@@ -25,6 +25,12 @@ export function toDomainError(exception: unknown): DomainError {
     return new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
   if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
     return new DomainError('validation_failed', 'unsupported body encoding');
+  // Fastify's own errors (body limit, broken Content-Length, ...) carry a `FST_` code and a status
+  if (typeof e?.code === 'string' && e.code.startsWith('FST_')) {
+    if (e.statusCode === 413) return new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
+    if (e.statusCode === 415) return new DomainError('validation_failed', 'unsupported content type');
+    if (e.statusCode === 400) return new DomainError('validation_failed', String(e.message));
+  }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     if (status === 413) return new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
@@ -41,14 +47,17 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') return;
-    const res = host.switchToHttp().getResponse<Response>();
+    const res = host.switchToHttp().getResponse<FastifyReply>();
     const err = toDomainError(exception);
     if (err.code === 'internal_error') this.logger.error(exception);
-    if (res.headersSent) {
-      res.end();
+    if (res.sent || res.raw.headersSent) {
+      if (!res.raw.writableEnded) res.raw.end();
       return;
     }
-    if (err instanceof RateLimitedError) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-    res.status(err.status).json(errorBody(err));
+    if (err instanceof RateLimitedError) res.header('Retry-After', String(err.retryAfterSeconds));
+    void res
+      .status(err.status)
+      .type('application/json; charset=utf-8')
+      .send(JSON.stringify(errorBody(err)));
   }
 }

@@ -1,5 +1,5 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { map, Observable } from 'rxjs';
 import { holdsRawJson, stringifyWithRaw } from './raw-json';
 
@@ -16,10 +16,11 @@ export class RawJsonInterceptor implements NestInterceptor {
     return next.handle().pipe(
       map((body: unknown) => {
         if (!holdsRawJson(body)) return body;
-        const res = ctx.switchToHttp().getResponse<Response>();
-        res.type('application/json');
-        // Express would hash the whole answer (up to 1 MiB) for an ETag; the workflow's id and last seq
-        // name this representation already (weak: the ETA in it moves with the clock)
+        const res = ctx.switchToHttp().getResponse<FastifyReply>();
+        // a string with a JSON type is sent as it is (Fastify serialises only what is not a string yet)
+        res.type('application/json; charset=utf-8');
+        // the workflow's id and last seq name this representation (weak: the ETA in it moves with the clock),
+        // with no hash of the whole answer (up to 1 MiB)
         const wf = body as {
           id?: unknown;
           lastSeq?: unknown;
@@ -27,7 +28,7 @@ export class RawJsonInterceptor implements NestInterceptor {
         };
         const named = wf.workflow ?? wf;
         if (typeof named.id === 'string' && typeof named.lastSeq === 'number')
-          res.setHeader('ETag', `W/"${Buffer.from(named.id).toString('base64url')}.${named.lastSeq}"`);
+          res.header('ETag', `W/"${Buffer.from(named.id).toString('base64url')}.${named.lastSeq}"`);
         return stringifyWithRaw(body);
       }),
     );

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Public } from '../../common/auth/auth.decorators';
 import { DomainError } from '../../common/errors/domain-error';
 import { DASHBOARD_CSP, DashboardAsset, loadDashboardAssets } from './dashboard-assets';
@@ -17,25 +17,25 @@ export class DashboardController {
   private readonly assets = loadDashboardAssets(__dirname);
 
   @Get()
-  page(@Res() res: Response): void {
+  page(@Res() res: FastifyReply): void {
     this.send(res, this.assets.get('index.html')!);
   }
 
   @Get('dashboard/:file')
-  file(@Param('file') file: string, @Res() res: Response): void {
+  file(@Param('file') file: string, @Res() res: FastifyReply): void {
     const asset = file === 'index.html' ? undefined : this.assets.get(file);
     if (!asset) throw new DomainError('not_found', 'no such route');
     this.send(res, asset);
   }
 
-  private send(res: Response, asset: DashboardAsset): void {
-    res.set({
+  private send(res: FastifyReply, asset: DashboardAsset): void {
+    void res.headers({
       'Content-Type': asset.contentType,
       'Cache-Control': 'no-cache',
       'Content-Security-Policy': DASHBOARD_CSP,
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
     });
-    res.send(asset.body);
+    void res.send(asset.body);
   }
 }

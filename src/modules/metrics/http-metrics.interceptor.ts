@@ -1,5 +1,5 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Observable } from 'rxjs';
 import { MetricsService } from './metrics.service';
 
@@ -10,11 +10,11 @@ export class HttpMetricsInterceptor implements NestInterceptor {
 
   intercept(ctx: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (ctx.getType() !== 'http') return next.handle();
-    const req = ctx.switchToHttp().getRequest<Request>();
-    const res = ctx.switchToHttp().getResponse<Response>();
+    const req = ctx.switchToHttp().getRequest<FastifyRequest>();
+    const res = ctx.switchToHttp().getResponse<FastifyReply>();
     const end = this.metrics.httpDuration.startTimer();
-    res.once('finish', () =>
-      end({ method: req.method, route: (req.route?.path as string) ?? 'unknown', status: res.statusCode }),
+    res.raw.once('finish', () =>
+      end({ method: req.method, route: req.routeOptions.url ?? 'unknown', status: res.raw.statusCode }),
     );
     return next.handle();
   }

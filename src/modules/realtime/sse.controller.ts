@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { AllowQueryToken, CurrentPrincipal } from '../../common/auth/auth.decorators';
 import type { Principal } from '../../common/auth/principal';
 import { DomainError, RateLimitedError } from '../../common/errors/domain-error';
@@ -46,7 +47,7 @@ class SseStream implements Subscriber {
   constructor(
     readonly projectId: string,
     readonly keyId: string,
-    private readonly res: Response,
+    private readonly res: ServerResponse,
   ) {}
 
   deliver(env: EventEnvelope): void {
@@ -112,19 +113,26 @@ export class SseController {
   async stream(
     @Param('projectId') projectId: string,
     @CurrentPrincipal() principal: Principal,
-    @Req() req: Request,
-    @Res() res: Response,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
   ): Promise<void> {
     const since =
-      parseSeq(req.headers['last-event-id'], 'Last-Event-ID') ?? parseSeq(req.query.since, 'since');
+      parseSeq(req.headers['last-event-id'], 'Last-Event-ID') ??
+      parseSeq((req.query as Record<string, unknown> | undefined)?.since, 'since');
     // §10: SSE streams plus sockets per key; released when the stream closes
     if (!this.connections.acquire(principal.keyId))
       throw new RateLimitedError(
         `this key has ${this.connections.max} sockets and streams open (MAX_CONNECTIONS_PER_KEY)`,
         RECONNECT_AFTER_S,
       );
+    // the stream is written straight to the socket's response: Fastify leaves it alone from here on
+    // (headers set before, e.g. CORS's, are still Fastify's own: they go onto the response first)
+    reply.hijack();
+    const res = reply.raw;
+    for (const [name, value] of Object.entries(reply.getHeaders()))
+      if (value !== undefined) res.setHeader(name, value);
     res.on('close', () => this.connections.release(principal.keyId));
-    res.status(200);
+    res.statusCode = 200;
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
     res.setHeader('Connection', 'keep-alive');

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../../config/app.config';
 import { CurrentPrincipal, RequireRole } from '../../../common/auth/auth.decorators';
 import type { Principal } from '../../../common/auth/principal';
@@ -28,7 +28,7 @@ export class QueuesController {
     @CurrentPrincipal() p: Principal,
     @Param('queue') queue: string,
     @Body() b: ClaimRequest,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<Claimed | undefined> {
     if (!isId(queue))
       throw new DomainError('validation_failed', `queue ${ID_MESSAGE}`, [
@@ -37,8 +37,8 @@ export class QueuesController {
     // a worker that gives up (closes the request) while its claim waits must not be handed work it will
     // never see: the claim stops waiting, and one granted in that instant is given back
     const gone = new AbortController();
-    res.on('close', () => {
-      if (!res.writableFinished) gone.abort();
+    res.raw.on('close', () => {
+      if (!res.raw.writableFinished) gone.abort();
     });
     const claimed = await this.claims.claim(
       p,

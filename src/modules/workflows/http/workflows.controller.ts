@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { CurrentPrincipal, RequireRole } from '../../../common/auth/auth.decorators';
 import type { Principal } from '../../../common/auth/principal';
 import { CreateWorkflowCommand } from '../commands/create-workflow/create-workflow.command';
@@ -50,7 +50,7 @@ export class WorkflowsController {
     @CurrentPrincipal() p: Principal,
     @Param('projectId') projectId: string,
     @Body() body: CreateWorkflowRequest,
-    @Res({ passthrough: true }) res: Response,
+    @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<WorkflowView> {
     const { created, workflow } = await this.commands.execute(new CreateWorkflowCommand(p, projectId, body));
     res.status(created ? 201 : 200);
