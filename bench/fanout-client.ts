@@ -14,7 +14,16 @@ import { HistogramData, LogHistogram } from './stats';
 export const FANOUT_EVENT = 'workflow:step:progress';
 
 export type ClientRequest =
-  | { op: 'connect'; group: string; url: string; token: string; projectId: string; count: number }
+  | {
+      op: 'connect';
+      group: string;
+      url: string;
+      token: string;
+      projectId: string;
+      count: number;
+      /** Subscribe with `batch: true` (Stepline's opt-in `events` messages). */
+      batch?: boolean;
+    }
   | { op: 'phase'; tag: string }
   | { op: 'count' }
   | { op: 'report'; group: string }
@@ -101,7 +110,13 @@ function onEvent(sub: Sub, env: { seq?: number; data?: { message?: unknown } }):
   }
 }
 
-function open(list: Sub[], url: string, token: string, projectId: string): Promise<string | null> {
+function open(
+  list: Sub[],
+  url: string,
+  token: string,
+  projectId: string,
+  batch = false,
+): Promise<string | null> {
   return new Promise((resolve) => {
     const socket = io(url, {
       transports: ['websocket'],
@@ -113,6 +128,10 @@ function open(list: Sub[], url: string, token: string, projectId: string): Promi
     const sub: Sub = { socket, last: 0, closing: false };
     list.push(sub);
     socket.on(FANOUT_EVENT, (env) => onEvent(sub, env));
+    if (batch)
+      socket.on('events', (envs: { type?: string; seq?: number; data?: { message?: unknown } }[]) => {
+        for (const env of envs) if (env.type === FANOUT_EVENT) onEvent(sub, env);
+      });
     socket.on('disconnect', (why) => {
       if (sub.closing) return;
       disconnects++;
@@ -126,11 +145,15 @@ function open(list: Sub[], url: string, token: string, projectId: string): Promi
     socket.once('connect', () => {
       socket
         .timeout(60_000)
-        .emit('subscribe', { projectId }, (err: Error | null, ack?: { ok?: boolean; code?: string }) => {
-          if (err) resolve(`subscribe: ${err.message}`);
-          else if (!ack?.ok) resolve(`subscribe: ${JSON.stringify(ack)}`);
-          else resolve(null);
-        });
+        .emit(
+          'subscribe',
+          batch ? { projectId, batch } : { projectId },
+          (err: Error | null, ack?: { ok?: boolean; code?: string }) => {
+            if (err) resolve(`subscribe: ${err.message}`);
+            else if (!ack?.ok) resolve(`subscribe: ${JSON.stringify(ack)}`);
+            else resolve(null);
+          },
+        );
     });
   });
 }
@@ -148,7 +171,7 @@ async function connect(r: Extract<ClientRequest, { op: 'connect' }>): Promise<Co
     Array.from({ length: Math.min(64, r.count) }, async () => {
       while (next < r.count) {
         next++;
-        const e = await open(list, r.url, r.token, r.projectId);
+        const e = await open(list, r.url, r.token, r.projectId, r.batch);
         if (e === null) connected++;
         else {
           failed++;

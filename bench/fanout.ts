@@ -21,6 +21,12 @@ import { Spread, TOTAL } from './workload';
  *   BENCH_FANOUT_STEP_SECONDS=3   length of each step of the rate ladder (the fixed-rate cells use BENCH_SECONDS)
  *   BENCH_FANOUT_CLIENTS=2        subscriber processes for the streaming cells
  *   BENCH_FANOUT_IDLE=10000       idle sockets for the memory cell, over BENCH_FANOUT_IDLE_CLIENTS=4 processes
+ *                                 (0: no idle cell)
+ *   BENCH_FANOUT_CELLS=100x50,1000x50,5000x10   the fixed-rate cells (subscribers x rate); the ladder runs at 1,000
+ *   BENCH_FANOUT_REPLAY=1         0: no replay cell
+ *
+ * "Stepline batched" is the same Stepline server with subscribers that opt in to batched delivery
+ * (`subscribe` with `batch: true`: `events` messages, several envelopes to a websocket frame when hot).
  */
 const STEP_SECONDS = Number(process.env.BENCH_FANOUT_STEP_SECONDS ?? 3);
 const STREAM_PROCS = Number(process.env.BENCH_FANOUT_CLIENTS ?? 2);
@@ -38,7 +44,7 @@ const WORKFLOW = 'wf-fan';
 const STEP = 's0';
 const REPLAY_PROJECT = 'replay';
 
-export type Who = 'Stepline' | 'Socket.IO';
+export type Who = 'Stepline' | 'Socket.IO' | 'Stepline batched';
 
 export interface Target {
   who: Who;
@@ -46,6 +52,7 @@ export interface Target {
   path: string;
   headers: Record<string, string>;
   server: BenchServer;
+  batch?: boolean;
 }
 
 export interface PhaseResult {
@@ -159,12 +166,13 @@ export async function connectGroup(
   token: string,
   projectId: string,
   count: number,
+  batch?: boolean,
 ): Promise<ConnectReply> {
   const replies = await Promise.all(
     split(count, procs.length).map((c, i) =>
       c === 0
         ? Promise.resolve<ConnectReply>({ connected: 0, failed: 0, ms: 0 })
-        : procs[i].call<ConnectReply>({ op: 'connect', group, url, token, projectId, count: c }),
+        : procs[i].call<ConnectReply>({ op: 'connect', group, url, token, projectId, count: c, batch }),
     ),
   );
   return {
@@ -336,7 +344,7 @@ export async function runFanout(): Promise<FanoutResult> {
   const result: FanoutResult = {
     phases: [],
     ladder: [],
-    maxRate: { Stepline: 0, 'Socket.IO': 0 },
+    maxRate: { Stepline: 0, 'Socket.IO': 0, 'Stepline batched': 0 },
     idle: [],
     replay: [],
     clientProcs: STREAM_PROCS,
@@ -372,7 +380,8 @@ export async function runFanout(): Promise<FanoutResult> {
       },
       { who: 'Socket.IO', base: new URL(bare.url), path: '/emit', headers: {}, server: bare },
     ];
-    const tokenOf = (t: Target) => (t.who === 'Stepline' ? viewerKey : bareToken);
+    const streamTargets = [...targets, { ...targets[0], who: 'Stepline batched' as const, batch: true }];
+    const tokenOf = (t: Target) => (t.who === 'Socket.IO' ? bareToken : viewerKey);
 
     for (let i = 0; i < Math.max(STREAM_PROCS, IDLE_PROCS); i++) procs.push(new ClientProc());
     result.fdLimit = (await procs[0].call<{ fds: string }>({ op: 'limits' })).fds;
@@ -381,7 +390,7 @@ export async function runFanout(): Promise<FanoutResult> {
     log(`${procs.length} subscriber processes, open-file limit ${result.fdLimit}`);
 
     // 1. idle sockets: the server's memory with IDLE connected, subscribed sockets (first, on a fresh server)
-    for (const t of targets) {
+    for (const t of IDLE > 0 ? targets : []) {
       await waitQuiet(QUIET_MS);
       const rssBefore = rssBytes(t.server.proc.pid);
       const c = await connectGroup(idleProcs, 'idle', t.base.origin, tokenOf(t), PROJECT, IDLE);
@@ -414,13 +423,11 @@ export async function runFanout(): Promise<FanoutResult> {
     }
 
     // 2. fixed rates, and the rate ladder at 1,000
-    const cells: [number, number][] = [
-      [100, 50],
-      [1000, 50],
-      [5000, 10],
-    ];
+    const cells = (process.env.BENCH_FANOUT_CELLS ?? '100x50,1000x50,5000x10')
+      .split(',')
+      .map((c) => c.split('x').map(Number) as [number, number]);
     for (const [subscribers, rate] of cells) {
-      for (const t of targets) {
+      for (const t of streamTargets) {
         const c = await connectGroup(
           streaming,
           `${t.who}-${subscribers}`,
@@ -428,6 +435,7 @@ export async function runFanout(): Promise<FanoutResult> {
           tokenOf(t),
           PROJECT,
           subscribers,
+          t.batch,
         );
         result.connects.push({
           who: t.who,
@@ -442,19 +450,20 @@ export async function runFanout(): Promise<FanoutResult> {
         );
       }
       // warm-up (JIT, buffers): not measured
-      for (const t of targets) await phase(t, streaming, `${t.who}-${subscribers}`, subscribers, rate, 1);
+      for (const t of streamTargets)
+        await phase(t, streaming, `${t.who}-${subscribers}`, subscribers, rate, 1);
       await waitQuiet(QUIET_MS);
-      for (const t of targets) {
+      for (const t of streamTargets) {
         const r = await phase(t, streaming, `${t.who}-${subscribers}`, subscribers, rate, SECONDS);
         result.phases.push(r);
         log(describe(r));
       }
       if (subscribers === 1000) {
-        const going = new Set<Who>(targets.map((t) => t.who));
+        const going = new Set<Who>(streamTargets.map((t) => t.who));
         for (const r of LADDER) {
           if (going.size === 0) break;
           await waitQuiet(Math.min(QUIET_MS, 3000));
-          for (const t of targets) {
+          for (const t of streamTargets) {
             if (!going.has(t.who)) continue;
             // a rung that fails is run once more before the climb ends: the machine is shared
             for (let attempt = 1; attempt <= 2; attempt++) {
@@ -471,11 +480,12 @@ export async function runFanout(): Promise<FanoutResult> {
           }
         }
       }
-      for (const t of targets) await closeGroup(streaming, `${t.who}-${subscribers}`);
+      for (const t of streamTargets) await closeGroup(streaming, `${t.who}-${subscribers}`);
       await sleep(1000);
     }
 
     // 3. replay: a reconnecting client catches up on REPLAY_EVENTS missed events
+    if (process.env.BENCH_FANOUT_REPLAY === '0') return result;
     const agent = new Agent({ keepAlive: false });
     const before = await eventCount(stepline.url, ADMIN_TOKEN, [REPLAY_PROJECT]);
     for (let i = 0; i < REPLAY_EVENTS; i += 1000) {
@@ -570,6 +580,15 @@ function verdicts(f: FanoutResult): Verdict[] {
         (b > 0 ? ` (${(s / b).toFixed(3)}×)` : ''),
       pass: b > 0 ? s >= 0.8 * b : s > 0 ? true : undefined,
     });
+    const sb = f.maxRate['Stepline batched'];
+    if (f.ladder.some((p) => p.who === 'Stepline batched'))
+      out.push({
+        name: `opt-in batched delivery: highest rate with p99 ≤ ${LADDER_P99_MS} ms at 1,000 subscribers > bare Socket.IO's (one message per event)`,
+        measured:
+          `${sb > 0 ? fmt(sb) : `< ${LADDER[0]}`}/s vs ${b > 0 ? fmt(b) : `< ${LADDER[0]}`}/s` +
+          (b > 0 ? ` (${(sb / b).toFixed(3)}×)` : ''),
+        pass: b > 0 ? sb > b : sb > 0 ? true : undefined,
+      });
   }
   const s5k = cell('Stepline', 5000);
   if (s5k)
@@ -603,7 +622,7 @@ function verdicts(f: FanoutResult): Verdict[] {
 export function fanoutReport(f: FanoutResult): string {
   const lines: string[] = [];
   const row = (...cols: string[]) => lines.push(`| ${cols.join(' | ')} |`);
-  const who = (w: Who) => (w === 'Stepline' ? 'Stepline' : 'bare Socket.IO');
+  const who = (w: Who) => (w === 'Socket.IO' ? 'bare Socket.IO' : w);
   lines.push('## Live delivery (fan-out)');
   lines.push('');
   lines.push(
@@ -686,7 +705,8 @@ export function fanoutReport(f: FanoutResult): string {
         `${LADDER_P99_MS} ms (or an event is lost, a POST fails, or the producer falls 5 % behind the rate) at ` +
         'the same rate twice in a row (a failed step is run once more: the machine is shared). ' +
         `Highest rate that held: Stepline ${f.maxRate.Stepline ? `${fmt(f.maxRate.Stepline)}/s` : `none (< ${LADDER[0]}/s)`}, ` +
-        `bare Socket.IO ${f.maxRate['Socket.IO'] ? `${fmt(f.maxRate['Socket.IO'])}/s` : `none (< ${LADDER[0]}/s)`}.`,
+        `bare Socket.IO ${f.maxRate['Socket.IO'] ? `${fmt(f.maxRate['Socket.IO'])}/s` : `none (< ${LADDER[0]}/s)`}, ` +
+        `Stepline batched (opt-in \`events\` messages) ${f.maxRate['Stepline batched'] ? `${fmt(f.maxRate['Stepline batched'])}/s` : `none (< ${LADDER[0]}/s)`}.`,
     );
     lines.push('');
     head();

@@ -25,6 +25,12 @@ export interface Subscriber {
   readonly direct: boolean;
   deliver(env: EventEnvelope): void;
   /**
+   * Called after each run of `deliver` calls that happen together (a replay page, a drained buffer, one
+   * published event): a subscriber that coalesces events (batched sockets) sends what it holds here, so
+   * that nothing it holds can be overtaken by a later room broadcast.
+   */
+  flush?(): void;
+  /**
    * A reset (§12): called with the result, snapshot included, before any event after its lastSeq is
    * delivered, so that the watcher has the snapshot first (the socket's ack, the SSE reset frame).
    */
@@ -141,6 +147,7 @@ export class DeliveryHub implements OnModuleDestroy {
             cu.lastSent = env.seq;
             replayed++;
           }
+          sub.flush?.();
           if (page.items.length < REPLAY_PAGE) break;
         }
       }
@@ -155,6 +162,7 @@ export class DeliveryHub implements OnModuleDestroy {
     if (reset) sub.announceReset?.(result);
     cu.replaying = false;
     for (const env of cu.buffer.splice(0)) this.sendCatchUp(cu, env);
+    sub.flush?.();
     this.tryGoLive(ch, cu);
     return result;
   }
@@ -226,6 +234,7 @@ export class DeliveryHub implements OnModuleDestroy {
       if (cu.replaying) cu.buffer.push(env);
       else {
         this.sendCatchUp(cu, env);
+        cu.sub.flush?.();
         this.tryGoLive(ch, cu);
       }
     }
