@@ -24,6 +24,7 @@ import { Spread, TOTAL } from './workload';
  *                                 (0: no idle cell)
  *   BENCH_FANOUT_CELLS=100x50,1000x50,5000x10   the fixed-rate cells (subscribers x rate); the ladder runs at 1,000
  *   BENCH_FANOUT_REPLAY=1         0: no replay cell
+ *   BENCH_FANOUT_BATCHED=1        0: no "Stepline batched" subscribers (e.g. against a server without the option)
  *
  * "Stepline batched" is the same Stepline server with subscribers that opt in to batched delivery
  * (`subscribe` with `batch: true`: `events` messages, several envelopes to a websocket frame when hot).
@@ -41,6 +42,9 @@ const MAX_IN_FLIGHT = 64;
 
 const PROJECT = 'fan';
 const WORKFLOW = 'wf-fan';
+/** The batched subscribers watch a project of their own, so that the plain cells do not feed them too. */
+const BATCH_PROJECT = 'fanb';
+const BATCH_WORKFLOW = 'wf-fanb';
 const STEP = 's0';
 const REPLAY_PROJECT = 'replay';
 
@@ -354,7 +358,10 @@ export async function runFanout(): Promise<FanoutResult> {
   };
   try {
     stepline = await startServer(db.url);
-    const fan = new Spread(PROJECT, [{ projectId: PROJECT, workflowId: WORKFLOW }]);
+    const fan = new Spread(PROJECT, [
+      { projectId: PROJECT, workflowId: WORKFLOW },
+      { projectId: BATCH_PROJECT, workflowId: BATCH_WORKFLOW },
+    ]);
     const replaySpread = new Spread(
       REPLAY_PROJECT,
       Array.from({ length: 10 }, (_, i) => ({ projectId: REPLAY_PROJECT, workflowId: `wf-replay-${i}` })),
@@ -363,7 +370,11 @@ export async function runFanout(): Promise<FanoutResult> {
     const viewer = await fetch(`${stepline.url}/api/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'fanout', role: 'viewer', projects: [PROJECT, REPLAY_PROJECT] }),
+      body: JSON.stringify({
+        name: 'fanout',
+        role: 'viewer',
+        projects: [PROJECT, BATCH_PROJECT, REPLAY_PROJECT],
+      }),
     });
     if (viewer.status !== 201) throw new Error(`create viewer key: HTTP ${viewer.status}`);
     const viewerKey = ((await viewer.json()) as { key: string }).key;
@@ -380,7 +391,18 @@ export async function runFanout(): Promise<FanoutResult> {
       },
       { who: 'Socket.IO', base: new URL(bare.url), path: '/emit', headers: {}, server: bare },
     ];
-    const streamTargets = [...targets, { ...targets[0], who: 'Stepline batched' as const, batch: true }];
+    const streamTargets =
+      process.env.BENCH_FANOUT_BATCHED === '0'
+        ? targets
+        : [
+            ...targets,
+            {
+              ...targets[0],
+              who: 'Stepline batched' as const,
+              path: `/api/workflows/${BATCH_WORKFLOW}/steps/${STEP}/progress`,
+              batch: true,
+            },
+          ];
     const tokenOf = (t: Target) => (t.who === 'Socket.IO' ? bareToken : viewerKey);
 
     for (let i = 0; i < Math.max(STREAM_PROCS, IDLE_PROCS); i++) procs.push(new ClientProc());
@@ -433,7 +455,7 @@ export async function runFanout(): Promise<FanoutResult> {
           `${t.who}-${subscribers}`,
           t.base.origin,
           tokenOf(t),
-          PROJECT,
+          t.batch ? BATCH_PROJECT : PROJECT,
           subscribers,
           t.batch,
         );

@@ -58,12 +58,18 @@ class Channel {
   ready!: Promise<void>;
   order!: SeqOrderer;
   catchingUp = new Set<CatchUp>();
+  /** Live subscribers the hub delivers to itself (SSE streams), each event one by one. */
   live = new Set<Subscriber>();
+  /**
+   * Live subscribers served by a room (sockets): kept only so that the channel lives while they watch. The
+   * hub does not visit them per event: one broadcast per room reaches them all.
+   */
+  inRooms = new Set<Subscriber>();
   get lastPublished(): number {
     return this.order.lastEmitted;
   }
   get size(): number {
-    return this.catchingUp.size + this.live.size;
+    return this.catchingUp.size + this.live.size + this.inRooms.size;
   }
 }
 
@@ -172,6 +178,7 @@ export class DeliveryHub implements OnModuleDestroy {
     if (!ch) return;
     for (const cu of ch.catchingUp) if (cu.sub === sub) ch.catchingUp.delete(cu);
     ch.live.delete(sub);
+    ch.inRooms.delete(sub);
     this.dropIfIdle(sub.projectId, ch);
   }
 
@@ -224,7 +231,7 @@ export class DeliveryHub implements OnModuleDestroy {
     for (const fn of this.liveListeners) fn(env);
     for (const sub of ch.live) {
       if (sub.isClosed()) ch.live.delete(sub);
-      else if (sub.direct && (!sub.workflowId || sub.workflowId === env.workflowId)) sub.deliver(env);
+      else if (!sub.workflowId || sub.workflowId === env.workflowId) sub.deliver(env);
     }
     for (const cu of ch.catchingUp) {
       if (cu.sub.isClosed()) {
@@ -251,8 +258,8 @@ export class DeliveryHub implements OnModuleDestroy {
     if (cu.replaying || ch.lastPublished < cu.lastSent || !ch.catchingUp.has(cu)) return;
     ch.catchingUp.delete(cu);
     if (cu.sub.isClosed()) return;
-    // room members are kept here too, so that the channel lives while anyone watches the project
-    ch.live.add(cu.sub);
+    // room members are kept too, so that the channel lives while anyone watches the project
+    (cu.sub.direct ? ch.live : ch.inRooms).add(cu.sub);
     cu.sub.goLive();
   }
 
