@@ -286,7 +286,14 @@ describe('batch: true and a reset (since older than the log keeps)', () => {
     const order: string[] = [];
     bs.onAny(() => order.push('event'));
     const [ba, pa] = await Promise.all([
-      ack(bs, 'subscribe', { projectId: p, since: 0, batch: true }).then((a) => (order.push('ack'), a)),
+      // the ack noted in its callback, as it is decoded (a promise would note it a microtask later, after
+      // an `events` message that came in the same read)
+      new Promise<Record<string, any>>((resolve) =>
+        bs.emit('subscribe', { projectId: p, since: 0, batch: true }, (a: Record<string, any>) => {
+          order.push('ack');
+          resolve(a);
+        }),
+      ),
       ack(ps, 'subscribe', { projectId: p, since: 0 }),
     ]);
     expect(ba).toMatchObject({ ok: true, reset: true, replayed: 0, batch: true });
