@@ -153,6 +153,8 @@ export async function runCrossNode(opts: CrossNodeOptions = {}): Promise<CrossNo
       path: `/api/workflows/${WORKFLOW}/steps/${STEP}/progress`,
       headers: { authorization: `Bearer ${producerKey}` },
       server: a,
+      kind: 'socket.io',
+      token: viewerKey,
     };
     const all = procs.map((p) => p.proc);
 

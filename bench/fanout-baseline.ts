@@ -1,5 +1,10 @@
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from 'socket.io';
+import {
+  corkWebsocketSends,
+  type EngineSocket,
+  type EngineTransport,
+} from '../src/modules/realtime/engine-internals';
 import { SOCKET_IO_OPTIONS } from './http';
 
 /**
@@ -92,6 +97,14 @@ const http = createServer((req: IncomingMessage, res: ServerResponse) => {
 });
 
 const io = new Server(http, SOCKET_IO_OPTIONS);
+
+// FANOUT_CORK=1: the same engine.io patch as Stepline's adapter (realtime-io.adapter.ts): the packets of one
+// flush to a socket go out in one writev instead of one write each (fanout-why.ts measures what it changes)
+if (process.env.FANOUT_CORK === '1')
+  io.engine.on('connection', (socket: EngineSocket) => {
+    corkWebsocketSends(socket.transport);
+    socket.on('upgrade', (transport: EngineTransport) => corkWebsocketSends(transport));
+  });
 
 io.use((socket, next) => {
   const auth = socket.handshake.auth as { token?: unknown } | undefined;

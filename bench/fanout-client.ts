@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { io, Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
+import { WebSocket } from 'ws';
+import { produce, Produced } from './fanout-producer';
 import { HistogramData, LogHistogram } from './stats';
 
 /**
@@ -13,6 +15,9 @@ import { HistogramData, LogHistogram } from './stats';
  */
 export const FANOUT_EVENT = 'workflow:step:progress';
 
+/** `socket.io`: socket.io-client (websocket transport); `ws`: a plain `ws` client of fanout-ws-baseline.ts. */
+export type ClientKind = 'socket.io' | 'ws';
+
 export type ClientRequest =
   | {
       op: 'connect';
@@ -21,8 +26,20 @@ export type ClientRequest =
       token: string;
       projectId: string;
       count: number;
-      /** Subscribe with `batch: true` (Stepline's opt-in `events` messages). */
+      kind?: ClientKind;
+      /** Source addresses to spread the sockets over (127.0.0.x), round robin; none: the kernel picks. */
+      localAddresses?: string[];
+      /** Subscribe with `batch: true` (Stepline's opt-in `events` messages; socket.io kind only). */
       batch?: boolean;
+    }
+  | {
+      op: 'produce';
+      url: string;
+      path: string;
+      headers: Record<string, string>;
+      rate: number;
+      seconds: number;
+      tag: string;
     }
   | { op: 'phase'; tag: string }
   | { op: 'count' }
@@ -74,7 +91,8 @@ export interface ReplayReply {
 }
 
 interface Sub {
-  socket: Socket;
+  close(): void;
+  connected(): boolean;
   last: number;
   closing: boolean;
 }
@@ -112,23 +130,35 @@ function onEvent(sub: Sub, env: { seq?: number; data?: { message?: unknown } }):
 
 function open(
   list: Sub[],
-  url: string,
-  token: string,
-  projectId: string,
-  batch = false,
+  r: Extract<ClientRequest, { op: 'connect' }>,
+  localAddress: string | undefined,
+): Promise<string | null> {
+  return r.kind === 'ws' ? openWs(list, r, localAddress) : openIo(list, r, localAddress);
+}
+
+function openIo(
+  list: Sub[],
+  r: Extract<ClientRequest, { op: 'connect' }>,
+  localAddress: string | undefined,
 ): Promise<string | null> {
   return new Promise((resolve) => {
-    const socket = io(url, {
+    const socket = io(r.url, {
       transports: ['websocket'],
-      auth: { token },
+      auth: { token: r.token },
       forceNew: true,
       reconnection: false,
       timeout: 60_000,
+      ...(localAddress ? { localAddress } : {}),
     });
-    const sub: Sub = { socket, last: 0, closing: false };
+    const sub: Sub = {
+      close: () => socket.close(),
+      connected: () => socket.connected,
+      last: 0,
+      closing: false,
+    };
     list.push(sub);
     socket.on(FANOUT_EVENT, (env) => onEvent(sub, env));
-    if (batch)
+    if (r.batch)
       socket.on('events', (envs: { type?: string; seq?: number; data?: { message?: unknown } }[]) => {
         for (const env of envs) if (env.type === FANOUT_EVENT) onEvent(sub, env);
       });
@@ -147,7 +177,7 @@ function open(
         .timeout(60_000)
         .emit(
           'subscribe',
-          batch ? { projectId, batch } : { projectId },
+          r.batch ? { projectId: r.projectId, batch: true } : { projectId: r.projectId },
           (err: Error | null, ack?: { ok?: boolean; code?: string }) => {
             if (err) resolve(`subscribe: ${err.message}`);
             else if (!ack?.ok) resolve(`subscribe: ${JSON.stringify(ack)}`);
@@ -155,6 +185,46 @@ function open(
           },
         );
     });
+  });
+}
+
+/** A plain `ws` subscriber: the first text message after `{"subscribe"}` is the ack, the rest are envelopes. */
+function openWs(
+  list: Sub[],
+  r: Extract<ClientRequest, { op: 'connect' }>,
+  localAddress: string | undefined,
+): Promise<string | null> {
+  return new Promise((resolve) => {
+    const url = new URL('/ws', r.url.replace(/^http/, 'ws'));
+    url.searchParams.set('token', r.token);
+    const ws = new WebSocket(url, { perMessageDeflate: false, ...(localAddress ? { localAddress } : {}) });
+    const sub: Sub = {
+      close: () => ws.close(),
+      connected: () => ws.readyState === WebSocket.OPEN,
+      last: 0,
+      closing: false,
+    };
+    list.push(sub);
+    let acked = false;
+    ws.on('message', (data) => {
+      const msg = JSON.parse(String(data)) as { ok?: boolean; seq?: number; data?: { message?: unknown } };
+      if (acked) return onEvent(sub, msg);
+      acked = true;
+      resolve(msg.ok ? null : `subscribe: ${JSON.stringify(msg)}`);
+    });
+    ws.on('close', (code) => {
+      if (!acked) resolve(`closed before the ack: ${code}`);
+      if (sub.closing) return;
+      disconnects++;
+      reason ??= `close ${code}`;
+    });
+    ws.on('error', (err) => {
+      if (!acked) {
+        sub.closing = true;
+        resolve(`connect_error: ${err.message}`);
+      }
+    });
+    ws.once('open', () => ws.send(JSON.stringify({ subscribe: r.projectId })));
   });
 }
 
@@ -170,8 +240,9 @@ async function connect(r: Extract<ClientRequest, { op: 'connect' }>): Promise<Co
   await Promise.all(
     Array.from({ length: Math.min(64, r.count) }, async () => {
       while (next < r.count) {
+        const addr = r.localAddresses?.length ? r.localAddresses[next % r.localAddresses.length] : undefined;
         next++;
-        const e = await open(list, r.url, r.token, r.projectId, r.batch);
+        const e = await open(list, r, addr);
         if (e === null) connected++;
         else {
           failed++;
@@ -193,7 +264,7 @@ function report(group: string): PhaseReport {
     hist: hist.data(),
     disconnects,
     reason,
-    connected: subs.filter((s) => s.socket.connected).length,
+    connected: subs.filter((s) => s.connected()).length,
     sockets: subs.length,
   };
 }
@@ -203,7 +274,7 @@ async function close(group: string): Promise<number> {
   groups.delete(group);
   for (const s of list) {
     s.closing = true;
-    s.socket.close();
+    s.close();
   }
   await new Promise((r) => setTimeout(r, 100));
   return list.length;
@@ -292,6 +363,8 @@ async function handle(r: ClientRequest): Promise<unknown> {
       return replay(r);
     case 'limits':
       return { fds: fdLimit() };
+    case 'produce':
+      return produce(new URL(r.url), r.path, r.headers, r.rate, r.seconds, r.tag) satisfies Promise<Produced>;
   }
 }
 

@@ -2,14 +2,15 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { postJson } from './http';
+import { MAX_IN_FLIGHT, produce as producePosts, Produced } from './fanout-producer';
 import { PendingCalls, wireIpcChild } from './ipc';
-import { cores, fmt, freshDatabase, log, mib, ms, QUIET_MS, rssBytes, SECONDS, sleep } from './common';
-import type { ClientRequest, ConnectReply, PhaseReport, ReplayReply } from './fanout-client';
+import { cores, fmt, freshDatabase, Kind, log, mib, ms, QUIET_MS, rssBytes, SECONDS, sleep } from './common';
+import type { ClientKind, ClientRequest, ConnectReply, PhaseReport, ReplayReply } from './fanout-client';
 import { CpuUse, waitQuiet, watchCpu } from './machine';
 import { eventCount, seed } from './seed';
-import { ADMIN_TOKEN, BenchServer, startFanoutBaseline, startServer } from './server';
+import { ADMIN_TOKEN, BenchServer, startFanoutBaseline, startServer, startWsBaseline } from './server';
 import { LogHistogram } from './stats';
-import { Spread, TOTAL } from './workload';
+import { Spread } from './workload';
 
 /**
  * The fan-out suite (live delivery, §4): K Socket.IO subscribers of one project, in separate client
@@ -20,25 +21,37 @@ import { Spread, TOTAL } from './workload';
  *
  *   BENCH_FANOUT_STEP_SECONDS=3   length of each step of the rate ladder (the fixed-rate cells use BENCH_SECONDS)
  *   BENCH_FANOUT_CLIENTS=2        subscriber processes for the streaming cells
- *   BENCH_FANOUT_IDLE=10000       idle sockets for the memory cell, over BENCH_FANOUT_IDLE_CLIENTS=4 processes
+ *   BENCH_FANOUT_IDLE=15000       idle sockets for the memory cell, over BENCH_FANOUT_IDLE_CLIENTS=4 processes
  *                                 (0: no idle cell)
  *   BENCH_FANOUT_CELLS=100x50,1000x50,5000x10   the fixed-rate cells (subscribers x rate); the ladder runs at 1,000
+ *   BENCH_FANOUT_ONE_PROCESS=1    0: no one-process cell (the outside harness's shape)
  *   BENCH_FANOUT_REPLAY=1         0: no replay cell
  *   BENCH_FANOUT_BATCHED=1        0: no "Stepline batched" subscribers (e.g. against a server without the option)
  *
  * "Stepline batched" is the same Stepline server with subscribers that opt in to batched delivery
- * (`subscribe` with `batch: true`: `events` messages, several envelopes to a websocket frame when hot).
+ * (`subscribe` with `batch: true`: `events` messages, several envelopes to a websocket frame when hot), on a
+ * project of their own; it runs in the fixed-rate cells and the ladder like "Stepline".
  */
 const STEP_SECONDS = Number(process.env.BENCH_FANOUT_STEP_SECONDS ?? 3);
 const STREAM_PROCS = Number(process.env.BENCH_FANOUT_CLIENTS ?? 2);
-const IDLE = Number(process.env.BENCH_FANOUT_IDLE ?? 10_000);
+const IDLE = Number(process.env.BENCH_FANOUT_IDLE ?? 15_000);
 const IDLE_PROCS = Number(process.env.BENCH_FANOUT_IDLE_CLIENTS ?? 4);
+/** Source addresses the idle sockets are spread over: 15,000 to one port from one address is near the ephemeral range. */
+const IDLE_ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+/** Each fixed-rate cell (and the one-process cell) runs this many times; the report gives the median. */
+const REPEAT = Number(process.env.BENCH_FANOUT_REPEAT ?? 3);
+/** Stepline's database: the issue's figures are on MariaDB. */
+const DB: Kind = process.env.BENCH_FANOUT_DB === 'sqlite' ? 'sqlite' : 'mysql';
 const LADDER = [10, 25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000];
 const LADDER_P99_MS = 100;
 const REPLAY_EVENTS = 10_000;
 const REPLAY_RUNS = 3;
-/** POSTs the producer lets wait for an answer before it stops sending (it then falls behind its rate). */
-const MAX_IN_FLIGHT = 64;
+const CELLS = (process.env.BENCH_FANOUT_CELLS ?? '100x50,1000x50,5000x10')
+  .split(',')
+  .map((c) => c.split('x').map(Number) as [number, number]);
+const ONE_PROCESS = process.env.BENCH_FANOUT_ONE_PROCESS !== '0';
+const REPLAY = process.env.BENCH_FANOUT_REPLAY !== '0';
+const BATCHED = process.env.BENCH_FANOUT_BATCHED !== '0';
 
 const PROJECT = 'fan';
 const WORKFLOW = 'wf-fan';
@@ -48,7 +61,7 @@ const BATCH_WORKFLOW = 'wf-fanb';
 const STEP = 's0';
 const REPLAY_PROJECT = 'replay';
 
-export type Who = 'Stepline' | 'Socket.IO' | 'Stepline batched';
+export type Who = 'Stepline' | 'Socket.IO' | 'ws' | 'Stepline batched';
 
 export interface Target {
   who: Who;
@@ -56,6 +69,10 @@ export interface Target {
   path: string;
   headers: Record<string, string>;
   server: BenchServer;
+  /** What the subscribers connect with, and their token. */
+  kind: ClientKind;
+  token: string;
+  /** The subscribers `subscribe` with `batch: true` (Stepline batched). */
   batch?: boolean;
 }
 
@@ -82,7 +99,17 @@ export interface PhaseResult {
   cpu: CpuUse;
   /** The drain did not finish: events were still missing when it gave up. */
   drainTimedOut: boolean;
+  /** Sends that went out ≥ 5 ms late (the producer's own event loop was busy). */
+  late: number;
+  /** Where the producer ran: the bench process, or a subscriber process (as an in-process harness does). */
+  producer: 'bench' | 'subscribers';
+  /** Wall time of the cell: producing and draining (the span of `cpu`). */
+  wallSeconds: number;
 }
+
+/** CPU microseconds a group spent per event delivered (to one subscriber) over the cell. */
+export const usPerDelivery = (r: PhaseResult, group: 'server' | 'clients' | 'bench'): number =>
+  ((r.cpu.groups[group] ?? NaN) * r.wallSeconds * 1e6) / Math.max(1, r.delivered);
 
 export interface IdleResult {
   who: Who;
@@ -105,7 +132,10 @@ export interface ReplayResult {
 }
 
 export interface FanoutResult {
+  db: Kind;
   phases: PhaseResult[];
+  /** The outside harness's shape: 1,000 subscribers in one process at 50/s, Stepline and bare Socket.IO. */
+  oneProcess: PhaseResult[];
   ladder: PhaseResult[];
   maxRate: Record<Who, number>;
   idle: IdleResult[];
@@ -170,13 +200,25 @@ export async function connectGroup(
   token: string,
   projectId: string,
   count: number,
+  kind: ClientKind = 'socket.io',
+  localAddresses?: string[],
   batch?: boolean,
 ): Promise<ConnectReply> {
   const replies = await Promise.all(
     split(count, procs.length).map((c, i) =>
       c === 0
         ? Promise.resolve<ConnectReply>({ connected: 0, failed: 0, ms: 0 })
-        : procs[i].call<ConnectReply>({ op: 'connect', group, url, token, projectId, count: c, batch }),
+        : procs[i].call<ConnectReply>({
+            op: 'connect',
+            group,
+            url,
+            token,
+            projectId,
+            count: c,
+            kind,
+            localAddresses,
+            ...(batch ? { batch } : {}),
+          }),
     ),
   );
   return {
@@ -216,51 +258,13 @@ export const closeGroup = (procs: ClientProc[], group: string) =>
 
 // ---- producer ----------------------------------------------------------------------------------------------
 
-const now = () => performance.timeOrigin + performance.now();
-let counter = 0;
-
-/**
- * One POST on a keep-alive agent. Each cell gets its own agent, closed at its end: a connection left idle
- * between cells would be closed by the server (keep-alive timeout) just as the next cell sends on it.
- */
+/** One POST on a keep-alive agent (the replay writes). */
 const post = (agent: Agent, t: Target, path: string, body: string) =>
   postJson(agent, t.base, path, t.headers, body);
 
-/** Posts `rate` updates a second for `seconds`, each stamped with its send time in `message`. */
-export async function produce(
-  t: Target,
-  rate: number,
-  seconds: number,
-  tag: string,
-): Promise<{ sentPerSecond: number; accepted: number; failed: number }> {
-  const n = Math.max(1, Math.round(rate * seconds));
-  const agent = new Agent({ keepAlive: true, maxSockets: MAX_IN_FLIGHT });
-  const inFlight = new Set<Promise<void>>();
-  let accepted = 0;
-  let failed = 0;
-  const t0 = performance.now();
-  let last = t0;
-  for (let i = 0; i < n; i++) {
-    const wait = t0 + (i * 1000) / rate - performance.now();
-    if (wait >= 1) await sleep(wait);
-    while (inFlight.size >= MAX_IN_FLIGHT) await Promise.race(inFlight);
-    last = performance.now();
-    const body = JSON.stringify({
-      current: ++counter,
-      total: TOTAL,
-      message: `${tag}|${i}|${now().toFixed(3)}`,
-    });
-    const p: Promise<void> = post(agent, t, t.path, body).then((r) => {
-      if (r.status >= 200 && r.status < 300) accepted++;
-      else failed++;
-      inFlight.delete(p);
-    });
-    inFlight.add(p);
-  }
-  await Promise.all(inFlight);
-  agent.destroy();
-  return { sentPerSecond: n / ((last - t0) / 1000 + 1 / rate), accepted, failed };
-}
+/** Posts `rate` updates a second for `seconds` to the target (fanout-producer.ts), from this process. */
+export const produce = (t: Target, rate: number, seconds: number, tag: string): Promise<Produced> =>
+  producePosts(t.base, t.path, t.headers, rate, seconds, tag);
 
 /** The V8 heap the server uses, from its Prometheus metrics. */
 async function heapUsed(base: string): Promise<number> {
@@ -277,13 +281,15 @@ async function heapUsed(base: string): Promise<number> {
 
 let phaseNo = 0;
 
-async function phase(
+export async function phase(
   t: Target,
   procs: ClientProc[],
   group: string,
   subscribers: number,
   rate: number,
   seconds: number,
+  /** A subscriber process to run the producer in (an in-process harness's shape); default: this process. */
+  producerProc?: ClientProc,
 ): Promise<PhaseResult> {
   const tag = `ph${++phaseNo}`;
   await Promise.all(procs.map((p) => p.call({ op: 'phase', tag })));
@@ -291,11 +297,23 @@ async function phase(
   let rss = rssBytes(pid);
   const sampler = setInterval(() => (rss = Math.max(rss, rssBytes(pid))), 250);
   const cpu = watchCpu({ server: [pid], clients: procs.map((p) => p.pid), bench: [process.pid] });
-  const prod = await produce(t, rate, seconds, tag);
+  const wall0 = performance.now();
+  const prod = producerProc
+    ? await producerProc.call<Produced>({
+        op: 'produce',
+        url: t.base.origin,
+        path: t.path,
+        headers: t.headers,
+        rate,
+        seconds,
+        tag,
+      })
+    : await produce(t, rate, seconds, tag);
   // let the last events arrive: until every accepted update reached every subscriber, or nothing moves for 2 s
   const expected = prod.accepted * subscribers;
   const drainTimedOut = await drainClients(procs, expected);
   const used = cpu.stop();
+  const wallSeconds = (performance.now() - wall0) / 1000;
   clearInterval(sampler);
   const reports = await Promise.all(procs.map((p) => p.call<PhaseReport>({ op: 'report', group })));
   const hist = new LogHistogram();
@@ -324,6 +342,9 @@ async function phase(
     rss,
     cpu: used,
     drainTimedOut,
+    late: prod.late,
+    producer: producerProc ? 'subscribers' : 'bench',
+    wallSeconds,
   };
 }
 
@@ -340,15 +361,18 @@ function describe(r: PhaseResult): string {
 }
 
 export async function runFanout(): Promise<FanoutResult> {
-  log('\n== fan-out (live delivery, SQLite) ==');
-  const db = await freshDatabase('sqlite');
+  log(`\n== fan-out (live delivery, Stepline on ${DB === 'mysql' ? 'MariaDB' : 'SQLite'}) ==`);
+  const db = await freshDatabase(DB);
   const procs: ClientProc[] = [];
   let stepline: BenchServer | undefined;
   let bare: BenchServer | undefined;
+  let wsBare: BenchServer | undefined;
   const result: FanoutResult = {
+    db: DB,
     phases: [],
+    oneProcess: [],
     ladder: [],
-    maxRate: { Stepline: 0, 'Socket.IO': 0, 'Stepline batched': 0 },
+    maxRate: { Stepline: 0, 'Socket.IO': 0, ws: 0, 'Stepline batched': 0 },
     idle: [],
     replay: [],
     clientProcs: STREAM_PROCS,
@@ -380,6 +404,7 @@ export async function runFanout(): Promise<FanoutResult> {
     const viewerKey = ((await viewer.json()) as { key: string }).key;
     const bareToken = 'fanout-baseline-token';
     bare = await startFanoutBaseline(bareToken);
+    wsBare = await startWsBaseline(bareToken);
 
     const targets: Target[] = [
       {
@@ -388,22 +413,40 @@ export async function runFanout(): Promise<FanoutResult> {
         path: `/api/workflows/${WORKFLOW}/steps/${STEP}/progress`,
         headers: { authorization: `Bearer ${producerKey}` },
         server: stepline,
+        kind: 'socket.io',
+        token: viewerKey,
       },
-      { who: 'Socket.IO', base: new URL(bare.url), path: '/emit', headers: {}, server: bare },
+      {
+        who: 'Socket.IO',
+        base: new URL(bare.url),
+        path: '/emit',
+        headers: {},
+        server: bare,
+        kind: 'socket.io',
+        token: bareToken,
+      },
+      {
+        who: 'ws',
+        base: new URL(wsBare.url),
+        path: '/emit',
+        headers: {},
+        server: wsBare,
+        kind: 'ws',
+        token: bareToken,
+      },
     ];
-    const streamTargets =
-      process.env.BENCH_FANOUT_BATCHED === '0'
-        ? targets
-        : [
-            ...targets,
-            {
-              ...targets[0],
-              who: 'Stepline batched' as const,
-              path: `/api/workflows/${BATCH_WORKFLOW}/steps/${STEP}/progress`,
-              batch: true,
-            },
-          ];
-    const tokenOf = (t: Target) => (t.who === 'Socket.IO' ? bareToken : viewerKey);
+    // the fixed-rate cells and the ladder also measure Stepline with batched subscribers, on their own project
+    const streamTargets: Target[] = BATCHED
+      ? [
+          ...targets,
+          {
+            ...targets[0],
+            who: 'Stepline batched',
+            path: `/api/workflows/${BATCH_WORKFLOW}/steps/${STEP}/progress`,
+            batch: true,
+          },
+        ]
+      : targets;
 
     for (let i = 0; i < Math.max(STREAM_PROCS, IDLE_PROCS); i++) procs.push(new ClientProc());
     result.fdLimit = (await procs[0].call<{ fds: string }>({ op: 'limits' })).fds;
@@ -411,11 +454,21 @@ export async function runFanout(): Promise<FanoutResult> {
     const idleProcs = procs.slice(0, IDLE_PROCS);
     log(`${procs.length} subscriber processes, open-file limit ${result.fdLimit}`);
 
-    // 1. idle sockets: the server's memory with IDLE connected, subscribed sockets (first, on a fresh server)
-    for (const t of IDLE > 0 ? targets : []) {
+    // 1. idle sockets: the server's memory with IDLE connected, subscribed sockets (first, on a fresh
+    // server), Stepline and bare Socket.IO; spread over processes (open files) and source addresses (ports)
+    for (const t of IDLE > 0 ? targets.filter((x) => x.who !== 'ws') : []) {
       await waitQuiet(QUIET_MS);
       const rssBefore = rssBytes(t.server.proc.pid);
-      const c = await connectGroup(idleProcs, 'idle', t.base.origin, tokenOf(t), PROJECT, IDLE);
+      const c = await connectGroup(
+        idleProcs,
+        'idle',
+        t.base.origin,
+        t.token,
+        PROJECT,
+        IDLE,
+        t.kind,
+        IDLE_ADDRESSES,
+      );
       await sleep(3000);
       await Promise.all(idleProcs.map((p) => p.call({ op: 'phase', tag: 'idle' })));
       await sleep(2000);
@@ -444,70 +497,84 @@ export async function runFanout(): Promise<FanoutResult> {
       await sleep(2000);
     }
 
-    // 2. fixed rates, and the rate ladder at 1,000
-    const cells = (process.env.BENCH_FANOUT_CELLS ?? '100x50,1000x50,5000x10')
-      .split(',')
-      .map((c) => c.split('x').map(Number) as [number, number]);
-    for (const [subscribers, rate] of cells) {
-      for (const t of streamTargets) {
-        const c = await connectGroup(
-          streaming,
-          `${t.who}-${subscribers}`,
-          t.base.origin,
-          tokenOf(t),
-          t.batch ? BATCH_PROJECT : PROJECT,
-          subscribers,
-          t.batch,
-        );
-        result.connects.push({
-          who: t.who,
-          subscribers,
-          seconds: c.ms / 1000,
-          failed: c.failed,
-          error: c.error,
-        });
-        log(
-          `  ${t.who}: ${fmt(c.connected)}/${fmt(subscribers)} subscribers in ${(c.ms / 1000).toFixed(1)} s` +
-            (c.failed ? ` (${c.failed} failed: ${c.error})` : ''),
-        );
-      }
-      // warm-up (JIT, buffers): not measured
-      for (const t of streamTargets)
-        await phase(t, streaming, `${t.who}-${subscribers}`, subscribers, rate, 1);
-      await waitQuiet(QUIET_MS);
-      for (const t of streamTargets) {
-        const r = await phase(t, streaming, `${t.who}-${subscribers}`, subscribers, rate, SECONDS);
-        result.phases.push(r);
-        log(describe(r));
-      }
-      if (subscribers === 1000) {
-        const going = new Set<Who>(streamTargets.map((t) => t.who));
-        for (const r of LADDER) {
-          if (going.size === 0) break;
+    // 2. fixed rates, each REPEAT times (the servers in a rotating order), and the rate ladder at 1,000.
+    // Only the group being measured is connected: idle sockets of the other servers in the same subscriber
+    // processes cost nothing measurable, but one server per cell keeps the cells independent.
+    for (const [subscribers, rate] of CELLS) {
+      for (let rep = 0; rep < REPEAT; rep++) {
+        const order = streamTargets.map((_, i) => streamTargets[(i + rep) % streamTargets.length]);
+        for (const t of order) {
+          const group = `${t.who}-${subscribers}`;
+          const c = await connectGroup(
+            streaming,
+            group,
+            t.base.origin,
+            t.token,
+            t.batch ? BATCH_PROJECT : PROJECT,
+            subscribers,
+            t.kind,
+            undefined,
+            t.batch,
+          );
+          if (rep === 0)
+            result.connects.push({
+              who: t.who,
+              subscribers,
+              seconds: c.ms / 1000,
+              failed: c.failed,
+              error: c.error,
+            });
+          if (c.failed)
+            log(
+              `  ${t.who}: ${fmt(c.connected)}/${fmt(subscribers)} subscribers (${c.failed} failed: ${c.error})`,
+            );
+          // warm-up (JIT, buffers): not measured
+          await phase(t, streaming, group, subscribers, rate, 1);
           await waitQuiet(Math.min(QUIET_MS, 3000));
-          for (const t of streamTargets) {
-            if (!going.has(t.who)) continue;
-            // a rung that fails is run once more before the climb ends: the machine is shared
-            for (let attempt = 1; attempt <= 2; attempt++) {
-              const x = await phase(t, streaming, `${t.who}-${subscribers}`, subscribers, r, STEP_SECONDS);
-              result.ladder.push(x);
-              log(describe(x));
-              if (holds(x)) {
-                result.maxRate[t.who] = r;
-                break;
+          const r = await phase(t, streaming, group, subscribers, rate, SECONDS);
+          result.phases.push(r);
+          log(describe(r));
+          if (subscribers === 1000 && rep === REPEAT - 1 && t.who !== 'ws') {
+            // the ladder, for this server, on the sockets already connected
+            for (const x of LADDER) {
+              let held = false;
+              for (let attempt = 1; attempt <= 2 && !held; attempt++) {
+                await waitQuiet(Math.min(QUIET_MS, 3000));
+                const y = await phase(t, streaming, group, subscribers, x, STEP_SECONDS);
+                result.ladder.push(y);
+                log(describe(y));
+                held = holds(y);
               }
-              if (attempt === 2) going.delete(t.who);
-              else await waitQuiet(Math.min(QUIET_MS, 3000));
+              if (!held) break;
+              result.maxRate[t.who] = x;
             }
           }
+          await closeGroup(streaming, group);
+          await sleep(500);
         }
       }
-      for (const t of streamTargets) await closeGroup(streaming, `${t.who}-${subscribers}`);
-      await sleep(1000);
     }
 
-    // 3. replay: a reconnecting client catches up on REPLAY_EVENTS missed events
-    if (process.env.BENCH_FANOUT_REPLAY === '0') return result;
+    // 3. the outside harness's shape: 1,000 socket.io-client subscribers in ONE process, 50 updates/s
+    // through REST, Stepline against bare Socket.IO, REPEAT times alternating
+    const one = [procs[0]];
+    for (let rep = 0; rep < (ONE_PROCESS ? REPEAT : 0); rep++) {
+      const pair = rep % 2 === 0 ? targets.slice(0, 2) : [targets[1], targets[0]];
+      for (const t of pair) {
+        const group = `one-${t.who}`;
+        await connectGroup(one, group, t.base.origin, t.token, PROJECT, 1000, t.kind);
+        await phase(t, one, group, 1000, 50, 1);
+        await waitQuiet(Math.min(QUIET_MS, 3000));
+        const r = await phase(t, one, group, 1000, 50, SECONDS);
+        result.oneProcess.push(r);
+        log(`  (one process) ${describe(r).trimStart()}`);
+        await closeGroup(one, group);
+        await sleep(500);
+      }
+    }
+
+    // 4. replay: a reconnecting client catches up on REPLAY_EVENTS missed events
+    if (!REPLAY) return result;
     const agent = new Agent({ keepAlive: false });
     const before = await eventCount(stepline.url, ADMIN_TOKEN, [REPLAY_PROJECT]);
     for (let i = 0; i < REPLAY_EVENTS; i += 1000) {
@@ -535,7 +602,7 @@ export async function runFanout(): Promise<FanoutResult> {
           await procs[0].call<ReplayReply>({
             op: 'replay',
             url: t.base.origin,
-            token: tokenOf(t),
+            token: t.token,
             projectId: t.who === 'Stepline' ? REPLAY_PROJECT : PROJECT,
             since,
             expect: n,
@@ -562,6 +629,7 @@ export async function runFanout(): Promise<FanoutResult> {
       if (errors.length) log(`server logged ${errors.length} error lines, first: ${errors[0].slice(0, 400)}`);
     }
     await bare?.stop();
+    await wsBare?.stop();
     await db.drop();
   }
   return result;
@@ -581,16 +649,99 @@ interface Verdict {
   pass: boolean | undefined;
 }
 
+/** The repeats of one cell (same server, subscribers, rate) folded: medians, the runs' p99s, and the sums. */
+export interface CellSummary {
+  who: Who;
+  subscribers: number;
+  rate: number;
+  runs: PhaseResult[];
+  p50: number;
+  p99: number;
+  lost: number;
+  outOfOrder: number;
+  disconnects: number;
+  failedPosts: number;
+}
+
+export function summarize(rs: PhaseResult[]): CellSummary[] {
+  const keys = [...new Set(rs.map((r) => `${r.subscribers}|${r.rate}|${r.who}`))];
+  return keys.map((k) => {
+    const runs = rs.filter((r) => `${r.subscribers}|${r.rate}|${r.who}` === k);
+    const sum = (f: (r: PhaseResult) => number) => runs.reduce((n, r) => n + f(r), 0);
+    return {
+      who: runs[0].who,
+      subscribers: runs[0].subscribers,
+      rate: runs[0].rate,
+      runs,
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      lost: sum((r) => r.lost),
+      outOfOrder: sum((r) => r.outOfOrder),
+      disconnects: sum((r) => r.disconnects),
+      failedPosts: sum((r) => r.failedPosts),
+    };
+  });
+}
+
+const p99s = (c: CellSummary) => c.runs.map((r) => ms(r.p99)).join(' / ');
+
+/**
+ * A latency comparison is only meaningful when neither side was starved: other processes used more than
+ * half a core, or a producer fell 5 % behind its rate (then the server, not the rate, set the pace).
+ */
+const BUSY_OTHERS = 0.5;
+function starved(...cs: CellSummary[]): string | undefined {
+  const runs = cs.flatMap((c) => c.runs);
+  const others = Math.max(...runs.map((r) => r.cpu.others));
+  const behind = runs.filter((r) => r.sentPerSecond < 0.95 * r.rate).length;
+  if (others <= BUSY_OTHERS && behind === 0) return undefined;
+  return `machine busy: others up to ${cores(others)} cores${behind ? `, ${behind} run(s) where the producer fell behind` : ''}`;
+}
+
 function verdicts(f: FanoutResult): Verdict[] {
   const out: Verdict[] = [];
-  const cell = (who: Who, k: number) => f.phases.find((p) => p.who === who && p.subscribers === k);
+  const cells = summarize(f.phases);
+  const cell = (who: Who, k: number) => cells.find((p) => p.who === who && p.subscribers === k);
   const s1k = cell('Stepline', 1000);
   const b1k = cell('Socket.IO', 1000);
+  const w1k = cell('ws', 1000);
+  const sb1k = cell('Stepline batched', 1000);
   if (s1k && b1k)
     out.push({
-      name: '1,000 subscribers at 50 updates/s: p99 ≤ 1.5 × bare Socket.IO p99, 0 lost, 0 out of order',
-      measured: `p99 ${ms(s1k.p99)} ms vs ${ms(b1k.p99)} ms (${(s1k.p99 / b1k.p99).toFixed(3)}×), ${s1k.lost} lost, ${s1k.outOfOrder} out of order`,
-      pass: s1k.p99 <= 1.5 * b1k.p99 && s1k.lost === 0 && s1k.outOfOrder === 0,
+      name: '1,000 subscribers at 50 updates/s (2 subscriber processes): p99 ≤ 1.5 × bare Socket.IO p99 (medians), 0 lost, 0 out of order',
+      measured:
+        `p99 ${ms(s1k.p99)} ms (${p99s(s1k)}) vs ${ms(b1k.p99)} ms (${p99s(b1k)}): ${(s1k.p99 / b1k.p99).toFixed(2)}×` +
+        (w1k ? `; plain ws ${ms(w1k.p99)} ms (${p99s(w1k)})` : '') +
+        (sb1k ? `; Stepline batched ${ms(sb1k.p99)} ms (${p99s(sb1k)})` : '') +
+        `; ${s1k.lost} lost, ${s1k.outOfOrder} out of order` +
+        (starved(s1k, b1k) ? ` (${starved(s1k, b1k)})` : ''),
+      pass:
+        s1k.lost > 0 || s1k.outOfOrder > 0 ? false : starved(s1k, b1k) ? undefined : s1k.p99 <= 1.5 * b1k.p99,
+    });
+  if (sb1k && b1k)
+    out.push({
+      name: 'opt-in batched delivery, 1,000 subscribers at 50 updates/s: p99 ≤ 1.5 × bare Socket.IO p99 (medians), 0 lost, 0 out of order',
+      measured:
+        `p99 ${ms(sb1k.p99)} ms (${p99s(sb1k)}) vs ${ms(b1k.p99)} ms (${p99s(b1k)}): ${(sb1k.p99 / b1k.p99).toFixed(2)}×` +
+        `; ${sb1k.lost} lost, ${sb1k.outOfOrder} out of order` +
+        (starved(sb1k, b1k) ? ` (${starved(sb1k, b1k)})` : ''),
+      pass:
+        sb1k.lost > 0 || sb1k.outOfOrder > 0
+          ? false
+          : starved(sb1k, b1k)
+            ? undefined
+            : sb1k.p99 <= 1.5 * b1k.p99,
+    });
+  const one = summarize(f.oneProcess);
+  const s1 = one.find((c) => c.who === 'Stepline');
+  const b1 = one.find((c) => c.who === 'Socket.IO');
+  if (s1 && b1)
+    out.push({
+      name: "the outside harness's shape (1,000 subscribers in one process, 50 updates/s): p99 ≤ 1.5 × bare Socket.IO p99 (medians), 0 lost, 0 out of order",
+      measured:
+        `p99 ${ms(s1.p99)} ms (${p99s(s1)}) vs ${ms(b1.p99)} ms (${p99s(b1)}): ${(s1.p99 / b1.p99).toFixed(2)}×; ${s1.lost} lost, ${s1.outOfOrder} out of order` +
+        (starved(s1, b1) ? ` (${starved(s1, b1)})` : ''),
+      pass: s1.lost > 0 || s1.outOfOrder > 0 ? false : starved(s1, b1) ? undefined : s1.p99 <= 1.5 * b1.p99,
     });
   if (f.ladder.length) {
     const s = f.maxRate.Stepline;
@@ -612,19 +763,26 @@ function verdicts(f: FanoutResult): Verdict[] {
         pass: b > 0 ? sb > b : sb > 0 ? true : undefined,
       });
   }
-  const s5k = cell('Stepline', 5000);
-  if (s5k)
+  for (const w of ['Stepline', 'Stepline batched'] as const) {
+    const s5k = cell(w, 5000);
+    if (!s5k) continue;
+    const connectedAfter = s5k.runs.map((r) => r.connected);
     out.push({
-      name: '5,000 subscribers at 10 updates/s: 0 lost, no subscriber disconnected',
-      measured: `${s5k.lost} lost, ${s5k.disconnects} disconnected, ${fmt(s5k.connected)}/${fmt(s5k.subscribers)} connected after`,
-      pass: s5k.lost === 0 && s5k.disconnects === 0 && s5k.connected === s5k.subscribers,
+      name: `${w === 'Stepline' ? '' : 'opt-in batched delivery, '}5,000 subscribers at 10 updates/s: 0 lost, no subscriber disconnected (${s5k.runs.length} runs)`,
+      measured: `${s5k.lost} lost, ${s5k.disconnects} disconnected, ${connectedAfter.map((c) => fmt(c)).join(' / ')} of ${fmt(s5k.subscribers)} connected after`,
+      pass: s5k.lost === 0 && s5k.disconnects === 0 && connectedAfter.every((c) => c === s5k.subscribers),
     });
+  }
   const idle = f.idle.find((i) => i.who === 'Stepline');
-  if (idle)
+  const idleBare = f.idle.find((i) => i.who === 'Socket.IO');
+  if (idle && idleBare)
     out.push({
-      name: `${fmt(idle.wanted)} idle connected sockets < 400 MiB server RSS`,
-      measured: `${mib(idle.rssAfter)} MiB with ${fmt(idle.connected)} connected`,
-      pass: idle.connected === idle.wanted && idle.rssAfter < 400 * 2 ** 20,
+      name: `${fmt(idle.wanted)} idle connected sockets: server RSS ≤ 1.2 × bare Socket.IO's with as many (same run)`,
+      measured: `${mib(idle.rssAfter)} MiB vs ${mib(idleBare.rssAfter)} MiB (${(idle.rssAfter / idleBare.rssAfter).toFixed(2)}×), ${fmt(idle.connected)} and ${fmt(idleBare.connected)} connected`,
+      pass:
+        idle.connected === idle.wanted &&
+        idleBare.connected === idleBare.wanted &&
+        idle.rssAfter <= 1.2 * idleBare.rssAfter,
     });
   const rep = f.replay.find((r) => r.who === 'Stepline');
   if (rep) {
@@ -644,7 +802,7 @@ function verdicts(f: FanoutResult): Verdict[] {
 export function fanoutReport(f: FanoutResult): string {
   const lines: string[] = [];
   const row = (...cols: string[]) => lines.push(`| ${cols.join(' | ')} |`);
-  const who = (w: Who) => (w === 'Socket.IO' ? 'bare Socket.IO' : w);
+  const who = (w: Who) => (w === 'ws' ? 'plain ws' : w === 'Socket.IO' ? 'bare Socket.IO' : w);
   lines.push('## Live delivery (fan-out)');
   lines.push('');
   lines.push(
@@ -653,7 +811,7 @@ export function fanoutReport(f: FanoutResult): string {
       'POSTs progress updates to one step at a fixed rate (open loop, at most ' +
       `${MAX_IN_FLIGHT} POSTs awaiting an answer); each update's \`message\` carries its send time, and every subscriber ` +
       'takes send → receive from the envelope (`data.message`): the latency covers the HTTP request, the commit, the ' +
-      'broadcast and the client. Stepline runs on SQLite. "bare Socket.IO" is the baseline in the same run with the ' +
+      `broadcast and the client. Stepline runs on ${f.db === 'mysql' ? 'MariaDB' : 'SQLite'}. "bare Socket.IO" is the baseline in the same run with the ` +
       'same client processes: a Socket.IO server with the same options and no framework, database or log, that ' +
       'broadcasts a same-shaped envelope to the same room on each POST. delivered = events received / accepted ' +
       'updates × subscribers; out of order = a `seq` lower than one the socket already had; disconnects = sockets ' +
@@ -663,6 +821,15 @@ export function fanoutReport(f: FanoutResult): string {
       'cores, from a few tens of thousands of deliveries a second (1,000 subscribers × 25–50 updates/s) the ' +
       'machine is the limit for both servers, and the latency is queueing.',
   );
+  if (f.phases.some((p) => p.who === 'Stepline batched')) {
+    lines.push('');
+    lines.push(
+      '"Stepline batched" is the same Stepline server with subscribers that `subscribe` with `batch: true` (the ' +
+        "opt-in `events` messages: an array of envelopes, one websocket frame per socket for what one turn of the server's " +
+        `event loop committed), on a project of their own (\`${BATCH_PROJECT}\`, so the other cells do not feed them), ` +
+        'measured like "Stepline": same cells, runs and ladder.',
+    );
+  }
   lines.push('');
   const head = () => {
     row(
@@ -718,8 +885,59 @@ export function fanoutReport(f: FanoutResult): string {
       cores(p.cpu.groups.clients),
       cores(p.cpu.others),
     );
+  const summaryTable = (cs: CellSummary[]) => {
+    row(
+      'subscribers',
+      'rate /s',
+      'server',
+      'p99 ms (median)',
+      'p99 of each run',
+      'p50 ms (median)',
+      'lost',
+      'out of order',
+      'disconnects',
+      'failed POSTs',
+    );
+    row('--:', '--:', '---', '--:', '--:', '--:', '--:', '--:', '--:', '--:');
+    for (const c of cs)
+      row(
+        fmt(c.subscribers),
+        fmt(c.rate),
+        who(c.who),
+        ms(c.p99),
+        p99s(c),
+        ms(c.p50),
+        c.lost ? `**${fmt(c.lost)}**` : '0',
+        c.outOfOrder ? `**${fmt(c.outOfOrder)}**` : '0',
+        c.disconnects ? `**${c.disconnects}**` : '0',
+        c.failedPosts ? `**${c.failedPosts}**` : '0',
+      );
+  };
+  lines.push(
+    `Each cell ran ${Math.max(1, ...summarize(f.phases).map((c) => c.runs.length))} times (the servers in a rotating order, ` +
+      'each with only its own subscribers connected); the medians, then every run:',
+  );
+  lines.push('');
+  summaryTable(summarize(f.phases));
+  lines.push('');
   head();
   for (const p of f.phases) line(p);
+  if (f.oneProcess.length) {
+    const one = summarize(f.oneProcess);
+    const s1 = one.find((c) => c.who === 'Stepline');
+    const b1 = one.find((c) => c.who === 'Socket.IO');
+    lines.push('');
+    lines.push(
+      "The outside harness's shape: 1,000 socket.io-client subscribers in ONE process, 50 updates/s through REST " +
+        '(the producer in the bench process), Stepline and bare Socket.IO alternating' +
+        (s1 && b1 ? `: Stepline p99 / bare p99 = **${(s1.p99 / b1.p99).toFixed(2)}×** (medians).` : '.'),
+    );
+    lines.push('');
+    summaryTable(one);
+    lines.push('');
+    head();
+    for (const p of f.oneProcess) line(p);
+  }
   if (f.ladder.length) {
     lines.push('');
     lines.push(
@@ -727,8 +945,10 @@ export function fanoutReport(f: FanoutResult): string {
         `${LADDER_P99_MS} ms (or an event is lost, a POST fails, or the producer falls 5 % behind the rate) at ` +
         'the same rate twice in a row (a failed step is run once more: the machine is shared). ' +
         `Highest rate that held: Stepline ${f.maxRate.Stepline ? `${fmt(f.maxRate.Stepline)}/s` : `none (< ${LADDER[0]}/s)`}, ` +
-        `bare Socket.IO ${f.maxRate['Socket.IO'] ? `${fmt(f.maxRate['Socket.IO'])}/s` : `none (< ${LADDER[0]}/s)`}, ` +
-        `Stepline batched (opt-in \`events\` messages) ${f.maxRate['Stepline batched'] ? `${fmt(f.maxRate['Stepline batched'])}/s` : `none (< ${LADDER[0]}/s)`}.`,
+        `bare Socket.IO ${f.maxRate['Socket.IO'] ? `${fmt(f.maxRate['Socket.IO'])}/s` : `none (< ${LADDER[0]}/s)`}` +
+        (f.ladder.some((p) => p.who === 'Stepline batched')
+          ? `, Stepline batched (opt-in \`events\` messages) ${f.maxRate['Stepline batched'] ? `${fmt(f.maxRate['Stepline batched'])}/s` : `none (< ${LADDER[0]}/s)`}.`
+          : '.'),
     );
     lines.push('');
     head();
@@ -738,7 +958,16 @@ export function fanoutReport(f: FanoutResult): string {
     lines.push('');
     lines.push(
       `Idle sockets: ${fmt(f.idle[0].wanted)} connected and subscribed, over ${f.idleProcs} client processes, ` +
-        'on a server that has served nothing else yet; RSS read 5 s after the last connected.',
+        `spread over the source addresses ${IDLE_ADDRESSES.join(', ')}, on a server that has served nothing else ` +
+        'yet (Stepline, then bare Socket.IO, in the same run); RSS read 5 s after the last connected.' +
+        (() => {
+          const s = f.idle.find((i) => i.who === 'Stepline');
+          const b = f.idle.find((i) => i.who === 'Socket.IO');
+          return s && b
+            ? ` Stepline / bare Socket.IO: **${(s.rssAfter / b.rssAfter).toFixed(2)}×** the RSS with the sockets, ` +
+                `${((s.rssAfter - s.rssBefore) / Math.max(1, b.rssAfter - b.rssBefore)).toFixed(2)}× the RSS the sockets added.`
+            : '';
+        })(),
     );
     lines.push('');
     row(

@@ -43,14 +43,16 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
 import { runWebhooks, WebhookBenchRow, webhooksReport } from './webhooks';
 
 /**
- * `npm run bench`: suites chosen with BENCH_SUITES=core,fanout,claims,analysis,stall,compare,crossnode,family,limits,events,webhooks
+ * `npm run bench`: suites chosen with BENCH_SUITES=core,noop,fanout,claims,analysis,stall,compare,crossnode,family,limits,events,webhooks
  * (default: all of them).
  *
  * core: the real server (a child process, as `npm start` runs it) driven over HTTP keep-alive
  * connections by autocannon, next to a raw baseline that runs the same transaction straight through
  * mysql2 / better-sqlite3 on its own fresh database with the same schema and rows. Each Stepline cell is
  * followed at once by its baseline cell, so that both see the same machine state.
- * fanout: live delivery to 100 … 10,000 Socket.IO subscribers against a bare Socket.IO server (fanout.ts).
+ * noop: the bare Nest no-op POST on Express and on Fastify, alternating (also run by core).
+ * fanout: live delivery to 100 … 5,000 Socket.IO subscribers against bare Socket.IO and plain ws servers,
+ * 15,000 idle sockets, the outside harness's one-process shape (fanout.ts; why the old baseline was slow: fanout-why.ts).
  * claims: queue claims and claim → complete round trips on MariaDB against raw mysql2 (claims.ts).
  * analysis: the four analyzers on the repository's own node_modules, in-process and through the server (analysis.ts).
  * stall: /health latency while the server analyses crafted files (stall.ts; a few seconds).
@@ -69,6 +71,7 @@ import { runWebhooks, WebhookBenchRow, webhooksReport } from './webhooks';
 const SUITES = (() => {
   const all = [
     'core',
+    'noop',
     'fanout',
     'claims',
     'analysis',
@@ -126,6 +129,9 @@ interface Reference {
 
 const cells: Cell[] = [];
 let noopRef: Run | undefined;
+/** The no-op POST on Express and on Fastify, NOOP_ROUNDS alternating runs each. */
+const noopRuns: { adapter: 'express' | 'fastify'; run: Run }[] = [];
+const NOOP_ROUNDS = Number(process.env.BENCH_NOOP_ROUNDS ?? 3);
 const refs: Reference[] = [];
 let fanout: FanoutResult | undefined;
 let claims: ClaimsResult | undefined;
@@ -276,27 +282,97 @@ async function referenceCells(kind: Kind, server: BenchServer, token: string): P
   }
 }
 
-/** The bare Nest app's no-op POST, once per run: how fast the framework alone is on this machine today. */
+/**
+ * The bare Nest app's no-op POST, on @nestjs/platform-express and on @nestjs/platform-fastify, NOOP_ROUNDS
+ * times each, alternating (the order flips each round), each run on a fresh server after a 1 s warm-up:
+ * how fast the framework alone is on this machine today, and what the HTTP adapter changes.
+ */
 async function noopReference(): Promise<void> {
-  const noop = await startNoopServer();
-  try {
-    pids.server = [noop.proc.pid!];
-    const load: HttpLoad = {
-      url: noop.url,
-      connections: 8,
-      seconds: 1,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      next: () => ({ path: '/noop', body: '{"a":1}' }),
-    };
-    await runHttp(load);
-    const r = await measured(() => runHttp({ ...load, seconds: SECONDS }));
-    noopRef = r;
-    log(`bare Nest no-op POST ×8: ${fmt(perSecond(r.m))}/s p50 ${ms(r.m.p50)} p99 ${ms(r.m.p99)}`);
-  } finally {
-    pids.server = [];
-    await noop.stop();
+  for (let round = 0; round < NOOP_ROUNDS; round++) {
+    const order: ('express' | 'fastify')[] =
+      round % 2 === 0 ? ['express', 'fastify'] : ['fastify', 'express'];
+    for (const adapter of order) {
+      const noop = await startNoopServer(adapter);
+      try {
+        pids.server = [noop.proc.pid!];
+        const load: HttpLoad = {
+          url: noop.url,
+          connections: 8,
+          seconds: 1,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          next: () => ({ path: '/noop', body: '{"a":1}' }),
+        };
+        await runHttp(load);
+        const r = await measured(() => runHttp({ ...load, seconds: SECONDS }));
+        noopRuns.push({ adapter, run: r });
+        log(
+          `bare Nest (${adapter}) no-op POST ×8: ${fmt(perSecond(r.m))}/s p50 ${ms(r.m.p50)} p99 ${ms(r.m.p99)}` +
+            ` · server ${cores(r.cpu.groups.server)} others ${cores(r.cpu.others)} cores`,
+        );
+      } finally {
+        pids.server = [];
+        await noop.stop();
+      }
+    }
   }
+  noopRef = medianRun(noopRuns.filter((x) => x.adapter === 'express').map((x) => x.run));
+}
+
+/** The run with the median requests/s. */
+function medianRun(runs: Run[]): Run | undefined {
+  const s = [...runs].sort((a, b) => perSecond(a.m) - perSecond(b.m));
+  return s[Math.floor((s.length - 1) / 2)];
+}
+
+function noopReport(): string {
+  const lines: string[] = [];
+  const row = (...cols: string[]) => lines.push(`| ${cols.join(' | ')} |`);
+  lines.push('## No-op route: Express and Fastify');
+  lines.push('');
+  lines.push(
+    'The same bare Nest app (one controller, a no-op `POST /noop` returning `{ ok }`, no guard, pipe, logger or ' +
+      'database) on `@nestjs/platform-express` and on `@nestjs/platform-fastify`, 8 keep-alive connections ' +
+      `(autocannon in the bench process), ${SECONDS} s a run after a 1 s warm-up, ${NOOP_ROUNDS} runs each ` +
+      'alternating (the order flips each round), each run on a fresh server. Median of the runs, and every run.',
+  );
+  lines.push('');
+  row(
+    'adapter',
+    'requests/s (median)',
+    'runs',
+    'p50 ms',
+    'p99 ms',
+    'failed',
+    'server cores',
+    'server µs CPU/request',
+    'others',
+  );
+  row('---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:');
+  const med: Record<string, number> = {};
+  for (const adapter of ['express', 'fastify'] as const) {
+    const runs = noopRuns.filter((x) => x.adapter === adapter).map((x) => x.run);
+    const m = medianRun(runs);
+    if (!m) continue;
+    med[adapter] = perSecond(m.m);
+    row(
+      adapter === 'express' ? 'Express' : 'Fastify',
+      fmt(perSecond(m.m)),
+      runs.map((r) => fmt(perSecond(r.m))).join(' / '),
+      ms(m.m.p50),
+      ms(m.m.p99),
+      String(runs.reduce((n, r) => n + r.m.failures, 0)),
+      cores(m.cpu.groups.server),
+      usPerUpdate(m, 'server'),
+      cores(m.cpu.others),
+    );
+  }
+  if (med.express && med.fastify) {
+    lines.push('');
+    lines.push(`Fastify / Express: ${(med.fastify / med.express).toFixed(2)}× the requests/s (medians).`);
+  }
+  lines.push('');
+  return lines.join('\n');
 }
 
 async function benchDatabase(kind: Kind): Promise<void> {
@@ -459,6 +535,7 @@ function report(): string {
       ` · suites: ${[...SUITES].join(', ')} · ${SECONDS} s per cell · load average ${load.before.toFixed(1)} before, ${load.after.toFixed(1)} after`,
     '',
   ];
+  if (noopRuns.length) parts.push(noopReport());
   if (SUITES.has('core')) parts.push('## REST writes (core)', '', coreReport());
   if (fanout) parts.push(fanoutReport(fanout));
   if (family) parts.push(familyReport(family));
@@ -547,7 +624,7 @@ function coreReport(): string {
   if (noopRef)
     row(
       '–',
-      'bare Nest app, no-op `POST` (no guard, logger, interceptor or database: the framework floor)',
+      'bare Nest app (Express), no-op `POST` (no guard, logger, interceptor or database: the framework floor; median run, Fastify beside it above)',
       '8',
       fmt(perSecond(noopRef.m)),
       ms(noopRef.m.p50),
@@ -621,10 +698,8 @@ function coreReport(): string {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  if (SUITES.has('core')) {
-    await noopReference();
-    for (const kind of DBS) await benchDatabase(kind);
-  }
+  if (SUITES.has('core') || SUITES.has('noop')) await noopReference();
+  if (SUITES.has('core')) for (const kind of DBS) await benchDatabase(kind);
   if (SUITES.has('fanout')) fanout = await runFanout();
   if (SUITES.has('claims')) {
     claims = await runClaims();
@@ -648,6 +723,8 @@ async function main(): Promise<void> {
   const text = report();
   process.stdout.write(`\n${text}\n`);
   writeFileSync(RESULTS, text);
+  // the fan-out figures in full (every run of every cell), to recompute or re-render without running again
+  if (fanout) writeFileSync(RESULTS.replace(/\.md$/, '') + '-fanout.json', JSON.stringify(fanout, null, 1));
   log(`written to ${RESULTS} in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 

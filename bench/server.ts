@@ -42,16 +42,25 @@ export async function startServer(
   });
 }
 
-/** The bare Nest app of noop-server.ts: the framework's floor on this machine. */
-export async function startNoopServer(): Promise<BenchServer> {
+/** The bare Nest app of noop-server.ts, on Express or Fastify: the framework's floor on this machine. */
+export async function startNoopServer(adapter: 'express' | 'fastify' = 'express'): Promise<BenchServer> {
   const port = await freePort();
-  return spawnAndWait([join(__dirname, 'noop-server.js'), String(port)], port, null, {});
+  return spawnAndWait([join(__dirname, 'noop-server.js'), String(port), adapter], port, null, {});
 }
 
 /** The bare Socket.IO server of fanout-baseline.ts: the fan-out suite's floor. */
-export async function startFanoutBaseline(token: string): Promise<BenchServer> {
+export async function startFanoutBaseline(
+  token: string,
+  env: Record<string, string> = {},
+): Promise<BenchServer> {
   const port = await freePort();
-  return spawnAndWait([join(__dirname, 'fanout-baseline.js'), String(port), token], port, '/health', {});
+  return spawnAndWait([join(__dirname, 'fanout-baseline.js'), String(port), token], port, '/health', env);
+}
+
+/** The plain `ws` server of fanout-ws-baseline.ts: the fan-out suite's second, independent floor. */
+export async function startWsBaseline(token: string): Promise<BenchServer> {
+  const port = await freePort();
+  return spawnAndWait([join(__dirname, 'fanout-ws-baseline.js'), String(port), token], port, '/health', {});
 }
 
 /** The hand-wired BullMQ → QueueEvents → Socket.IO relay of compare-relay.ts: the compare suite's pipeline. */

@@ -1,6 +1,6 @@
 import { Client, createKey, expectStatus, pool } from './support/http';
 import { useServer } from './support/fixture';
-import { waitFor } from './support/live-clients';
+import { metric, waitFor } from './support/live-clients';
 import { claimWakeLags, wokenFast } from './support/long-poll';
 import { ADMIN_TOKEN } from './support/server';
 
@@ -207,6 +207,12 @@ describe('queues (§6)', () => {
       }, 'the abandoned claim to be waiting');
       gone.abort();
       expect(await abandoned).toBe('aborted');
+      // the sentinel that the server saw the hang-up and stopped the claim (before it, a create would be claimed
+      // by the waiting claim and its answer written into the closing connection: a lease nobody holds)
+      await waitFor(
+        async () => (await metric(url, 'stepline_claims_waiting')) === 0,
+        'the server to stop the abandoned claim',
+      );
       await create(api, 'c1', 'hang-1', { queue: 'hangup' });
       const next = await claim(api, 'hangup', { workerId: 'stayer', waitMs: 2000 });
       expectStatus(next, 200);

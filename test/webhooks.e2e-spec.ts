@@ -234,11 +234,16 @@ describe('webhooks (CONTRACT §15)', () => {
     expect(rx.on('/skip')).toEqual([]);
   });
 
-  it('retries a failing receiver with backoff (1 s, 2 s, 4 s), shows the failure, then delivers everything in order', async () => {
+  it('a receiver answering 500 for 20 s, then 200, gets everything in order (backoff 1, 2, 4, 8, 16 s; the failure shown, then cleared)', async () => {
     const p = 'wh-retry';
-    let failuresLeft = 3;
+    // 500 for 20 s from the first request it sees, then the receiver's normal 200
+    let failUntil = 0;
     const prev = rx.answer;
-    rx.answer = (r) => (r.path === '/retry' && failuresLeft-- > 0 ? 500 : prev(r));
+    rx.answer = (r) => {
+      if (r.path !== '/retry') return prev(r);
+      if (failUntil === 0) failUntil = Date.now() + 20_000;
+      return Date.now() < failUntil ? 500 : prev(r);
+    };
     try {
       const hook = await createHook(api, p, { url: rx.url('/retry'), from: 'start' });
       await writeEvents(api, p, 150, 'r');
@@ -250,19 +255,19 @@ describe('webhooks (CONTRACT §15)', () => {
       expect(failing.failingSince).toEqual(expect.any(String));
       expect(failing.cursor).toBe(0);
       const last = await projectLastSeq(api, p);
-      await waitAll(rx, '/retry', last, 25_000);
+      await waitAll(rx, '/retry', last, 50_000);
       const attempts = rx.on('/retry');
-      // the same first batch three times, then in order
-      expect(attempts.slice(0, 4).map((r) => r.body.events[0].seq)).toEqual([1, 1, 1, 1]);
-      const gaps = [1, 2, 3].map((i) => attempts[i].at - attempts[i - 1].at);
-      expect(gaps[0]).toBeGreaterThanOrEqual(900);
-      expect(gaps[1]).toBeGreaterThanOrEqual(1900);
-      expect(gaps[2]).toBeGreaterThanOrEqual(3900);
-      expect(gaps[2]).toBeLessThan(8000);
+      // attempts at 0, 1, 3, 7, 15 s are refused; the one at 31 s is the first after the 20 s: the same first
+      // batch six times, then in order
+      expect(attempts.slice(0, 6).map((r) => r.body.events[0].seq)).toEqual([1, 1, 1, 1, 1, 1]);
+      const gaps = [1, 2, 3, 4, 5].map((i) => attempts[i].at - attempts[i - 1].at);
+      [1, 2, 4, 8, 16].forEach((s, i) => expect(gaps[i]).toBeGreaterThanOrEqual(s * 1000 - 100));
+      expect(gaps[4]).toBeLessThan(32_000); // doubling, not more
+      expect(attempts[5].at).toBeGreaterThanOrEqual(failUntil);
       expect(rangeProblems(rx.distinctSeqs('/retry'), 1, last)).toEqual([]);
       expect(
         rangeProblems(
-          attempts.slice(3).flatMap((r) => r.body.events.map((e: any) => e.seq)),
+          attempts.slice(5).flatMap((r) => r.body.events.map((e: any) => e.seq)),
           1,
           last,
         ),
@@ -272,11 +277,11 @@ describe('webhooks (CONTRACT §15)', () => {
       expect(ok.failingSince).toBeNull();
       expect(
         await metric(baseUrl, 'stepline_webhook_delivery_failures_total', `{webhook="${hook.id}"}`),
-      ).toBe(3);
+      ).toBe(5);
     } finally {
       rx.answer = prev;
     }
-  }, 40_000);
+  }, 90_000);
 
   it('DELETE stops delivery (a second webhook on the same project is the sentinel)', async () => {
     const p = 'wh-delete';

@@ -55,7 +55,19 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   });
   proc.stdout.on('data', (d) => (out += String(d)));
   proc.stderr.on('data', (d) => (out += String(d)));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  let stopping = false;
+  const exited = new Promise<void>((r) =>
+    proc.once('exit', (code, signal) => {
+      // a server that dies on its own in the middle of a spec says why (its last output), instead of leaving
+      // only the next request's ECONNREFUSED to read
+      if (!stopping && started)
+        process.stderr.write(
+          `\n[stepline tests] the server on port ${port} exited by itself (code ${code}, signal ${signal}); its last output:\n${out.slice(-8000)}\n`,
+        );
+      r();
+    }),
+  );
+  let started = false;
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
@@ -72,16 +84,19 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  started = true;
   return {
     url,
     port,
     proc,
     output: () => out,
     stop: async () => {
+      stopping = true;
       if (proc.exitCode === null) proc.kill('SIGTERM');
       await exited;
     },
     kill: async () => {
+      stopping = true;
       if (proc.exitCode === null) proc.kill('SIGKILL');
       await exited;
     },

@@ -28,6 +28,11 @@ export class MetricsService {
     labelNames: ['kind'],
     registers: [this.registry],
   });
+  readonly claimsWaiting = new Gauge({
+    name: 'stepline_claims_waiting',
+    help: 'Long-poll claims (waitMs > 0) of HTTP workers waiting on this instance now (the built-in pool not counted)',
+    registers: [this.registry],
+  });
   readonly clusterMessages = new Counter({
     name: 'stepline_cluster_messages_total',
     help: 'Redis messages between instances (REDIS_URL): sent, lost (publish failed), received, by topic',

@@ -7,6 +7,7 @@ import { EVENT_TYPES } from '../../common/events/event-types';
 import { DbService } from '../../database/db.service';
 import type { Statement } from '../../database/tx';
 import { EventBridge } from '../cluster';
+import { MetricsService } from '../metrics';
 import { ClaimWorkflowCommand, HeartbeatCommand, UnclaimWorkflowCommand, type Claimed } from '../workflows';
 
 const POLL_MS = 250;
@@ -28,6 +29,7 @@ export class ClaimService {
   constructor(
     private readonly db: DbService,
     private readonly commands: CommandBus,
+    private readonly metrics: MetricsService,
     eventBus: EventBus,
     bridge: EventBridge,
   ) {
@@ -87,9 +89,11 @@ export class ClaimService {
         Math.max(1, Math.ceil(waitMs / 1000)),
       );
     this.waitingByKey.set(principal.keyId, waiting + 1);
+    this.metrics.claimsWaiting.inc();
     try {
       return await this.claimUntil(principal, queue, workerId, leaseMs, waitMs, signal);
     } finally {
+      this.metrics.claimsWaiting.dec();
       const n = (this.waitingByKey.get(principal.keyId) ?? 1) - 1;
       if (n <= 0) this.waitingByKey.delete(principal.keyId);
       else this.waitingByKey.set(principal.keyId, n);
