@@ -29,6 +29,8 @@ export type ClientRequest =
       kind?: ClientKind;
       /** Source addresses to spread the sockets over (127.0.0.x), round robin; none: the kernel picks. */
       localAddresses?: string[];
+      /** Subscribe with `batch: true` (Stepline's opt-in `events` messages; socket.io kind only). */
+      batch?: boolean;
     }
   | {
       op: 'produce';
@@ -156,6 +158,10 @@ function openIo(
     };
     list.push(sub);
     socket.on(FANOUT_EVENT, (env) => onEvent(sub, env));
+    if (r.batch)
+      socket.on('events', (envs: { type?: string; seq?: number; data?: { message?: unknown } }[]) => {
+        for (const env of envs) if (env.type === FANOUT_EVENT) onEvent(sub, env);
+      });
     socket.on('disconnect', (why) => {
       if (sub.closing) return;
       disconnects++;
@@ -171,7 +177,7 @@ function openIo(
         .timeout(60_000)
         .emit(
           'subscribe',
-          { projectId: r.projectId },
+          r.batch ? { projectId: r.projectId, batch: true } : { projectId: r.projectId },
           (err: Error | null, ack?: { ok?: boolean; code?: string }) => {
             if (err) resolve(`subscribe: ${err.message}`);
             else if (!ack?.ok) resolve(`subscribe: ${JSON.stringify(ack)}`);

@@ -21,7 +21,16 @@ import { Spread } from './workload';
  *
  *   BENCH_FANOUT_STEP_SECONDS=3   length of each step of the rate ladder (the fixed-rate cells use BENCH_SECONDS)
  *   BENCH_FANOUT_CLIENTS=2        subscriber processes for the streaming cells
- *   BENCH_FANOUT_IDLE=10000       idle sockets for the memory cell, over BENCH_FANOUT_IDLE_CLIENTS=4 processes
+ *   BENCH_FANOUT_IDLE=15000       idle sockets for the memory cell, over BENCH_FANOUT_IDLE_CLIENTS=4 processes
+ *                                 (0: no idle cell)
+ *   BENCH_FANOUT_CELLS=100x50,1000x50,5000x10   the fixed-rate cells (subscribers x rate); the ladder runs at 1,000
+ *   BENCH_FANOUT_ONE_PROCESS=1    0: no one-process cell (the outside harness's shape)
+ *   BENCH_FANOUT_REPLAY=1         0: no replay cell
+ *   BENCH_FANOUT_BATCHED=1        0: no "Stepline batched" subscribers (e.g. against a server without the option)
+ *
+ * "Stepline batched" is the same Stepline server with subscribers that opt in to batched delivery
+ * (`subscribe` with `batch: true`: `events` messages, several envelopes to a websocket frame when hot), on a
+ * project of their own; it runs in the fixed-rate cells and the ladder like "Stepline".
  */
 const STEP_SECONDS = Number(process.env.BENCH_FANOUT_STEP_SECONDS ?? 3);
 const STREAM_PROCS = Number(process.env.BENCH_FANOUT_CLIENTS ?? 2);
@@ -37,13 +46,22 @@ const LADDER = [10, 25, 50, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1200, 
 const LADDER_P99_MS = 100;
 const REPLAY_EVENTS = 10_000;
 const REPLAY_RUNS = 3;
+const CELLS = (process.env.BENCH_FANOUT_CELLS ?? '100x50,1000x50,5000x10')
+  .split(',')
+  .map((c) => c.split('x').map(Number) as [number, number]);
+const ONE_PROCESS = process.env.BENCH_FANOUT_ONE_PROCESS !== '0';
+const REPLAY = process.env.BENCH_FANOUT_REPLAY !== '0';
+const BATCHED = process.env.BENCH_FANOUT_BATCHED !== '0';
 
 const PROJECT = 'fan';
 const WORKFLOW = 'wf-fan';
+/** The batched subscribers watch a project of their own, so that the plain cells do not feed them too. */
+const BATCH_PROJECT = 'fanb';
+const BATCH_WORKFLOW = 'wf-fanb';
 const STEP = 's0';
 const REPLAY_PROJECT = 'replay';
 
-export type Who = 'Stepline' | 'Socket.IO' | 'ws';
+export type Who = 'Stepline' | 'Socket.IO' | 'ws' | 'Stepline batched';
 
 export interface Target {
   who: Who;
@@ -54,6 +72,8 @@ export interface Target {
   /** What the subscribers connect with, and their token. */
   kind: ClientKind;
   token: string;
+  /** The subscribers `subscribe` with `batch: true` (Stepline batched). */
+  batch?: boolean;
 }
 
 export interface PhaseResult {
@@ -182,6 +202,7 @@ export async function connectGroup(
   count: number,
   kind: ClientKind = 'socket.io',
   localAddresses?: string[],
+  batch?: boolean,
 ): Promise<ConnectReply> {
   const replies = await Promise.all(
     split(count, procs.length).map((c, i) =>
@@ -196,6 +217,7 @@ export async function connectGroup(
             count: c,
             kind,
             localAddresses,
+            ...(batch ? { batch } : {}),
           }),
     ),
   );
@@ -350,7 +372,7 @@ export async function runFanout(): Promise<FanoutResult> {
     phases: [],
     oneProcess: [],
     ladder: [],
-    maxRate: { Stepline: 0, 'Socket.IO': 0, ws: 0 },
+    maxRate: { Stepline: 0, 'Socket.IO': 0, ws: 0, 'Stepline batched': 0 },
     idle: [],
     replay: [],
     clientProcs: STREAM_PROCS,
@@ -360,7 +382,10 @@ export async function runFanout(): Promise<FanoutResult> {
   };
   try {
     stepline = await startServer(db.url);
-    const fan = new Spread(PROJECT, [{ projectId: PROJECT, workflowId: WORKFLOW }]);
+    const fan = new Spread(PROJECT, [
+      { projectId: PROJECT, workflowId: WORKFLOW },
+      { projectId: BATCH_PROJECT, workflowId: BATCH_WORKFLOW },
+    ]);
     const replaySpread = new Spread(
       REPLAY_PROJECT,
       Array.from({ length: 10 }, (_, i) => ({ projectId: REPLAY_PROJECT, workflowId: `wf-replay-${i}` })),
@@ -369,7 +394,11 @@ export async function runFanout(): Promise<FanoutResult> {
     const viewer = await fetch(`${stepline.url}/api/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'fanout', role: 'viewer', projects: [PROJECT, REPLAY_PROJECT] }),
+      body: JSON.stringify({
+        name: 'fanout',
+        role: 'viewer',
+        projects: [PROJECT, BATCH_PROJECT, REPLAY_PROJECT],
+      }),
     });
     if (viewer.status !== 201) throw new Error(`create viewer key: HTTP ${viewer.status}`);
     const viewerKey = ((await viewer.json()) as { key: string }).key;
@@ -406,6 +435,18 @@ export async function runFanout(): Promise<FanoutResult> {
         token: bareToken,
       },
     ];
+    // the fixed-rate cells and the ladder also measure Stepline with batched subscribers, on their own project
+    const streamTargets: Target[] = BATCHED
+      ? [
+          ...targets,
+          {
+            ...targets[0],
+            who: 'Stepline batched',
+            path: `/api/workflows/${BATCH_WORKFLOW}/steps/${STEP}/progress`,
+            batch: true,
+          },
+        ]
+      : targets;
 
     for (let i = 0; i < Math.max(STREAM_PROCS, IDLE_PROCS); i++) procs.push(new ClientProc());
     result.fdLimit = (await procs[0].call<{ fds: string }>({ op: 'limits' })).fds;
@@ -415,7 +456,7 @@ export async function runFanout(): Promise<FanoutResult> {
 
     // 1. idle sockets: the server's memory with IDLE connected, subscribed sockets (first, on a fresh
     // server), Stepline and bare Socket.IO; spread over processes (open files) and source addresses (ports)
-    for (const t of targets.filter((x) => x.who !== 'ws')) {
+    for (const t of IDLE > 0 ? targets.filter((x) => x.who !== 'ws') : []) {
       await waitQuiet(QUIET_MS);
       const rssBefore = rssBytes(t.server.proc.pid);
       const c = await connectGroup(
@@ -459,14 +500,9 @@ export async function runFanout(): Promise<FanoutResult> {
     // 2. fixed rates, each REPEAT times (the servers in a rotating order), and the rate ladder at 1,000.
     // Only the group being measured is connected: idle sockets of the other servers in the same subscriber
     // processes cost nothing measurable, but one server per cell keeps the cells independent.
-    const cells: [number, number][] = [
-      [100, 50],
-      [1000, 50],
-      [5000, 10],
-    ];
-    for (const [subscribers, rate] of cells) {
+    for (const [subscribers, rate] of CELLS) {
       for (let rep = 0; rep < REPEAT; rep++) {
-        const order = targets.map((_, i) => targets[(i + rep) % targets.length]);
+        const order = streamTargets.map((_, i) => streamTargets[(i + rep) % streamTargets.length]);
         for (const t of order) {
           const group = `${t.who}-${subscribers}`;
           const c = await connectGroup(
@@ -474,9 +510,11 @@ export async function runFanout(): Promise<FanoutResult> {
             group,
             t.base.origin,
             t.token,
-            PROJECT,
+            t.batch ? BATCH_PROJECT : PROJECT,
             subscribers,
             t.kind,
+            undefined,
+            t.batch,
           );
           if (rep === 0)
             result.connects.push({
@@ -520,7 +558,7 @@ export async function runFanout(): Promise<FanoutResult> {
     // 3. the outside harness's shape: 1,000 socket.io-client subscribers in ONE process, 50 updates/s
     // through REST, Stepline against bare Socket.IO, REPEAT times alternating
     const one = [procs[0]];
-    for (let rep = 0; rep < REPEAT; rep++) {
+    for (let rep = 0; rep < (ONE_PROCESS ? REPEAT : 0); rep++) {
       const pair = rep % 2 === 0 ? targets.slice(0, 2) : [targets[1], targets[0]];
       for (const t of pair) {
         const group = `one-${t.who}`;
@@ -535,7 +573,8 @@ export async function runFanout(): Promise<FanoutResult> {
       }
     }
 
-    // 3. replay: a reconnecting client catches up on REPLAY_EVENTS missed events
+    // 4. replay: a reconnecting client catches up on REPLAY_EVENTS missed events
+    if (!REPLAY) return result;
     const agent = new Agent({ keepAlive: false });
     const before = await eventCount(stepline.url, ADMIN_TOKEN, [REPLAY_PROJECT]);
     for (let i = 0; i < REPLAY_EVENTS; i += 1000) {
@@ -666,16 +705,32 @@ function verdicts(f: FanoutResult): Verdict[] {
   const s1k = cell('Stepline', 1000);
   const b1k = cell('Socket.IO', 1000);
   const w1k = cell('ws', 1000);
+  const sb1k = cell('Stepline batched', 1000);
   if (s1k && b1k)
     out.push({
       name: '1,000 subscribers at 50 updates/s (2 subscriber processes): p99 ≤ 1.5 × bare Socket.IO p99 (medians), 0 lost, 0 out of order',
       measured:
         `p99 ${ms(s1k.p99)} ms (${p99s(s1k)}) vs ${ms(b1k.p99)} ms (${p99s(b1k)}): ${(s1k.p99 / b1k.p99).toFixed(2)}×` +
         (w1k ? `; plain ws ${ms(w1k.p99)} ms (${p99s(w1k)})` : '') +
+        (sb1k ? `; Stepline batched ${ms(sb1k.p99)} ms (${p99s(sb1k)})` : '') +
         `; ${s1k.lost} lost, ${s1k.outOfOrder} out of order` +
         (starved(s1k, b1k) ? ` (${starved(s1k, b1k)})` : ''),
       pass:
         s1k.lost > 0 || s1k.outOfOrder > 0 ? false : starved(s1k, b1k) ? undefined : s1k.p99 <= 1.5 * b1k.p99,
+    });
+  if (sb1k && b1k)
+    out.push({
+      name: 'opt-in batched delivery, 1,000 subscribers at 50 updates/s: p99 ≤ 1.5 × bare Socket.IO p99 (medians), 0 lost, 0 out of order',
+      measured:
+        `p99 ${ms(sb1k.p99)} ms (${p99s(sb1k)}) vs ${ms(b1k.p99)} ms (${p99s(b1k)}): ${(sb1k.p99 / b1k.p99).toFixed(2)}×` +
+        `; ${sb1k.lost} lost, ${sb1k.outOfOrder} out of order` +
+        (starved(sb1k, b1k) ? ` (${starved(sb1k, b1k)})` : ''),
+      pass:
+        sb1k.lost > 0 || sb1k.outOfOrder > 0
+          ? false
+          : starved(sb1k, b1k)
+            ? undefined
+            : sb1k.p99 <= 1.5 * b1k.p99,
     });
   const one = summarize(f.oneProcess);
   const s1 = one.find((c) => c.who === 'Stepline');
@@ -698,12 +753,22 @@ function verdicts(f: FanoutResult): Verdict[] {
         (b > 0 ? ` (${(s / b).toFixed(3)}×)` : ''),
       pass: b > 0 ? s >= 0.8 * b : s > 0 ? true : undefined,
     });
+    const sb = f.maxRate['Stepline batched'];
+    if (f.ladder.some((p) => p.who === 'Stepline batched'))
+      out.push({
+        name: `opt-in batched delivery: highest rate with p99 ≤ ${LADDER_P99_MS} ms at 1,000 subscribers > bare Socket.IO's (one message per event)`,
+        measured:
+          `${sb > 0 ? fmt(sb) : `< ${LADDER[0]}`}/s vs ${b > 0 ? fmt(b) : `< ${LADDER[0]}`}/s` +
+          (b > 0 ? ` (${(sb / b).toFixed(3)}×)` : ''),
+        pass: b > 0 ? sb > b : sb > 0 ? true : undefined,
+      });
   }
-  const s5k = cell('Stepline', 5000);
-  if (s5k) {
+  for (const w of ['Stepline', 'Stepline batched'] as const) {
+    const s5k = cell(w, 5000);
+    if (!s5k) continue;
     const connectedAfter = s5k.runs.map((r) => r.connected);
     out.push({
-      name: `5,000 subscribers at 10 updates/s: 0 lost, no subscriber disconnected (${s5k.runs.length} runs)`,
+      name: `${w === 'Stepline' ? '' : 'opt-in batched delivery, '}5,000 subscribers at 10 updates/s: 0 lost, no subscriber disconnected (${s5k.runs.length} runs)`,
       measured: `${s5k.lost} lost, ${s5k.disconnects} disconnected, ${connectedAfter.map((c) => fmt(c)).join(' / ')} of ${fmt(s5k.subscribers)} connected after`,
       pass: s5k.lost === 0 && s5k.disconnects === 0 && connectedAfter.every((c) => c === s5k.subscribers),
     });
@@ -737,7 +802,7 @@ function verdicts(f: FanoutResult): Verdict[] {
 export function fanoutReport(f: FanoutResult): string {
   const lines: string[] = [];
   const row = (...cols: string[]) => lines.push(`| ${cols.join(' | ')} |`);
-  const who = (w: Who) => (w === 'Stepline' ? 'Stepline' : w === 'ws' ? 'plain ws' : 'bare Socket.IO');
+  const who = (w: Who) => (w === 'ws' ? 'plain ws' : w === 'Socket.IO' ? 'bare Socket.IO' : w);
   lines.push('## Live delivery (fan-out)');
   lines.push('');
   lines.push(
@@ -746,7 +811,7 @@ export function fanoutReport(f: FanoutResult): string {
       'POSTs progress updates to one step at a fixed rate (open loop, at most ' +
       `${MAX_IN_FLIGHT} POSTs awaiting an answer); each update's \`message\` carries its send time, and every subscriber ` +
       'takes send → receive from the envelope (`data.message`): the latency covers the HTTP request, the commit, the ' +
-      'broadcast and the client. Stepline runs on SQLite. "bare Socket.IO" is the baseline in the same run with the ' +
+      `broadcast and the client. Stepline runs on ${f.db === 'mysql' ? 'MariaDB' : 'SQLite'}. "bare Socket.IO" is the baseline in the same run with the ` +
       'same client processes: a Socket.IO server with the same options and no framework, database or log, that ' +
       'broadcasts a same-shaped envelope to the same room on each POST. delivered = events received / accepted ' +
       'updates × subscribers; out of order = a `seq` lower than one the socket already had; disconnects = sockets ' +
@@ -756,6 +821,15 @@ export function fanoutReport(f: FanoutResult): string {
       'cores, from a few tens of thousands of deliveries a second (1,000 subscribers × 25–50 updates/s) the ' +
       'machine is the limit for both servers, and the latency is queueing.',
   );
+  if (f.phases.some((p) => p.who === 'Stepline batched')) {
+    lines.push('');
+    lines.push(
+      '"Stepline batched" is the same Stepline server with subscribers that `subscribe` with `batch: true` (the ' +
+        "opt-in `events` messages: an array of envelopes, one websocket frame per socket for what one turn of the server's " +
+        `event loop committed), on a project of their own (\`${BATCH_PROJECT}\`, so the other cells do not feed them), ` +
+        'measured like "Stepline": same cells, runs and ladder.',
+    );
+  }
   lines.push('');
   const head = () => {
     row(
@@ -811,7 +885,6 @@ export function fanoutReport(f: FanoutResult): string {
       cores(p.cpu.groups.clients),
       cores(p.cpu.others),
     );
-  const whoLong = (w: Who) => (w === 'Stepline' ? 'Stepline' : w === 'ws' ? 'plain ws' : 'bare Socket.IO');
   const summaryTable = (cs: CellSummary[]) => {
     row(
       'subscribers',
@@ -830,7 +903,7 @@ export function fanoutReport(f: FanoutResult): string {
       row(
         fmt(c.subscribers),
         fmt(c.rate),
-        whoLong(c.who),
+        who(c.who),
         ms(c.p99),
         p99s(c),
         ms(c.p50),
@@ -872,7 +945,10 @@ export function fanoutReport(f: FanoutResult): string {
         `${LADDER_P99_MS} ms (or an event is lost, a POST fails, or the producer falls 5 % behind the rate) at ` +
         'the same rate twice in a row (a failed step is run once more: the machine is shared). ' +
         `Highest rate that held: Stepline ${f.maxRate.Stepline ? `${fmt(f.maxRate.Stepline)}/s` : `none (< ${LADDER[0]}/s)`}, ` +
-        `bare Socket.IO ${f.maxRate['Socket.IO'] ? `${fmt(f.maxRate['Socket.IO'])}/s` : `none (< ${LADDER[0]}/s)`}.`,
+        `bare Socket.IO ${f.maxRate['Socket.IO'] ? `${fmt(f.maxRate['Socket.IO'])}/s` : `none (< ${LADDER[0]}/s)`}` +
+        (f.ladder.some((p) => p.who === 'Stepline batched')
+          ? `, Stepline batched (opt-in \`events\` messages) ${f.maxRate['Stepline batched'] ? `${fmt(f.maxRate['Stepline batched'])}/s` : `none (< ${LADDER[0]}/s)`}.`
+          : '.'),
     );
     lines.push('');
     head();

@@ -371,6 +371,16 @@ describe('@stepline/client types match the server (§16)', () => {
       check('SubscribeAck', ack);
       await waitFor(() => live.length === page.items.length, 'the replay');
       expect(live).toEqual(page.items);
+      // the batched subscription's ack (`batch: true`) and its `events` messages: the same envelopes
+      const batches: SteplineEvent[][] = [];
+      socket.on('events', (envs: SteplineEvent[]) => batches.push(envs));
+      const batchedAck = await socket
+        .timeout(5000)
+        .emitWithAck('subscribe', { projectId: p, since: 0, batch: true });
+      expect(batchedAck).toMatchObject({ ok: true, batch: true });
+      check('SubscribeAck', batchedAck);
+      await waitFor(() => batches.flat().length === page.items.length, 'the batched replay');
+      expect(batches.flat()).toEqual(page.items);
       check('SubscribeAck', await socket.timeout(5000).emitWithAck('subscribe', { projectId: 'bad id!' }));
       check(
         'SubscribeAck',

@@ -9,6 +9,7 @@ import {
   type WatchStatus,
   type Workflow,
 } from '@stepline/client';
+import * as parser from 'socket.io-parser';
 import { useServer, type ServerFixture } from './support/fixture';
 import { Client, createKey, expectStatus } from './support/http';
 import { rangeProblems, waitFor } from './support/live-clients';
@@ -182,6 +183,59 @@ describe('@stepline/client watchers (§16)', () => {
     const started = events.slice(1).reduce((w, e) => applyEvent(w, e)!, skipped);
     expect(started.status).toBe('running');
     expect(started.eta.queueWaitMs).toBeNull();
+  });
+
+  it('a busy project: the default watch asks for batched delivery and sees what a batch: false watch sees', async () => {
+    // a socket.io-parser decoder that notes each message's name: what came on the wire, batched or not
+    const names = (seen: string[]) => ({
+      parser: {
+        Encoder: parser.Encoder,
+        Decoder: class extends parser.Decoder {
+          constructor() {
+            super();
+            this.on('decoded', (p: { type: parser.PacketType; data?: unknown[] }) => {
+              if (p.type === parser.PacketType.EVENT) seen.push(String(p.data?.[0]));
+            });
+          }
+        },
+      },
+    });
+    const batchedWire: string[] = [];
+    const plainWire: string[] = [];
+    const batched = new Stepline({ baseUrl: url, token: ADMIN_TOKEN, socket: names(batchedWire) });
+    const plain = new Stepline({ baseUrl: url, token: ADMIN_TOKEN, socket: names(plainWire) });
+    const wf = await sl.createWorkflow('w-batch', { type: 't', steps: [{ id: 'a' }, { id: 'b' }] });
+    const cb = collector();
+    const cp = collector();
+    const wb = watching(batched, 'w-batch', { since: 0, ...cb });
+    const wp = watching(plain, 'w-batch', { since: 0, batch: false, ...cp });
+    await waitFor(() => wb.status === 'live' && wp.status === 'live', 'both live');
+    // one commit of 200 events, and single writes
+    const updates = Array.from({ length: 200 }, (_, i) => ({
+      workflowId: wf.id,
+      stepId: i % 2 ? 'a' : 'b',
+      current: Math.floor(i / 2) + 1,
+      total: 1000,
+    }));
+    expectStatus(await admin.post('/api/progress', { updates }), 200);
+    await wf.step('a').progress({ current: 500, total: 1000 });
+    const last = (await sl.events('w-batch', 0, 1)).lastSeq;
+    await waitFor(() => wb.lastSeq === last && wp.lastSeq === last, 'both to reach the last event');
+    expect(
+      rangeProblems(
+        cb.events.map((e) => e.seq),
+        1,
+        last,
+      ),
+    ).toEqual([]);
+    expect(cb.events).toEqual(cp.events);
+    expect(cb.events).toEqual(await allEvents(sl, 'w-batch'));
+    // on the wire: `events` messages for the default watch (fewer than the events), one per event otherwise
+    expect(batchedWire.length).toBeGreaterThan(0);
+    expect(new Set(batchedWire)).toEqual(new Set(['events']));
+    expect(batchedWire.length).toBeLessThan(last / 10);
+    expect(plainWire.length).toBe(last);
+    expect(plainWire).not.toContain('events');
   });
 
   it('a project the key may not read: offline with the forbidden code; a bad key: offline, unauthorized', async () => {

@@ -227,6 +227,41 @@ describeOnMysql(
       expect(recorded.filter((v) => v > 0)).toHaveLength(1);
     });
 
+    it('a batched subscriber (batch: true) on B gets what a plain one gets, written through A and C, in `events` messages', async () => {
+      const p = project('batched');
+      const { socket: bs, col: bc } = await watcher(b.url, admin);
+      const { socket: ps, col: pc } = await watcher(b.url, admin);
+      expect(await ack(bs, 'subscribe', { projectId: p, batch: true })).toMatchObject({
+        ok: true,
+        batch: true,
+      });
+      await subscribe(ps, p);
+      const ids = ['w0', 'w1', 'w2', 'w3'].map((w) => `${p}-${w}`);
+      await Promise.all(ids.map((id, i) => createWorkflow(i % 2 ? apiC : apiA, p, id)));
+      await Promise.all(
+        ids.map(async (id, i) => {
+          const api = i % 2 ? apiC : apiA;
+          for (let k = 1; k <= 40; k++) await progress(api, id, 's', { current: k, total: 40 });
+        }),
+      );
+      // and a batch of 200 through A: one commit, many events at once
+      const updates = Array.from({ length: 200 }, (_, k) => ({
+        workflowId: ids[k % 4],
+        stepId: 's',
+        current: 1000 + k,
+        total: 2000,
+      }));
+      expectStatus(await apiA.post('/api/progress', { updates }), 200);
+      const last = await projectLastSeq(apiB, p);
+      await bc.waitForSeq(last);
+      await pc.waitForSeq(last);
+      expect(rangeProblems(bc.seqs(p), 1, last)).toEqual([]);
+      expect(bc.envelopes).toEqual(pc.envelopes);
+      expect(bc.envelopes).toEqual(await restEvents(apiB, p));
+      expect(bc.unbatched()).toBe(0);
+      expect(Math.max(...bc.batches)).toBeGreaterThan(1);
+    });
+
     it('a subscriber that moves from A to B with `since` misses nothing and gets nothing twice', async () => {
       const p = project('move');
       await createWorkflow(apiC, p, `${p}-w`);

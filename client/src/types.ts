@@ -394,6 +394,8 @@ export interface SubscribeAck {
   reset?: true;
   snapshot?: Snapshot;
   code?: string;
+  /** Present when the subscription asked for batched delivery (`batch: true`): events come as `events` arrays. */
+  batch?: true;
 }
 
 // ---- webhooks (§15) -------------------------------------------------------------------------------------

@@ -250,12 +250,28 @@ export function ack(socket: Socket, event: string, payload: unknown, timeoutMs =
 
 /** Everything a socket receives, in arrival order, with the Socket.IO event name it came under. */
 export class SocketCollector {
-  readonly received: { name: string; env: Envelope }[] = [];
+  /**
+   * Every envelope, in arrival order. One that came in a batched `events` message is listed under its type,
+   * with `batch` = the number of that message (1, 2, …); one sent on its own has no `batch`.
+   */
+  readonly received: { name: string; env: Envelope; batch?: number }[] = [];
+  /** The number of envelopes in each `events` message, in arrival order. */
+  readonly batches: number[] = [];
   disconnectReason?: string;
 
   constructor(readonly socket: Socket) {
-    socket.onAny((name: string, env: Envelope) => this.received.push({ name, env }));
+    socket.onAny((name: string, payload: unknown) => {
+      if (name !== 'events') return void this.received.push({ name, env: payload as Envelope });
+      const envs = payload as Envelope[];
+      this.batches.push(envs.length);
+      for (const env of envs) this.received.push({ name: env.type, env, batch: this.batches.length });
+    });
     socket.on('disconnect', (reason) => (this.disconnectReason = reason));
+  }
+
+  /** Envelopes that came on their own (one message per event). */
+  unbatched(): number {
+    return this.received.filter((r) => r.batch === undefined).length;
   }
 
   get envelopes(): Envelope[] {

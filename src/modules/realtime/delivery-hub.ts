@@ -25,6 +25,12 @@ export interface Subscriber {
   readonly direct: boolean;
   deliver(env: EventEnvelope): void;
   /**
+   * Called after each run of `deliver` calls that happen together (a replay page, a drained buffer, one
+   * published event): a subscriber that coalesces events (batched sockets) sends what it holds here, so
+   * that nothing it holds can be overtaken by a later room broadcast.
+   */
+  flush?(): void;
+  /**
    * A reset (§12): called with the result, snapshot included, before any event after its lastSeq is
    * delivered, so that the watcher has the snapshot first (the socket's ack, the SSE reset frame).
    */
@@ -52,12 +58,18 @@ class Channel {
   ready!: Promise<void>;
   order!: SeqOrderer;
   catchingUp = new Set<CatchUp>();
+  /** Live subscribers the hub delivers to itself (SSE streams), each event one by one. */
   live = new Set<Subscriber>();
+  /**
+   * Live subscribers served by a room (sockets): kept only so that the channel lives while they watch. The
+   * hub does not visit them per event: one broadcast per room reaches them all.
+   */
+  inRooms = new Set<Subscriber>();
   get lastPublished(): number {
     return this.order.lastEmitted;
   }
   get size(): number {
-    return this.catchingUp.size + this.live.size;
+    return this.catchingUp.size + this.live.size + this.inRooms.size;
   }
 }
 
@@ -141,6 +153,7 @@ export class DeliveryHub implements OnModuleDestroy {
             cu.lastSent = env.seq;
             replayed++;
           }
+          sub.flush?.();
           if (page.items.length < REPLAY_PAGE) break;
         }
       }
@@ -155,6 +168,7 @@ export class DeliveryHub implements OnModuleDestroy {
     if (reset) sub.announceReset?.(result);
     cu.replaying = false;
     for (const env of cu.buffer.splice(0)) this.sendCatchUp(cu, env);
+    sub.flush?.();
     this.tryGoLive(ch, cu);
     return result;
   }
@@ -164,6 +178,7 @@ export class DeliveryHub implements OnModuleDestroy {
     if (!ch) return;
     for (const cu of ch.catchingUp) if (cu.sub === sub) ch.catchingUp.delete(cu);
     ch.live.delete(sub);
+    ch.inRooms.delete(sub);
     this.dropIfIdle(sub.projectId, ch);
   }
 
@@ -216,7 +231,7 @@ export class DeliveryHub implements OnModuleDestroy {
     for (const fn of this.liveListeners) fn(env);
     for (const sub of ch.live) {
       if (sub.isClosed()) ch.live.delete(sub);
-      else if (sub.direct && (!sub.workflowId || sub.workflowId === env.workflowId)) sub.deliver(env);
+      else if (!sub.workflowId || sub.workflowId === env.workflowId) sub.deliver(env);
     }
     for (const cu of ch.catchingUp) {
       if (cu.sub.isClosed()) {
@@ -226,6 +241,7 @@ export class DeliveryHub implements OnModuleDestroy {
       if (cu.replaying) cu.buffer.push(env);
       else {
         this.sendCatchUp(cu, env);
+        cu.sub.flush?.();
         this.tryGoLive(ch, cu);
       }
     }
@@ -242,8 +258,8 @@ export class DeliveryHub implements OnModuleDestroy {
     if (cu.replaying || ch.lastPublished < cu.lastSent || !ch.catchingUp.has(cu)) return;
     ch.catchingUp.delete(cu);
     if (cu.sub.isClosed()) return;
-    // room members are kept here too, so that the channel lives while anyone watches the project
-    ch.live.add(cu.sub);
+    // room members are kept too, so that the channel lives while anyone watches the project
+    (cu.sub.direct ? ch.live : ch.inRooms).add(cu.sub);
     cu.sub.goLive();
   }
 

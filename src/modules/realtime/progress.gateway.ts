@@ -30,7 +30,17 @@ export const SLOW_CONSUMER_PACKETS = 10_000;
 export const SLOW_CONSUMER_BYTES = 8 * 1024 * 1024;
 
 const projectRoom = (projectId: string) => `p:${projectId}`;
+/** The project's subscribers that asked for `batch: true`: they get `events` messages instead of one per event. */
+const batchRoom = (projectId: string) => `pb:${projectId}`;
 const jobRoom = (workflowId: string) => `w:${workflowId}`;
+
+/** The Socket.IO event name of a batched message: an array of envelopes in seq order. */
+export const BATCH_EVENT = 'events';
+/**
+ * Most envelopes in one `events` message; more go out as several messages, in order. Bounds a message
+ * (an envelope with a `result` may be 256 KiB) for clients with a frame limit (ws's default is 100 MiB).
+ */
+export const MAX_BATCH_EVENTS = 256;
 
 interface SocketData {
   principal: Principal;
@@ -48,39 +58,73 @@ export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
 
 type Ack = Record<string, unknown>;
 
-/** One project or job subscription of a socket; live, it is a member of the room the server derived. */
+const emitBatches = (target: { emit(ev: string, ...args: unknown[]): unknown }, envs: EventEnvelope[]) => {
+  for (let i = 0; i < envs.length; i += MAX_BATCH_EVENTS)
+    target.emit(BATCH_EVENT, envs.length <= MAX_BATCH_EVENTS ? envs : envs.slice(i, i + MAX_BATCH_EVENTS));
+};
+
+/**
+ * One project or job subscription of a socket; live, it is a member of the room the server derived.
+ * A batched one (`subscribe` with `batch: true`) gathers what the hub delivers to it until the hub's
+ * `flush` and sends it as one `events` message; live, it is a member of the project's batch room.
+ */
 class SocketSubscription implements Subscriber {
   readonly direct = false;
   private closed = false;
+  private held: EventEnvelope[] = [];
   /** Sends the ack at once: a reset's ack (with its snapshot) goes out before the events after it. */
   reply?: (ack: Ack) => void;
 
   constructor(
     private readonly socket: Socket,
     readonly projectId: string,
+    /** The socket's subscriptions are keyed by this: one per project (batched or not), one per job. */
+    readonly key: string,
     readonly room: string,
     readonly workflowId?: string,
+    /** Batched: sends the batch room's pending events, before this socket joins or leaves that room. */
+    private readonly settleRoom?: () => void,
   ) {}
+
+  get batched(): boolean {
+    return this.settleRoom !== undefined;
+  }
 
   deliver(env: EventEnvelope): void {
     // a project subscription catching up skips events its socket already gets through a live job room
     if (!this.workflowId && env.workflowId && this.socket.rooms.has(jobRoom(env.workflowId))) return;
-    this.socket.emit(env.type, env);
+    if (this.batched) this.held.push(env);
+    else this.socket.emit(env.type, env);
+  }
+
+  flush(): void {
+    if (!this.held.length) return;
+    const envs = this.held;
+    this.held = [];
+    if (!this.isClosed()) emitBatches(this.socket, envs);
   }
 
   announceReset(res: SubscribeResult): void {
-    this.reply?.({ ok: true, ...res });
+    this.flush();
+    this.reply?.({ ok: true, ...res, ...(this.batched ? { batch: true } : {}) });
     const data = this.socket.data as SocketData;
     data.resetAllowance = Math.max(data.resetAllowance ?? 0, outboundBacklog(this.socket.conn).bytes);
     this.socket.conn.once('drain', () => (data.resetAllowance = 0));
   }
 
   goLive(): void {
-    if (!this.closed) void this.socket.join(this.room);
+    if (this.closed) return;
+    this.flush();
+    // what the room holds was published before this subscription caught up: it has had it directly
+    this.settleRoom?.();
+    void this.socket.join(this.room);
   }
 
   close(): void {
     this.closed = true;
+    this.held = [];
+    // what the room holds was published while this subscription was live: it goes out as it would have
+    if (this.socket.rooms.has(this.room)) this.settleRoom?.();
     void this.socket.leave(this.room);
   }
 
@@ -101,6 +145,9 @@ export class ProgressGateway
   private readonly logger = new Logger('ProgressGateway');
   @WebSocketServer() private server: Server;
   private slowTimer?: NodeJS.Timeout;
+  /** Per project, the live events for its batch room not sent yet: they go out together on the next turn. */
+  private readonly pendingBatches = new Map<string, EventEnvelope[]>();
+  private batchTimer?: NodeJS.Immediate;
 
   constructor(
     private readonly hub: DeliveryHub,
@@ -139,9 +186,18 @@ export class ProgressGateway
         (err: unknown) => next(new Error(err instanceof DomainError ? err.code : 'unavailable')),
       );
     });
+    // one broadcast per event and room: Socket.IO encodes the packet (and its websocket frame) once and
+    // writes the same frame to every member
     this.hub.onLive((env) => {
+      const rooms = this.server.sockets.adapter.rooms;
+      const batched = batchRoom(env.projectId);
+      const job = env.workflowId ? jobRoom(env.workflowId) : undefined;
       let target = this.server.to(projectRoom(env.projectId));
-      if (env.workflowId) target = target.to(jobRoom(env.workflowId));
+      if (rooms.has(batched)) {
+        this.queueBatch(env);
+        // a job-room member that is also in the batch room gets the event there, once and in order
+        if (job && rooms.has(job)) target = target.to(job).except(batched);
+      } else if (job) target = target.to(job);
       target.emit(env.type, env);
     });
     this.keys.onRevoke((keyId) => this.disconnectKey(keyId));
@@ -192,9 +248,37 @@ export class ProgressGateway
     if (!msg) return { ok: false, code: 'validation_failed' };
     const { principal } = socket.data as SocketData;
     if (!principal.canRead(msg.projectId)) return { ok: false, code: 'forbidden' };
-    const sub = new SocketSubscription(socket, msg.projectId, projectRoom(msg.projectId));
+    const { projectId } = msg;
+    const sub = msg.batch
+      ? new SocketSubscription(
+          socket,
+          projectId,
+          projectRoom(projectId),
+          batchRoom(projectId),
+          undefined,
+          () => this.flushBatch(projectId),
+        )
+      : new SocketSubscription(socket, projectId, projectRoom(projectId), projectRoom(projectId));
     sub.reply = reply;
     return this.start(socket, sub, msg.since);
+  }
+
+  private queueBatch(env: EventEnvelope): void {
+    const list = this.pendingBatches.get(env.projectId);
+    if (list) list.push(env);
+    else this.pendingBatches.set(env.projectId, [env]);
+    this.batchTimer ??= setImmediate(() => {
+      this.batchTimer = undefined;
+      for (const projectId of [...this.pendingBatches.keys()]) this.flushBatch(projectId);
+    });
+  }
+
+  /** Sends a project's pending live events to its batch room: one `events` message, encoded once for all. */
+  private flushBatch(projectId: string): void {
+    const envs = this.pendingBatches.get(projectId);
+    if (!envs) return;
+    this.pendingBatches.delete(projectId);
+    emitBatches(this.server.to(batchRoom(projectId)), envs);
   }
 
   unsubscribe(socket: Socket, body: unknown): Ack {
@@ -214,7 +298,8 @@ export class ProgressGateway
     } catch (err) {
       return { ok: false, code: err instanceof DomainError ? err.code : 'unavailable' };
     }
-    const sub = new SocketSubscription(socket, projectId, jobRoom(msg.workflowId), msg.workflowId);
+    const room = jobRoom(msg.workflowId);
+    const sub = new SocketSubscription(socket, projectId, room, room, msg.workflowId);
     sub.reply = reply;
     return this.start(socket, sub, msg.since);
   }
@@ -229,24 +314,24 @@ export class ProgressGateway
   private async start(socket: Socket, sub: SocketSubscription, since: number | undefined): Promise<Ack> {
     const data = socket.data as SocketData;
     // a subscription replacing one of the same room does not count twice
-    if (!data.subs.has(sub.room) && data.subs.size >= MAX_SUBSCRIPTIONS_PER_SOCKET)
+    if (!data.subs.has(sub.key) && data.subs.size >= MAX_SUBSCRIPTIONS_PER_SOCKET)
       return { ok: false, code: 'rate_limited' };
-    this.stop(socket, sub.room);
-    data.subs.set(sub.room, sub);
+    this.stop(socket, sub.key);
+    data.subs.set(sub.key, sub);
     try {
       const res = await this.hub.subscribe(sub, since);
-      return { ok: true, ...res };
+      return { ok: true, ...res, ...(sub.batched ? { batch: true } : {}) };
     } catch (err) {
-      this.stop(socket, sub.room);
+      if (data.subs.get(sub.key) === sub) this.stop(socket, sub.key);
       return { ok: false, code: err instanceof DomainError ? err.code : 'unavailable' };
     }
   }
 
-  private stop(socket: Socket, room: string): void {
+  private stop(socket: Socket, key: string): void {
     const data = socket.data as SocketData;
-    const prev = data.subs.get(room);
+    const prev = data.subs.get(key);
     if (!prev) return;
-    data.subs.delete(room);
+    data.subs.delete(key);
     prev.close();
     this.hub.unsubscribe(prev);
   }
@@ -275,5 +360,6 @@ export class ProgressGateway
 
   onApplicationShutdown(): void {
     if (this.slowTimer) clearInterval(this.slowTimer);
+    if (this.batchTimer) clearImmediate(this.batchTimer);
   }
 }

@@ -1,5 +1,5 @@
 import { plainToInstance } from 'class-transformer';
-import { IsInt, IsOptional, Matches, Min, validateSync } from 'class-validator';
+import { IsBoolean, IsInt, IsOptional, Matches, Min, validateSync } from 'class-validator';
 import { jsonLimitProblem } from '../../common/validation/json-limits';
 import { ID_MESSAGE, ID_PATTERN } from '../../common/validation/validators';
 
@@ -11,6 +11,11 @@ export class SubscribeMessage {
   @IsInt()
   @Min(0)
   since?: number;
+
+  /** Opt-in: live and replayed events come as `events` messages, arrays of envelopes in seq order. */
+  @IsOptional()
+  @IsBoolean()
+  batch?: boolean;
 }
 
 export class ProjectMessage {
