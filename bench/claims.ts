@@ -370,6 +370,7 @@ async function rawComplete(conn: PoolConnection, id: string, token: string): Pro
         type,
         id,
         stepId,
+        1, // attempt: each raw workflow is claimed once
         now,
         JSON.stringify(data),
       ]),
@@ -610,7 +611,11 @@ export function claimsReport(r: ClaimsResult): string {
     row(
       `${c.mode === 'claim' ? 'claims' : 'claim → complete round trips'}/s, ${c.workers} workers ≥ 0.5 × raw`,
       `${ratio(c).toFixed(3)}×`,
-      ratio(c) >= 0.5 && c.app.failures === 0 && c.app.doubles === 0 ? 'pass' : '**FAIL**',
+      c.raw.failures > 0 || perSecond(c.raw) === 0
+        ? '**INVALID** (the raw baseline failed)'
+        : ratio(c) >= 0.5 && c.app.failures === 0 && c.app.doubles === 0
+          ? 'pass'
+          : '**FAIL**',
     );
   const c8 = r.cells.find((c) => c.mode === 'claim' && c.workers === 8);
   if (c8)
