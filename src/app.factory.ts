@@ -1,10 +1,13 @@
 import { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { AppModule } from './app.module';
 import { AppConfig } from './config/app.config';
+import { toDomainError } from './common/errors/all-exceptions.filter';
+import { errorBody } from './common/errors/error-body';
 import { registerBodyParsers, MAX_BODY_BYTES } from './common/http/body-parsers';
 import { createValidationPipe } from './common/validation/validation.pipe';
 import { DbService } from './database/db.service';
@@ -20,14 +23,24 @@ export async function createApp(): Promise<INestApplication> {
     bodyLimit: MAX_BODY_BYTES,
     // Idle keep-alive connections stay open 65 s (Node's default is 5 s): a client that sends its next request
     // on an idle connection just as the server closes it gets "other side closed" for a POST it cannot retry
-    // (seen under load with long-poll claims). Clients (undici) read the Keep-Alive header and close first.
+    // (seen once in CI on a key-creating POST). Clients (undici) read the Keep-Alive header and close first.
     keepAliveTimeout: 65_000,
     // on shutdown, close the connections still open once the app has stopped: a browser's preconnected
     // socket (no request yet) is never "idle" to Node, and server.close() would wait for it indefinitely
     forceCloseConnections: true,
     // routes match as Express matched them (case-insensitive, a trailing slash ignored); ids up to 64
-    // characters are the contract's, longer ones must reach validation (400), not the router's 404
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 1024 },
+    // characters are the contract's, longer ones must reach validation (400) or the lookup (404), never the
+    // router's own 414: any parameter that fits in a request line (Node reads at most 16 KiB of headers)
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 16 * 1024 },
+    // errors the router raises before Nest sees the request (a URL with broken percent-encoding) get the
+    // contract's error body, like every other error
+    frameworkErrors: (err: Error, _req: FastifyRequest, reply: FastifyReply) => {
+      const e = toDomainError(err);
+      void reply
+        .status(e.status)
+        .type('application/json; charset=utf-8')
+        .send(JSON.stringify(errorBody(e)));
+    },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule, adapter, {
     bufferLogs: true,

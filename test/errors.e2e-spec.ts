@@ -1,6 +1,8 @@
 import { STATUS_CODES } from 'node:http';
+import { connect } from 'node:net';
 import { ApiResponse, Client, createKey } from './support/http';
-import { useServer } from './support/fixture';
+import { ServerFixture, useServer } from './support/fixture';
+import { ADMIN_TOKEN } from './support/server';
 
 /**
  * CONTRACT §0 and §1: the error body, malformed and oversized bodies, unknown routes, and the rule that a
@@ -13,7 +15,11 @@ let admin: Client;
 let counter = 0;
 const project = (name: string) => `err-${name}-${++counter}`;
 
-useServer((fx) => (admin = fx.admin));
+let fixture: ServerFixture;
+useServer((fx) => {
+  fixture = fx;
+  admin = fx.admin;
+});
 
 /** The contract's error body: statusCode, error (the status text), code, message; JSON. */
 function expectErrorBody(res: ApiResponse, status: number, code: string, what = ''): void {
@@ -220,6 +226,62 @@ describe('error bodies', () => {
         `${method} ${path}`,
       );
     }
+  });
+});
+
+it('a URL the router reads before Nest still gets the contract error body: ids of any length, broken percent-encoding', async () => {
+  const long = 'a'.repeat(2000); // Fastify's router answered 414 with its own body past 1,024 characters
+  expectErrorBody(await admin.get(`/api/workflows/${long}`), 404, 'not_found', 'GET a long id');
+  expectErrorBody(
+    await admin.post(`/api/workflows/${long}/steps/a/progress`, { progress: 5 }),
+    404,
+    'not_found',
+    'progress on a long id',
+  );
+  expectErrorBody(
+    await admin.post(`/api/projects/${long}/workflows`, { type: 't', steps: [{ id: 'a' }] }),
+    400,
+    'validation_failed',
+    'a long project id',
+  );
+  // the router refused this one with FST_ERR_BAD_URL and its own body
+  const bad = await admin.get('/api/workflows/%E0%A4%A');
+  expectErrorBody(bad, 400, 'validation_failed', 'broken percent-encoding');
+  expect(bad.body.details).toEqual([]);
+});
+
+it('a body declared over 1 MiB is read before the 413 goes out, so a client still sending it reads the 413', async () => {
+  // Answering at once and closing made a client still writing fail with EPIPE (seen in this spec's 2 MiB POST)
+  const wf = await create(project('drain'), { type: 't', steps: [{ id: 'a' }] });
+  const declared = 2 * MiB;
+  const socket = connect(fixture.server.port, '127.0.0.1');
+  const received: Buffer[] = [];
+  let socketError: Error | undefined;
+  socket.on('data', (b) => received.push(b));
+  socket.on('error', (e) => (socketError = e));
+  const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  const write = (data: string | Buffer) =>
+    new Promise<void>((resolve) => socket.write(data, () => resolve()));
+  await write(
+    `POST /api/workflows/${wf.id}/steps/a/complete HTTP/1.1\r\nHost: 127.0.0.1\r\n` +
+      `Authorization: Bearer ${ADMIN_TOKEN}\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${declared}\r\nConnection: close\r\n\r\n`,
+  );
+  const chunk = Buffer.alloc(64 * 1024, 0x20);
+  await write(chunk);
+  // sentinel: two round trips on other connections, so the server has read the headers above and decided
+  for (let i = 0; i < 2; i++) expect((await admin.get('/api/keys')).status).toBe(200);
+  expect({ answeredBeforeTheBodyWasSent: Buffer.concat(received).length }).toEqual({
+    answeredBeforeTheBodyWasSent: 0,
+  });
+  for (let sent = chunk.length; sent < declared; sent += chunk.length) await write(chunk);
+  await ended;
+  expect(socketError).toBeUndefined();
+  const response = Buffer.concat(received).toString('utf8');
+  expect(response).toMatch(/^HTTP\/1\.1 413 /);
+  expect(JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4))).toMatchObject({
+    statusCode: 413,
+    code: 'payload_too_large',
   });
 });
 

@@ -17,18 +17,13 @@ const HTTP_CODE: Record<number, ErrorCode> = {
 /** Turns anything thrown into a DomainError with a contract code: one place, one body shape, never a stack. */
 export function toDomainError(exception: unknown): DomainError {
   if (exception instanceof DomainError) return exception;
-  // body-parser errors carry a `type`; the Express adapter may wrap them in an HttpException (as `cause`)
-  const e = (exception as any)?.cause?.type ? (exception as any).cause : (exception as any);
-  if (e?.type === 'entity.parse.failed')
-    return new DomainError('malformed_json', 'the request body is not valid JSON');
-  if (e?.type === 'entity.too.large')
-    return new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
-  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported')
-    return new DomainError('validation_failed', 'unsupported body encoding');
+  const e = exception as any;
   // Fastify's own errors (body limit, broken Content-Length, ...) carry a `FST_` code and a status
   if (typeof e?.code === 'string' && e.code.startsWith('FST_')) {
     if (e.statusCode === 413) return new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
     if (e.statusCode === 415) return new DomainError('validation_failed', 'unsupported content type');
+    if (e.code === 'FST_ERR_BAD_URL')
+      return new DomainError('validation_failed', 'the URL is not valid (bad percent-encoding)');
     if (e.statusCode === 400) return new DomainError('validation_failed', String(e.message));
   }
   if (exception instanceof HttpException) {

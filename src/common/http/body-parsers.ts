@@ -34,8 +34,41 @@ export function parseJsonBody(req: Pick<FastifyRequest, 'headers'>, text: string
   return body;
 }
 
+/** A declared body up to this size is read and discarded before the 413 goes out; past it the 413 closes. */
+const DRAIN_MAX_BYTES = 16 * MAX_BODY_BYTES;
+/** ... and the reading stops after this long. */
+const DRAIN_MAX_MS = 5_000;
+
+/**
+ * A body declared larger than the limit is answered 413 only once the client has sent it (up to 16 MiB and
+ * 5 s), as Express's body-parser did: answering at once and closing the connection makes a client that is
+ * still writing fail with EPIPE or a reset instead of reading the 413.
+ */
+function drainOversizedBodies(fastify: FastifyInstance): void {
+  fastify.addHook('preParsing', (req, _reply, payload, done) => {
+    const declared = Number(req.headers['content-length']);
+    if (!(declared > MAX_BODY_BYTES)) return done(null, payload);
+    const tooLarge = new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
+    if (declared > DRAIN_MAX_BYTES) return done(tooLarge);
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      payload.removeListener('end', finish);
+      payload.removeListener('error', finish);
+      done(tooLarge);
+    };
+    const timer = setTimeout(finish, DRAIN_MAX_MS);
+    payload.on('end', finish);
+    payload.on('error', finish);
+    payload.resume();
+  });
+}
+
 /** Replaces Fastify's own parsers (which refuse `__proto__` and unknown types with their own errors). */
 export function registerBodyParsers(fastify: FastifyInstance): void {
+  drainOversizedBodies(fastify);
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (req, text, done) => {
     try {
