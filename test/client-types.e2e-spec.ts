@@ -173,6 +173,8 @@ describe('@stepline/client types match the server (§16)', () => {
       ParentRequest: 'ParentRef',
       ParentRefView: 'ParentRef',
       CreateWebhookRequest: 'CreateWebhookRequest',
+      StepDurationsView: 'StepDurations',
+      StepDurationView: 'StepDuration',
     };
     // the analysis and session requests (§5, §7) are not part of the client
     const outOfScope = new Set(['SubmitAnalysisRequest', 'StartAnalysisRequest']);

@@ -7,6 +7,7 @@ import type {
   ProjectSummary,
   QueueSummary,
   Workflow,
+  StepDurations,
   WorkflowPage,
   WorkflowStatus,
 } from './types.js';
@@ -33,9 +34,19 @@ export interface SteplineOptions {
 export interface ListWorkflowsFilter {
   status?: WorkflowStatus | WorkflowStatus[];
   type?: string;
+  /** Workflows whose type starts with this. */
+  typePrefix?: string;
+  /** A part of the id or the name, any case (1–100 characters). */
+  search?: string;
+  /** Created at or after this time. */
+  createdFrom?: Date | string;
+  /** Created before this time. */
+  createdTo?: Date | string;
   limit?: number;
   cursor?: string;
 }
+
+const isoOf = (t: Date | string): string => (typeof t === 'string' ? t : t.toISOString());
 
 const enc = encodeURIComponent;
 
@@ -127,10 +138,24 @@ export class Stepline implements HandleHost {
     return (await this.transport.call<Workflow>('GET', `/api/workflows/${enc(id)}`)).body;
   }
 
+  /** A workflow type's recorded step durations (median, p90, slow threshold), for timelines. */
+  async stepDurations(projectId: string, type: string): Promise<StepDurations> {
+    return (
+      await this.transport.call<StepDurations>(
+        'GET',
+        `/api/projects/${enc(projectId)}/step-durations?type=${enc(type)}`,
+      )
+    ).body;
+  }
+
   async listWorkflows(projectId: string, filter: ListWorkflowsFilter = {}): Promise<WorkflowPage> {
     const q = new URLSearchParams();
     if (filter.status) q.set('status', ([] as string[]).concat(filter.status).join(','));
     if (filter.type) q.set('type', filter.type);
+    if (filter.typePrefix) q.set('typePrefix', filter.typePrefix);
+    if (filter.search) q.set('search', filter.search);
+    if (filter.createdFrom !== undefined) q.set('createdFrom', isoOf(filter.createdFrom));
+    if (filter.createdTo !== undefined) q.set('createdTo', isoOf(filter.createdTo));
     if (filter.limit !== undefined) q.set('limit', String(filter.limit));
     if (filter.cursor) q.set('cursor', filter.cursor);
     const qs = q.toString();

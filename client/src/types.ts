@@ -85,6 +85,23 @@ export interface WorkflowPage {
   nextCursor: string | null;
 }
 
+/** One step's recorded durations (`GET /api/projects/:projectId/step-durations?type=`). */
+export interface StepDuration {
+  stepId: string;
+  runs: number;
+  medianMs: number;
+  p90Ms: number;
+  /** §13's slow threshold; null below 5 runs. */
+  slowAfterMs: number | null;
+}
+
+/** A workflow type's step durations over its newest 20 completed runs, in the newest run's step order. */
+export interface StepDurations {
+  type: string;
+  runs: number;
+  steps: StepDuration[];
+}
+
 export interface Log {
   id: number;
   workflowId: string;

@@ -51,3 +51,22 @@ export const CommaSeparated = () =>
           .filter(Boolean)
       : value,
   );
+
+/** An ISO 8601 date or date-time (`2026-12-05`, `2026-12-05T14:02:00.000Z`, `...+01:00`): a linear check. */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?$/;
+
+export function isDateTime(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= 40 && DATE_TIME.test(v) && Number.isFinite(Date.parse(v));
+}
+
+/** A date-time the API accepts in a query (see isDateTime). */
+export function IsDateTime(options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isDateTime',
+      target: object.constructor,
+      propertyName,
+      options: { message: `${propertyName} must be an ISO 8601 date-time`, ...options },
+      validator: { validate: (value: unknown) => value === undefined || isDateTime(value) },
+    });
+}

@@ -33,7 +33,12 @@ import { UnclaimWorkflowHandler } from './commands/unclaim-workflow/unclaim-work
 import { WorkflowQueueQueries } from './queries/queue.queries';
 import { MarkStepSlowHandler } from './commands/mark-step-slow/mark-step-slow.handler';
 import { GetResetSnapshotHandler } from './queries/get-reset-snapshot/get-reset-snapshot.handler';
-import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './queries/workflow-query.handlers';
+import {
+  GetStepDurationsHandler,
+  GetWorkflowHandler,
+  ListLogsHandler,
+  ListWorkflowsHandler,
+} from './queries/workflow-query.handlers';
 
 /**
  * Workflows, their steps, logs, leases (the queue is this table) and ETA history. Other modules use the
@@ -73,6 +78,7 @@ import { GetWorkflowHandler, ListLogsHandler, ListWorkflowsHandler } from './que
     GetWorkflowHandler,
     ListWorkflowsHandler,
     ListLogsHandler,
+    GetStepDurationsHandler,
     GetResetSnapshotHandler,
     MarkStepSlowHandler,
     QueueWaitEstimator,

@@ -1,9 +1,15 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { CommaSeparated, ID_MESSAGE, ID_PATTERN } from '../../../common/validation/validators';
+import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import { CommaSeparated, ID_MESSAGE, ID_PATTERN, IsDateTime } from '../../../common/validation/validators';
 
 const STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'];
+
+export class StepDurationsParams {
+  @ApiProperty({ description: 'the workflow type' })
+  @Matches(ID_PATTERN, { message: `type ${ID_MESSAGE}` })
+  type: string;
+}
 
 export class ListWorkflowsParams {
   @ApiPropertyOptional({ description: 'comma-separated: queued,running,completed,failed,cancelled' })
@@ -16,6 +22,27 @@ export class ListWorkflowsParams {
   @IsOptional()
   @Matches(ID_PATTERN, { message: `type ${ID_MESSAGE}` })
   type?: string;
+
+  @ApiPropertyOptional({ description: 'the start of a type: workflows whose type begins with it' })
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: `typePrefix must be the start of an id (${ID_MESSAGE})` })
+  typePrefix?: string;
+
+  @ApiPropertyOptional({ description: 'a part of the id or the name, any case (1-100 characters)' })
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  search?: string;
+
+  @ApiPropertyOptional({ description: 'created at or after this time (ISO 8601)' })
+  @IsOptional()
+  @IsDateTime()
+  createdFrom?: string;
+
+  @ApiPropertyOptional({ description: 'created before this time (ISO 8601)' })
+  @IsOptional()
+  @IsDateTime()
+  createdTo?: string;
 
   @ApiPropertyOptional({ default: 50, maximum: 500 })
   @IsOptional()

@@ -13,7 +13,12 @@ import { SkipStepCommand } from '../commands/skip-step/skip-step.command';
 import { CancelWorkflowCommand } from '../commands/cancel-workflow/cancel-workflow.command';
 import { AppendLogCommand } from '../commands/append-log/append-log.command';
 import { RecordProgressBatchCommand } from '../commands/record-progress-batch/record-progress-batch.command';
-import { GetWorkflowQuery, ListLogsQuery, ListWorkflowsQuery } from '../queries/workflow.queries';
+import {
+  GetStepDurationsQuery,
+  GetWorkflowQuery,
+  ListLogsQuery,
+  ListWorkflowsQuery,
+} from '../queries/workflow.queries';
 import type { WorkflowStatus } from '../domain/workflow.types';
 import {
   AppendLogRequest,
@@ -26,8 +31,8 @@ import {
   StepProgressRequest,
 } from './workflow.requests';
 import { AfterParams } from '../../../common/validation/after.params';
-import { ListWorkflowsParams } from './query-params';
-import { WorkflowPage, WorkflowView } from '../views/workflow.view';
+import { ListWorkflowsParams, StepDurationsParams } from './query-params';
+import { StepDurationsView, WorkflowPage, WorkflowView } from '../views/workflow.view';
 
 @ApiTags('workflows')
 @ApiBearerAuth()
@@ -67,8 +72,23 @@ export class WorkflowsController {
         q.type,
         q.limit ?? 50,
         q.cursor,
+        {
+          search: q.search,
+          typePrefix: q.typePrefix,
+          createdFrom: q.createdFrom === undefined ? undefined : Date.parse(q.createdFrom),
+          createdTo: q.createdTo === undefined ? undefined : Date.parse(q.createdTo),
+        },
       ),
     );
+  }
+
+  @Get('projects/:projectId/step-durations')
+  @ApiOkResponse({ type: StepDurationsView })
+  stepDurations(
+    @Param('projectId') projectId: string,
+    @Query() q: StepDurationsParams,
+  ): Promise<StepDurationsView> {
+    return this.queries.execute(new GetStepDurationsQuery(projectId, q.type));
   }
 
   @Get('workflows/:id')

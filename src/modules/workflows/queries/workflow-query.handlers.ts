@@ -8,9 +8,15 @@ import { WorkflowMapper } from '../database/workflow.mapper';
 import { WORKFLOW_SELECT, WorkflowRepository } from '../database/workflow.repository';
 import { EtaHistory } from '../eta/eta-history';
 import { QueueWaitEstimator } from '../eta/queue-wait';
-import type { WorkflowPage, WorkflowView } from '../views/workflow.view';
+import type { StepDurationsView, WorkflowPage, WorkflowView } from '../views/workflow.view';
+import { GAPS_KEY, median, quantile, slowThresholdMs } from '../domain/eta-estimator';
 import type { LogView } from '../views/workflow.view';
-import { GetWorkflowQuery, ListLogsQuery, ListWorkflowsQuery } from './workflow.queries';
+import {
+  GetStepDurationsQuery,
+  GetWorkflowQuery,
+  ListLogsQuery,
+  ListWorkflowsQuery,
+} from './workflow.queries';
 
 @QueryHandler(GetWorkflowQuery)
 export class GetWorkflowHandler implements IQueryHandler<GetWorkflowQuery, WorkflowView> {
@@ -44,6 +50,11 @@ function decodeCursor(cursor: string): number {
   ]);
 }
 
+/** A LIKE pattern that matches `text` literally ('!' is the escape character on both databases). */
+function escapeLike(text: string): string {
+  return text.replace(/[!%_]/g, (c) => `!${c}`);
+}
+
 /** Newest first by the seq of workflow:created (exact commit order), keyset pagination on it. */
 @QueryHandler(ListWorkflowsQuery)
 export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, WorkflowPage> {
@@ -64,6 +75,24 @@ export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, W
     if (q.type) {
       where.push('type = ?');
       params.push(q.type);
+    }
+    const f = q.filter;
+    if (f.typePrefix) {
+      where.push('SUBSTR(type, 1, ?) = ?');
+      params.push(f.typePrefix.length, f.typePrefix);
+    }
+    if (f.search) {
+      const pattern = `%${escapeLike(f.search.toLowerCase())}%`;
+      where.push(`(LOWER(id) LIKE ? ESCAPE '!' OR LOWER(name) LIKE ? ESCAPE '!')`);
+      params.push(pattern, pattern);
+    }
+    if (f.createdFrom !== undefined) {
+      where.push('created_at >= ?');
+      params.push(f.createdFrom);
+    }
+    if (f.createdTo !== undefined) {
+      where.push('created_at < ?');
+      params.push(f.createdTo);
     }
     if (q.cursor) {
       where.push('created_seq < ?');
@@ -100,5 +129,34 @@ export class ListLogsHandler implements IQueryHandler<ListLogsQuery, { items: Lo
   async execute(q: ListLogsQuery): Promise<{ items: LogView[] }> {
     await this.directory.projectFor(q.principal, q.workflowId);
     return { items: await this.logs.after(q.workflowId, q.after, q.limit) };
+  }
+}
+
+/** The type's recorded step durations, from the ETA history the estimates use (the newest 20 runs). */
+@QueryHandler(GetStepDurationsQuery)
+export class GetStepDurationsHandler implements IQueryHandler<GetStepDurationsQuery, StepDurationsView> {
+  constructor(private readonly etaHistory: EtaHistory) {}
+
+  async execute(q: GetStepDurationsQuery): Promise<StepDurationsView> {
+    const runs = (await this.etaHistory.forProject(q.projectId)).get(q.type)?.runs ?? [];
+    const byStep = new Map<string, number[]>();
+    for (const run of runs)
+      for (const [stepId, ms] of Object.entries(run)) {
+        if (stepId === GAPS_KEY || !Number.isFinite(ms) || ms < 0) continue;
+        const list = byStep.get(stepId);
+        if (list) list.push(ms);
+        else byStep.set(stepId, [ms]);
+      }
+    return {
+      type: q.type,
+      runs: runs.length,
+      steps: [...byStep].map(([stepId, list]) => ({
+        stepId,
+        runs: list.length,
+        medianMs: Math.round(median(list)!),
+        p90Ms: Math.round(quantile(list, 0.9)!),
+        slowAfterMs: slowThresholdMs(list),
+      })),
+    };
   }
 }

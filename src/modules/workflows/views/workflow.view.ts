@@ -78,6 +78,27 @@ export class WorkflowPage {
   @ApiProperty({ nullable: true, type: String }) nextCursor: string | null;
 }
 
+export class StepDurationView {
+  @ApiProperty() stepId: string;
+  @ApiProperty({ description: 'recorded runs that have this step' }) runs: number;
+  @ApiProperty() medianMs: number;
+  @ApiProperty({ description: '90th percentile (linear interpolation)' }) p90Ms: number;
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: "§13's slow threshold, max(p95, 1.5 × median); null below 5 runs",
+  })
+  slowAfterMs: number | null;
+}
+
+/** A workflow type's recorded step durations (the newest 20 completed runs), for timelines. */
+export class StepDurationsView {
+  @ApiProperty() type: string;
+  @ApiProperty({ description: 'completed runs the figures are taken over' }) runs: number;
+  @ApiProperty({ type: [StepDurationView], description: "in the newest run's step order" })
+  steps: StepDurationView[];
+}
+
 /** A workflow log line as the API answers it. */
 export interface LogView {
   id: number;
