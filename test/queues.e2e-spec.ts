@@ -543,6 +543,32 @@ describe('queues (§6)', () => {
       expectStatus(none, 200);
       expect(none.body.items.find((i: any) => i.name === 'mon')).toBeUndefined();
       expectStatus(await api.withToken('').get('/api/queues'), 401);
+
+      // ?projectId= narrows to one project (the dashboard's panel): admin asking for mon-a gets mon-a's numbers,
+      // each worker with the workflows it holds there, and the per-minute history of the last 30 minutes
+      const one = await api.get('/api/queues?projectId=mon-a');
+      expectStatus(one, 200);
+      expect(one.body.items.map((i: any) => i.name)).toEqual(['mon']);
+      const m = one.body.items[0];
+      expect(m).toMatchObject({ queued: 1, running: 2, completedLastMinute: 1, failedLastMinute: 1 });
+      const held = Object.fromEntries(m.workers.map((w: any) => [w.workerId, w.workflowIds]));
+      expect(held).toEqual({ wa: ['mon-a1'], wb: ['mon-a2'], wz: [] }); // wz: seen, holding nothing in mon-a
+      expect(m.history.completed).toHaveLength(30);
+      expect(m.history.failed).toHaveLength(30);
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      expect([sum(m.history.completed), sum(m.history.failed)]).toEqual([1, 1]);
+      // the unscoped answer carries the same fields; a scoped key's workers list what they hold in its projects
+      expect(Object.fromEntries(q.workers.map((w: any) => [w.workerId, w.workflowIds]))).toEqual({
+        wa: ['mon-a1'],
+        wb: ['mon-a2'],
+      });
+      expect(sum(all.history.completed)).toBe(1);
+      // a project the key may not read, or not an id
+      expectStatus(await keyA.get('/api/queues?projectId=mon-b'), 403, 'forbidden');
+      expectStatus(await api.get('/api/queues?projectId=-x'), 400, 'validation_failed');
+      const none2 = await api.get('/api/queues?projectId=mon-c');
+      expectStatus(none2, 200);
+      expect(none2.body.items).toEqual([]);
     });
 
     it('GET /api/projects/:p/queue: queued and running workflows, positions 1..n in claim order', async () => {

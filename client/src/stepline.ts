@@ -180,8 +180,10 @@ export class Stepline implements HandleHost {
     return (await this.transport.call<{ items: ProjectSummary[] }>('GET', '/api/projects')).body.items;
   }
 
-  async queues(): Promise<QueueSummary[]> {
-    return (await this.transport.call<{ items: QueueSummary[] }>('GET', '/api/queues')).body.items;
+  /** The queues over the key's projects, or over one project (`projectId`). */
+  async queues(projectId?: string): Promise<QueueSummary[]> {
+    const path = projectId === undefined ? '/api/queues' : `/api/queues?projectId=${enc(projectId)}`;
+    return (await this.transport.call<{ items: QueueSummary[] }>('GET', path)).body.items;
   }
 
   /** Runs `handler` for each workflow claimed from `queue` (§6). */

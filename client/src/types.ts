@@ -226,6 +226,8 @@ export interface QueueWorker {
   workerId: string;
   lastSeenAt: string;
   running: number;
+  /** The workflows it holds, within the key's projects (or the one asked for). */
+  workflowIds: string[];
 }
 
 export interface QueueSummary {
@@ -235,6 +237,8 @@ export interface QueueSummary {
   oldestQueuedAgeMs: number | null;
   completedLastMinute: number;
   failedLastMinute: number;
+  /** Completed and failed per minute over the last 30 minutes, oldest first. */
+  history: { completed: number[]; failed: number[] };
   workers: QueueWorker[];
 }
 

@@ -5,7 +5,7 @@ export type { OpContext, OpOutcome, WorkflowOp } from './database/workflow-unit-
 export { Workflow, DEFAULT_LEASE_MS, sessionLockOf, type ProgressInput } from './domain/workflow.aggregate';
 export type { ErrorInfo, StepStatus, WorkflowStatus } from './domain/workflow.types';
 export type { LogView, StepView, WorkflowView } from './views/workflow.view';
-export type { QueueCounts } from './queries/queue.queries';
+export { type QueueCounts, HISTORY_MINUTES } from './queries/queue.queries';
 export { CreateWorkflowCommand } from './commands/create-workflow/create-workflow.command';
 export { StartStepCommand } from './commands/start-step/start-step.command';
 export { RecordStepProgressCommand } from './commands/record-step-progress/record-step-progress.command';

@@ -102,8 +102,8 @@ export class WorkflowsPort {
     }));
   }
 
-  queueCounts(principal: Principal, now: number): Promise<Map<string, QueueCounts>> {
-    return this.queues.queueCounts(principal, now);
+  queueCounts(principal: Principal, now: number, projectId?: string): Promise<Map<string, QueueCounts>> {
+    return this.queues.queueCounts(principal, now, projectId);
   }
 
   projectQueue(

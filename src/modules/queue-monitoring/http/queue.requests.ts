@@ -35,3 +35,12 @@ export class HeartbeatRequest {
   @Max(600000)
   leaseMs?: number;
 }
+
+export class QueuesParams {
+  @ApiPropertyOptional({
+    description: "only this project (beyond the contract: the dashboard's queue panel)",
+  })
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: `projectId ${ID_MESSAGE}` })
+  projectId?: string;
+}

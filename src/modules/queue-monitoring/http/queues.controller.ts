@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { AppConfig } from '../../../config/app.config';
@@ -9,7 +9,7 @@ import { ID_MESSAGE, isId } from '../../../common/validation/validators';
 import { DEFAULT_LEASE_MS, type Claimed } from '../../workflows';
 import { ClaimService } from '../claim.service';
 import { QueueMonitoringQueries, QueueSummary } from '../queries/queue-monitoring.queries';
-import { ClaimRequest, HeartbeatRequest } from './queue.requests';
+import { ClaimRequest, HeartbeatRequest, QueuesParams } from './queue.requests';
 
 @ApiTags('queues')
 @ApiBearerAuth()
@@ -64,9 +64,12 @@ export class QueuesController {
     return this.claims.heartbeat(p, id, b.leaseToken, b.leaseMs);
   }
 
+  /** `?projectId=` narrows the counts, workers and history to one project the key may read. */
   @Get('queues')
-  queues(@CurrentPrincipal() p: Principal): Promise<{ items: QueueSummary[] }> {
-    return this.queries.listQueues(p);
+  queues(@CurrentPrincipal() p: Principal, @Query() q: QueuesParams): Promise<{ items: QueueSummary[] }> {
+    if (q.projectId !== undefined && !p.canRead(q.projectId))
+      throw new DomainError('forbidden', `no access to project ${q.projectId}`);
+    return this.queries.listQueues(p, q.projectId);
   }
 
   @Get('projects/:projectId/queue')

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../../../common/auth/principal';
 import { DbService } from '../../../database/db.service';
-import { WorkflowsPort } from '../../workflows';
+import { HISTORY_MINUTES, WorkflowsPort } from '../../workflows';
 
 export interface QueueSummary {
   name: string;
@@ -10,7 +10,10 @@ export interface QueueSummary {
   oldestQueuedAgeMs: number | null;
   completedLastMinute: number;
   failedLastMinute: number;
-  workers: { workerId: string; lastSeenAt: string; running: number }[];
+  /** Completed and failed per minute, the last 30 minutes, oldest first (beyond the contract). */
+  history: { completed: number[]; failed: number[] };
+  /** `workflowIds`: what the worker holds in the caller's scope (beyond the contract). */
+  workers: { workerId: string; lastSeenAt: string; running: number; workflowIds: string[] }[];
 }
 
 /** Workers seen in this window are listed; older rows are deleted (QueueWorkersSweeper). */
@@ -28,9 +31,13 @@ export class QueueMonitoringQueries {
     private readonly workflows: WorkflowsPort,
   ) {}
 
-  async listQueues(principal: Principal): Promise<{ items: QueueSummary[] }> {
+  /** Over the caller's projects, or over `projectId` alone (which the caller may read). */
+  async listQueues(principal: Principal, projectId?: string): Promise<{ items: QueueSummary[] }> {
     const now = Date.now();
-    const counts = await this.workflows.queueCounts(principal, now);
+    const counts = await this.workflows.queueCounts(principal, now, projectId);
+    // an all-projects key also sees idle workers (a worker belongs to no project); a scoped key only those
+    // holding work in its projects. With `projectId`, only the queues that project has work on.
+    const everyWorker = principal.allProjects;
     const seen = await this.db.query(
       'SELECT queue, worker_id, last_seen_at FROM queue_workers WHERE last_seen_at >= ?',
       [now - WORKER_WINDOW_MS],
@@ -41,9 +48,10 @@ export class QueueMonitoringQueries {
       byName.set(name, { ...rest, workers: [] });
     }
     for (const r of seen) {
-      const n = counts.get(r.queue)?.holding.get(r.worker_id) ?? 0;
-      if (!principal.allProjects && n === 0) continue;
+      const held = counts.get(r.queue)?.holding.get(r.worker_id) ?? [];
+      if (!everyWorker && held.length === 0) continue;
       let s = byName.get(r.queue);
+      if (!s && projectId !== undefined) continue;
       if (!s)
         byName.set(
           r.queue,
@@ -54,13 +62,18 @@ export class QueueMonitoringQueries {
             oldestQueuedAgeMs: null,
             completedLastMinute: 0,
             failedLastMinute: 0,
+            history: {
+              completed: new Array<number>(HISTORY_MINUTES).fill(0),
+              failed: new Array<number>(HISTORY_MINUTES).fill(0),
+            },
             workers: [],
           }),
         );
       s.workers.push({
         workerId: r.worker_id,
         lastSeenAt: new Date(Number(r.last_seen_at)).toISOString(),
-        running: n,
+        running: held.length,
+        workflowIds: held,
       });
     }
     return { items: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)) };

@@ -15,9 +15,14 @@ export interface QueueCounts {
   oldestQueuedAgeMs: number | null;
   completedLastMinute: number;
   failedLastMinute: number;
-  /** Leased workflows per worker id on this queue. */
-  holding: Map<string, number>;
+  /** Leased workflows per worker id on this queue: their ids, in claim order as far as the table tells. */
+  holding: Map<string, string[]>;
+  /** Completed and failed per minute over the last HISTORY_MINUTES minutes, oldest first (now's minute last). */
+  history: { completed: number[]; failed: number[] };
 }
+
+/** Minutes of per-queue throughput history (the dashboard's sparklines). */
+export const HISTORY_MINUTES = 30;
 
 /**
  * The queues as the workflows table holds them, counted over the caller's projects. `queued` = waiting for a
@@ -32,11 +37,18 @@ export class WorkflowQueueQueries {
     private readonly queueWait: QueueWaitEstimator,
   ) {}
 
-  async queueCounts(principal: Principal, now: number): Promise<Map<string, QueueCounts>> {
-    const scope = principal.allProjects
-      ? ''
-      : ` AND project_id IN (${placeholders(principal.projects.length)})`;
-    const sp = principal.allProjects ? [] : [...principal.projects];
+  /** Over the caller's projects, or over `projectId` alone (the caller may read it: the controller checks). */
+  async queueCounts(
+    principal: Principal,
+    now: number,
+    projectId?: string,
+  ): Promise<Map<string, QueueCounts>> {
+    const projects =
+      projectId !== undefined ? [projectId] : principal.allProjects ? null : principal.projects;
+    const scope = projects ? ` AND project_id IN (${placeholders(projects.length)})` : '';
+    const sp = projects ? [...projects] : [];
+    const minute = Math.floor(now / 60_000);
+    const since = (minute - HISTORY_MINUTES + 1) * 60_000;
     const active = await this.db.query(
       `SELECT queue, CASE WHEN status = 'queued' AND lease_token IS NULL THEN 'q' ELSE 'r' END AS k, COUNT(*) AS n, MIN(created_at) AS oldest ` +
         `FROM workflows WHERE queue IS NOT NULL AND status IN ('queued', 'running')${scope} GROUP BY queue, k`,
@@ -46,8 +58,12 @@ export class WorkflowQueueQueries {
       `SELECT queue, status, COUNT(*) AS n FROM workflows WHERE queue IS NOT NULL AND finished_at >= ? AND status IN ('completed', 'failed')${scope} GROUP BY queue, status`,
       [now - 60_000, ...sp],
     );
+    const perMinute = await this.db.query(
+      `SELECT queue, status, FLOOR(finished_at / 60000) AS m, COUNT(*) AS n FROM workflows WHERE queue IS NOT NULL AND finished_at >= ? AND status IN ('completed', 'failed')${scope} GROUP BY queue, status, m`,
+      [since, ...sp],
+    );
     const holding = await this.db.query(
-      `SELECT queue, worker_id, COUNT(*) AS n FROM workflows WHERE queue IS NOT NULL AND lease_token IS NOT NULL AND status IN ('queued', 'running')${scope} GROUP BY queue, worker_id`,
+      `SELECT queue, worker_id, id FROM workflows WHERE queue IS NOT NULL AND lease_token IS NOT NULL AND status IN ('queued', 'running')${scope} ORDER BY created_seq`,
       sp,
     );
     const byName = new Map<string, QueueCounts>();
@@ -64,6 +80,10 @@ export class WorkflowQueueQueries {
             completedLastMinute: 0,
             failedLastMinute: 0,
             holding: new Map(),
+            history: {
+              completed: new Array<number>(HISTORY_MINUTES).fill(0),
+              failed: new Array<number>(HISTORY_MINUTES).fill(0),
+            },
           }),
         );
       return s;
@@ -79,7 +99,17 @@ export class WorkflowQueueQueries {
       if (r.status === 'completed') q(r.queue).completedLastMinute = Number(r.n);
       else q(r.queue).failedLastMinute = Number(r.n);
     }
-    for (const r of holding) q(r.queue).holding.set(r.worker_id, Number(r.n));
+    for (const r of perMinute) {
+      const i = Number(r.m) - (minute - HISTORY_MINUTES + 1);
+      if (i < 0 || i >= HISTORY_MINUTES) continue;
+      q(r.queue).history[r.status === 'completed' ? 'completed' : 'failed'][i] = Number(r.n);
+    }
+    for (const r of holding) {
+      const held = q(r.queue).holding;
+      const ids = held.get(r.worker_id);
+      if (ids) ids.push(r.id);
+      else held.set(r.worker_id, [r.id]);
+    }
     return byName;
   }
 
