@@ -65,7 +65,8 @@ export function applyEvent(wf: Workflow, e: SteplineEvent): Workflow | undefined
       if (e.type === 'workflow:started') next.startedAt ??= e.at;
       else next.finishedAt = e.at;
       if (e.type === 'workflow:failed') next.error = e.data.error;
-      if (e.type === 'workflow:cancelled')
+      // the server ends the pending and running steps with the workflow, whatever the outcome (no event per step)
+      if (e.type !== 'workflow:started')
         next.steps = wf.steps.map((s) =>
           s.status === 'pending' || s.status === 'running'
             ? { ...s, status: 'cancelled', finishedAt: e.at }

@@ -4,10 +4,15 @@ import type {
   ClaimResponse,
   CreateWorkflowRequest,
   EventPage,
+  KeyInfo,
+  Log,
+  LogPage,
   ProjectSummary,
+  QueuedWorkflow,
   QueueSummary,
   Workflow,
   StepDurations,
+  Webhook,
   WorkflowPage,
   WorkflowStatus,
 } from './types.js';
@@ -184,6 +189,46 @@ export class Stepline implements HandleHost {
   async queues(projectId?: string): Promise<QueueSummary[]> {
     const path = projectId === undefined ? '/api/queues' : `/api/queues?projectId=${enc(projectId)}`;
     return (await this.transport.call<{ items: QueueSummary[] }>('GET', path)).body.items;
+  }
+
+  /** What the calling key may do: its role and projects (`GET /api/keys/me`, any role). */
+  async me(): Promise<KeyInfo> {
+    return (await this.transport.call<KeyInfo>('GET', '/api/keys/me')).body;
+  }
+
+  /** A project's queued and running workflows, each with its place in its queue (§6). */
+  async projectQueue(projectId: string): Promise<QueuedWorkflow[]> {
+    return (
+      await this.transport.call<{ items: QueuedWorkflow[] }>('GET', `/api/projects/${enc(projectId)}/queue`)
+    ).body.items;
+  }
+
+  /** A project's webhooks and their delivery state (§15; any key of the project may list them). */
+  async webhooks(projectId: string): Promise<Webhook[]> {
+    return (
+      await this.transport.call<{ items: Webhook[] }>('GET', `/api/projects/${enc(projectId)}/webhooks`)
+    ).body.items;
+  }
+
+  /** A workflow's log lines after `after` (a log id), in order, at most `limit` (1–1000). */
+  async logs(workflowId: string, after = 0, limit = 1000): Promise<Log[]> {
+    return (
+      await this.transport.call<LogPage>(
+        'GET',
+        `/api/workflows/${enc(workflowId)}/logs?after=${after}&limit=${limit}`,
+      )
+    ).body.items;
+  }
+
+  /** Cancels a workflow (§2), with an optional reason (carried by the `workflow:cancelled` event). */
+  async cancelWorkflow(id: string, reason?: string): Promise<Workflow> {
+    return (
+      await this.transport.call<Workflow>(
+        'POST',
+        `/api/workflows/${enc(id)}/cancel`,
+        reason === undefined ? {} : { reason },
+      )
+    ).body;
   }
 
   /** Runs `handler` for each workflow claimed from `queue` (§6). */

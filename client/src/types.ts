@@ -242,6 +242,19 @@ export interface QueueSummary {
   workers: QueueWorker[];
 }
 
+/** `GET /api/keys/me`: the calling key's id, role and projects (`['*']` for every project). */
+export interface KeyInfo {
+  id: string;
+  role: 'admin' | 'producer' | 'viewer';
+  projects: string[];
+}
+
+/** One of a project's queued or running workflows (`GET /api/projects/:projectId/queue`). */
+export type QueuedWorkflow = Workflow & {
+  /** 1-based place in its queue among the claimable ones; null once claimed. */
+  position: number | null;
+};
+
 export interface CreateKeyRequest {
   name: string;
   role: 'producer' | 'viewer';

@@ -31,6 +31,8 @@ export interface Watch {
   /** The seq of the last event delivered (persist it, pass it back as `since`). */
   readonly lastSeq: number | undefined;
   readonly status: WatchStatus;
+  /** How many events the server said it replays on the last (re)subscribe (what was missed). */
+  readonly replayed: number;
   close(): void;
 }
 
@@ -55,6 +57,7 @@ export class Watcher implements Watch {
   private retryTimer?: ReturnType<typeof setTimeout>;
   /** Batched delivery asked for (a project watch, unless turned off or refused by the server). */
   private batch: boolean;
+  private replayCount = 0;
 
   constructor(
     sl: Stepline,
@@ -114,6 +117,10 @@ export class Watcher implements Watch {
 
   get status(): WatchStatus {
     return this.state;
+  }
+
+  get replayed(): number {
+    return this.replayCount;
   }
 
   close(): void {
@@ -195,6 +202,7 @@ export class Watcher implements Watch {
     } else if (this.seq === undefined) {
       this.seq = ack.lastSeq ?? 0;
     }
+    this.replayCount = ack.replayed ?? 0;
     const held = this.buffer.sort((a, b) => a.seq - b.seq);
     this.buffer = [];
     this.awaitingAck = false;

@@ -1,0 +1,203 @@
+import type { Log, Step } from '@stepline/client';
+import { $, announce, el, enc, fmtDuration, setBar, setText } from './dom';
+import { etaText } from './eta';
+import { positionOf } from './list';
+import { TERMINAL, state, type Row } from './state';
+
+/** At most this many log lines are kept for the open workflow (the oldest go first). */
+export const MAX_LOG_LINES = 2000;
+
+export function selectedRow(): Row | null {
+  return state.selected && !state.accessDenied ? (state.workflows.get(state.selected) ?? null) : null;
+}
+
+/** "1 of 3": the same from REST and from live events (#18.9); "1 of …" until the limit is read. */
+export function attemptText(wf: Row): string {
+  return `${wf.attempt || 1} of ${wf.partial ? '\u2026' : wf.maxAttempts}`;
+}
+
+export function renderDetail(): void {
+  const wf = selectedRow();
+  const empty = $('detail-empty');
+  empty.hidden = !!wf;
+  $('detail-body').hidden = !wf;
+  setText(
+    empty,
+    state.selected && !state.accessDenied
+      ? `Loading workflow ${state.selected}\u2026`
+      : 'Pick a workflow on the left to see its steps and logs.',
+  );
+  // #18.14: the heading names what is open
+  setText($('detail-title'), wf ? wf.name || wf.id : 'Workflow');
+  if (!wf) return;
+  setText($('detail-name'), wf.name || wf.id);
+  setText($('detail-meta'), `id ${wf.id} \u00b7 type ${wf.type}${wf.queue ? ` \u00b7 queue ${wf.queue}` : ''}`);
+  const parentLink = $<HTMLAnchorElement>('detail-parent');
+  parentLink.hidden = !wf.parent;
+  if (wf.parent) {
+    parentLink.setAttribute('href', `#/p/${enc(state.project ?? '')}/w/${enc(wf.parent.workflowId)}`);
+    setText(parentLink, `Part of ${wf.parent.workflowId} (step ${wf.parent.stepId})`);
+  }
+  const st = $('detail-status');
+  setText(st, wf.status);
+  st.dataset.status = wf.status;
+  const prog = $('detail-progress');
+  setBar(prog, wf.progress, 0, 100, `${wf.progress} %`, wf.status);
+  prog.dataset.status = wf.status;
+  renderEta();
+  setText($('detail-attempt'), attemptText(wf));
+  setText($('detail-updated'), wf.updatedAt ? new Date(wf.updatedAt).toLocaleString() : '\u2014');
+  const err = $('detail-error');
+  err.hidden = !wf.error;
+  setText(
+    err,
+    wf.error ? `Error${wf.error.code ? ` (${wf.error.code})` : ''}: ${wf.error.message}` : '',
+  );
+  const cancel = $<HTMLButtonElement>('cancel-button');
+  cancel.hidden = !state.canWrite || TERMINAL.has(wf.status);
+  cancel.disabled = state.cancelling.has(wf.id);
+  setText(cancel, state.cancelling.has(wf.id) ? 'Cancelling\u2026' : 'Cancel workflow');
+  renderSteps(wf);
+  $('log-empty').hidden = state.logs.size > 0;
+  // the polite live region: a change of the open workflow's status, once
+  const a = state.announced;
+  if (!a || a.id !== wf.id) state.announced = { id: wf.id, status: wf.status };
+  else if (a.status !== wf.status) {
+    state.announced = { id: wf.id, status: wf.status };
+    announce(`${wf.name || wf.id}: ${wf.status}`);
+  }
+}
+
+export function renderEta(): void {
+  const wf = selectedRow();
+  if (wf) setText($('detail-eta'), etaText(wf, false, Date.now(), positionOf(wf.id)));
+}
+
+function renderSteps(wf: Row): void {
+  const list = $('step-list');
+  if (list.dataset.workflowId !== wf.id) {
+    list.textContent = '';
+    list.dataset.workflowId = wf.id;
+  }
+  wf.steps.forEach((s, i) => {
+    let li = list.children[i] as HTMLElement | undefined;
+    if (!li || li.dataset.stepId !== s.id) {
+      li = createStepItem(s.id);
+      list.insertBefore(li, list.children[i] ?? null);
+    }
+    updateStepItem(li, s, wf);
+  });
+  while (list.children.length > wf.steps.length) list.lastElementChild!.remove();
+}
+
+function createStepItem(id: string): HTMLElement {
+  const li = document.createElement('li');
+  li.className = 'step';
+  li.dataset.stepId = id;
+  li.setAttribute('data-testid', 'step');
+  li.innerHTML =
+    '<div class="step-head"><span class="step-name"></span>' +
+    '<span class="step-count" data-testid="step-count"></span>' +
+    '<span class="badge" data-testid="step-status"></span></div>' +
+    '<div class="bar" role="progressbar" data-testid="step-bar"><div class="fill"></div></div>' +
+    '<div class="step-message" data-testid="step-message"></div>' +
+    '<div class="step-error error" data-testid="step-error" hidden></div>' +
+    '<ul class="plain step-children" data-testid="step-children" hidden></ul>';
+  return li;
+}
+
+function updateStepItem(li: HTMLElement, s: Step, wf: Row): void {
+  const name = s.name || s.id;
+  setText(li.querySelector('.step-name'), name);
+  const counted = typeof s.current === 'number' && typeof s.total === 'number';
+  setText(li.querySelector('.step-count'), counted ? `${s.current} / ${s.total}` : `${s.progress} %`);
+  const badge = li.querySelector<HTMLElement>('.badge')!;
+  const slowMark = wf.slow?.[s.id];
+  const slow = s.status === 'running' && slowMark && slowMark.attempt === wf.attempt ? slowMark : null;
+  setText(badge, slow ? `running \u00b7 slow (usually ${fmtDuration(slow.expectedMs)})` : s.status);
+  badge.dataset.status = s.status;
+  badge.dataset.slow = slow ? '1' : '';
+  const bar = li.querySelector<HTMLElement>('.bar')!;
+  bar.setAttribute('aria-label', `Step ${name}`);
+  const valueText = counted ? `${s.current} of ${s.total} (${s.progress} %)` : `${s.progress} %`;
+  if (counted) setBar(bar, s.current!, 0, s.total!, valueText, s.status, s.progress);
+  else setBar(bar, s.progress, 0, 100, valueText, s.status);
+  setText(li.querySelector('.step-message'), s.message || '');
+  const e = li.querySelector<HTMLElement>('.step-error')!;
+  e.hidden = !s.error;
+  setText(e, s.error ? `Error${s.error.code ? ` (${s.error.code})` : ''}: ${s.error.message}` : '');
+  renderChildren(li.querySelector<HTMLElement>('.step-children')!, s.children || []);
+}
+
+/** §14: a step's child workflows, each a link that opens it (progress and status when it is on the page). */
+function renderChildren(ul: HTMLElement, ids: string[]): void {
+  ul.hidden = ids.length === 0;
+  while (ul.children.length > ids.length) ul.lastElementChild!.remove();
+  ids.forEach((id, i) => {
+    let li = ul.children[i];
+    if (!li) {
+      li = document.createElement('li');
+      li.appendChild(el('a', { testid: 'child-link' }));
+      ul.appendChild(li);
+    }
+    const a = li.firstChild as HTMLAnchorElement;
+    const child = state.workflows.get(id);
+    const href = `#/p/${enc(state.project ?? '')}/w/${enc(id)}`;
+    if (a.getAttribute('href') !== href) a.setAttribute('href', href);
+    a.dataset.childId = id;
+    setText(
+      a,
+      `Child ${child?.name || id}${child ? ` \u2014 ${child.status}, ${child.progress} %` : ''}`,
+    );
+  });
+}
+
+// ---- logs ----------------------------------------------------------------------------------------------
+
+export function clearLogs(): void {
+  state.logs = new Map();
+  $('log-list').textContent = '';
+}
+
+export function addLogs(items: Log[]): void {
+  const list = $('log-list');
+  let lastShown = list.lastElementChild ? Number((list.lastElementChild as HTMLElement).dataset.logId) : 0;
+  let inOrder = true;
+  for (const log of items) {
+    if (!log || state.logs.has(log.id)) continue;
+    state.logs.set(log.id, log);
+    if (log.id < lastShown) inOrder = false;
+    lastShown = Math.max(lastShown, log.id);
+  }
+  if (state.logs.size > MAX_LOG_LINES) {
+    const ids = Array.from(state.logs.keys()).sort((a, b) => a - b);
+    for (const k of ids.slice(0, ids.length - MAX_LOG_LINES)) state.logs.delete(k);
+    inOrder = false;
+  }
+  renderLogs(!inOrder);
+}
+
+function renderLogs(full: boolean): void {
+  const list = $('log-list');
+  const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
+  const ids = Array.from(state.logs.keys()).sort((a, b) => a - b);
+  if (full) list.textContent = '';
+  const last = list.lastElementChild ? Number((list.lastElementChild as HTMLElement).dataset.logId) : 0;
+  for (const id of ids) if (id > last) list.appendChild(logItem(state.logs.get(id)!));
+  $('log-empty').hidden = ids.length > 0;
+  if (stick) list.scrollTop = list.scrollHeight;
+}
+
+function logItem(log: Log): HTMLElement {
+  const li = document.createElement('li');
+  li.dataset.logId = String(log.id);
+  li.setAttribute('data-testid', 'log-line');
+  li.appendChild(el('span', { className: 'log-time', text: new Date(log.at).toLocaleTimeString() }));
+  const level = el('span', { className: 'log-level', text: log.level });
+  level.dataset.level = log.level;
+  li.appendChild(level);
+  li.appendChild(
+    el('span', { className: 'log-message', text: (log.stepId ? `[${log.stepId}] ` : '') + log.message }),
+  );
+  return li;
+}
