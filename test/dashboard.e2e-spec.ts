@@ -295,7 +295,7 @@ describe('dashboard (browser)', () => {
     });
     expect(wf.progress).toBe(Math.floor((15 * 100 + 60 * 42) / 100));
     expect((await page.getByTestId('detail-status').textContent())?.trim()).toBe('running');
-    expect((await page.getByTestId('detail-eta').textContent())?.trim()).toMatch(/left|unknown/);
+    expect((await page.getByTestId('detail-eta').textContent())?.trim()).toMatch(/left|unknown|overdue/);
 
     const log = await ok(
       api.post('/api/workflows/dash-doc/logs', {
@@ -732,11 +732,15 @@ describe('dashboard (browser)', () => {
       }),
       201,
     );
-    await ok(api.post(`/api/workflows/${p}-live/steps/a/start`, {}));
+    // the range is read before a starts: once a runs past its history the page rightly says "overdue" (#18.4),
+    // which a loaded machine can reach before the first look
     await openWorkflow(page, `${p}-live`);
     await eventually(async () =>
-      expect((await page.getByTestId('detail-eta').textContent())?.trim()).toMatch(/^\d+(?: s)?\u2013\d+ (?:s|min) left/),
+      expect((await page.getByTestId('detail-eta').textContent())?.trim()).toMatch(
+        /^\d+(?: s)?\u2013\d+ (?:s|min) left/,
+      ),
     );
+    await ok(api.post(`/api/workflows/${p}-live/steps/a/start`, {}));
     await eventually(async () =>
       expect((await step(page, 'a').getByTestId('step-status').textContent())?.trim()).toMatch(
         /^running · slow \(usually \d+ s\)$/,

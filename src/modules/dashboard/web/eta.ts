@@ -35,10 +35,11 @@ function fmtAge(ms: number): string {
 export function etaText(wf: Row, short: boolean, now: number, position: number | null): string {
   if (TERMINAL.has(wf.status)) return wf.status;
   const eta = wf.eta;
-  const since = Math.max(0, now - wf.etaAt);
+  // a workflow that has not started does not get closer to its end: its estimate stands until it starts
+  const since = wf.status === 'queued' ? 0 : Math.max(0, now - wf.etaAt);
   if (wf.status === 'queued' && wf.queue) {
     const head = position != null ? `queued #${position}` : 'queued';
-    const wait = eta.queueWaitMs != null ? eta.queueWaitMs - since : null;
+    const wait = eta.queueWaitMs != null ? eta.queueWaitMs - Math.max(0, now - wf.etaAt) : null;
     const waitText = wait != null && wait >= 1000 ? `~${fmtDuration(wait)} wait` : 'waiting for a worker';
     if (short || eta.remainingMs == null) return `${head}, ${waitText}`;
     const run =
