@@ -84,11 +84,16 @@ async function pickerValues(page: Page): Promise<string[]> {
 describe('dashboard v2 (#18, browser)', () => {
   it('#7: before sign-in the indicator says "signed out", not a red "offline", while the server is up', async () => {
     const { page, problems } = await openPage();
-    await eventually(async () => expect(await page.getByLabel('API key', { exact: true }).isVisible()).toBe(true));
+    await eventually(async () =>
+      expect(await page.getByLabel('API key', { exact: true }).isVisible()).toBe(true),
+    );
     expect(await connection(page).textContent()).toBe('signed out');
     expect(await connection(page).getAttribute('data-state')).toBe('signed-out');
     await signIn(page, ADMIN_TOKEN);
-    await ok(admin.post('/api/projects/v2-signin/workflows', { id: 'v2-s', type: 't', steps: [{ id: 'a' }] }), 201);
+    await ok(
+      admin.post('/api/projects/v2-signin/workflows', { id: 'v2-s', type: 't', steps: [{ id: 'a' }] }),
+      201,
+    );
     await page.evaluate(() => (window.location.hash = '#/p/v2-signin'));
     await live(page);
     await page.getByRole('button', { name: 'Change key' }).click();
@@ -100,15 +105,25 @@ describe('dashboard v2 (#18, browser)', () => {
     const p = 'v2-secret';
     for (const id of ['sec-1', 'sec-2', 'sec-3'])
       await ok(
-        admin.post(`/api/projects/${p}/workflows`, { id, type: 'job', queue: 'v2-secret-q', steps: [{ id: 'x' }] }),
+        admin.post(`/api/projects/${p}/workflows`, {
+          id,
+          type: 'job',
+          queue: 'v2-secret-q',
+          steps: [{ id: 'x' }],
+        }),
         201,
       );
     await ok(admin.post('/api/queues/v2-secret-q/claim', { workerId: 'sec-worker', leaseMs: 600_000 }));
-    await ok(admin.post('/api/projects/v2-open/workflows', { id: 'open-1', type: 'job', steps: [{ id: 'x' }] }), 201);
+    await ok(
+      admin.post('/api/projects/v2-open/workflows', { id: 'open-1', type: 'job', steps: [{ id: 'x' }] }),
+      201,
+    );
     const viewer = await createKey(admin, 'viewer', ['v2-open']);
 
     const expectRefused = async (page: Page) => {
-      await eventually(async () => expect(await text(page, 'banner')).toContain(`This key cannot read project "${p}"`));
+      await eventually(async () =>
+        expect(await text(page, 'banner')).toContain(`This key cannot read project "${p}"`),
+      );
       expect(await pickerValues(page)).not.toContain(p);
       expect(await connection(page).textContent()).not.toBe('reconnecting…');
       expect(await page.getByTestId('workflow-item').count()).toBe(0);
@@ -137,8 +152,14 @@ describe('dashboard v2 (#18, browser)', () => {
 
   it('#3: a workflow opened while the server is down shows its logs once the server is back', async () => {
     const p = 'v2-outage';
-    await ok(admin.post(`/api/projects/${p}/workflows`, { id: 'out-wf', type: 'batch', steps: [{ id: 'w' }] }), 201);
-    await ok(admin.post(`/api/projects/${p}/workflows`, { id: 'out-other', type: 'batch', steps: [{ id: 'w' }] }), 201);
+    await ok(
+      admin.post(`/api/projects/${p}/workflows`, { id: 'out-wf', type: 'batch', steps: [{ id: 'w' }] }),
+      201,
+    );
+    await ok(
+      admin.post(`/api/projects/${p}/workflows`, { id: 'out-other', type: 'batch', steps: [{ id: 'w' }] }),
+      201,
+    );
     for (let i = 0; i < 5; i++)
       await ok(admin.post('/api/workflows/out-wf/logs', { level: 'info', message: `line ${i}` }), 201);
     const { page, problems } = await openPage(`/#/p/${p}`);
@@ -151,15 +172,20 @@ describe('dashboard v2 (#18, browser)', () => {
     await workflowItem(page, 'out-wf').getByRole('button').click();
     await eventually(async () => expect(await text(page, 'detail-meta')).toContain('id out-wf'));
     server = await fx.restart();
-    const more = await ok(admin.post('/api/workflows/out-wf/logs', { level: 'info', message: 'after restart' }), 201);
-    await live(page, 20_000);
-    const serverIds = ((await ok(admin.get('/api/workflows/out-wf/logs?after=0&limit=1000'))).items as { id: number }[]).map(
-      (l) => l.id,
+    const more = await ok(
+      admin.post('/api/workflows/out-wf/logs', { level: 'info', message: 'after restart' }),
+      201,
     );
+    await live(page, 20_000);
+    const serverIds = (
+      (await ok(admin.get('/api/workflows/out-wf/logs?after=0&limit=1000'))).items as { id: number }[]
+    ).map((l) => l.id);
     expect(serverIds).toContain(more.id);
     await eventually(async () =>
       expect(
-        await page.getByTestId('log-line').evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.logId))),
+        await page
+          .getByTestId('log-line')
+          .evaluateAll((els) => els.map((e) => Number((e as HTMLElement).dataset.logId))),
       ).toEqual(serverIds),
     );
     expect(await page.locator('#log-empty').isVisible()).toBe(false);
@@ -196,7 +222,9 @@ describe('dashboard v2 (#18, browser)', () => {
     expect(await restButton.getAttribute('aria-label')).toBe(
       'A report with a very long name that the list will certainly have to truncate somewhere, queued, 0 %',
     );
-    expect(await workflowItem(page, 'rest-wf').locator('.wf-name').getAttribute('title')).toContain('rest-wf');
+    expect(await workflowItem(page, 'rest-wf').locator('.wf-name').getAttribute('title')).toContain(
+      'rest-wf',
+    );
     expect(await page.getByTestId('log-list').getAttribute('aria-live')).toBeNull();
     expect(await page.getByTestId('announcer').getAttribute('aria-live')).toBe('polite');
 
@@ -256,8 +284,19 @@ describe('dashboard v2 (#18, browser)', () => {
     const p = 'v2-eta';
     const api = client(server.url, ADMIN_TOKEN);
     for (const id of ['eta-q1', 'eta-q2', 'eta-q3'])
-      await ok(api.post(`/api/projects/${p}/workflows`, { id, type: 'job', queue: 'v2-eta-q', steps: [{ id: 'x' }] }), 201);
-    await ok(api.post(`/api/projects/${p}/workflows`, { id: 'eta-run', type: 'solo', steps: [{ id: 'a' }] }), 201);
+      await ok(
+        api.post(`/api/projects/${p}/workflows`, {
+          id,
+          type: 'job',
+          queue: 'v2-eta-q',
+          steps: [{ id: 'x' }],
+        }),
+        201,
+      );
+    await ok(
+      api.post(`/api/projects/${p}/workflows`, { id: 'eta-run', type: 'solo', steps: [{ id: 'a' }] }),
+      201,
+    );
     await ok(api.post('/api/workflows/eta-run/steps/a/start', {}));
 
     const { page, problems } = await openPage(`/#/p/${p}`, (ctx) => ctx.clock.install());
@@ -265,7 +304,9 @@ describe('dashboard v2 (#18, browser)', () => {
     await live(page);
     // the last of three waiting, nobody working the queue: its place, and no invented time
     await openWorkflow(page, 'eta-q3');
-    await eventually(async () => expect(await text(page, 'detail-eta')).toMatch(/^queued #3, (waiting for a worker|~.+ wait)/));
+    await eventually(async () =>
+      expect(await text(page, 'detail-eta')).toMatch(/^queued #3, (waiting for a worker|~.+ wait)/),
+    );
     expect(await text(page, 'detail-eta')).not.toMatch(/0 s left/);
 
     // a run whose rate says it is nearly done, then goes quiet: "overdue", never "~0 s left"

@@ -31,7 +31,10 @@ export function renderDetail(): void {
   setText($('detail-title'), wf ? wf.name || wf.id : 'Workflow');
   if (!wf) return;
   setText($('detail-name'), wf.name || wf.id);
-  setText($('detail-meta'), `id ${wf.id} \u00b7 type ${wf.type}${wf.queue ? ` \u00b7 queue ${wf.queue}` : ''}`);
+  setText(
+    $('detail-meta'),
+    `id ${wf.id} \u00b7 type ${wf.type}${wf.queue ? ` \u00b7 queue ${wf.queue}` : ''}`,
+  );
   const parentLink = $<HTMLAnchorElement>('detail-parent');
   parentLink.hidden = !wf.parent;
   if (wf.parent) {
@@ -49,10 +52,7 @@ export function renderDetail(): void {
   setText($('detail-updated'), wf.updatedAt ? new Date(wf.updatedAt).toLocaleString() : '\u2014');
   const err = $('detail-error');
   err.hidden = !wf.error;
-  setText(
-    err,
-    wf.error ? `Error${wf.error.code ? ` (${wf.error.code})` : ''}: ${wf.error.message}` : '',
-  );
+  setText(err, wf.error ? `Error${wf.error.code ? ` (${wf.error.code})` : ''}: ${wf.error.message}` : '');
   const cancel = $<HTMLButtonElement>('cancel-button');
   cancel.hidden = !state.canWrite || TERMINAL.has(wf.status);
   cancel.disabled = state.cancelling.has(wf.id);
@@ -145,10 +145,7 @@ function renderChildren(ul: HTMLElement, ids: string[]): void {
     const href = `#/p/${enc(state.project ?? '')}/w/${enc(id)}`;
     if (a.getAttribute('href') !== href) a.setAttribute('href', href);
     a.dataset.childId = id;
-    setText(
-      a,
-      `Child ${child?.name || id}${child ? ` \u2014 ${child.status}, ${child.progress} %` : ''}`,
-    );
+    setText(a, `Child ${child?.name || id}${child ? ` \u2014 ${child.status}, ${child.progress} %` : ''}`);
   });
 }
 

@@ -23,17 +23,14 @@ function matchesFilters(wf: Row): boolean {
 export function visibleWorkflows(): Row[] {
   return Array.from(state.workflows.values())
     .filter((wf) => wf.id === state.selected || matchesFilters(wf))
-    .sort((a, b) =>
-      a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1,
-    );
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
 }
 
 export function renderList(): void {
   const list = $('workflow-list');
   const wfs = state.accessDenied ? [] : visibleWorkflows();
   const existing = new Map<string, HTMLElement>();
-  for (const li of Array.from(list.children) as HTMLElement[])
-    existing.set(li.dataset.workflowId ?? '', li);
+  for (const li of Array.from(list.children) as HTMLElement[]) existing.set(li.dataset.workflowId ?? '', li);
   wfs.forEach((wf, i) => {
     let li = existing.get(wf.id);
     if (li) existing.delete(wf.id);

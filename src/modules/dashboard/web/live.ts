@@ -481,7 +481,9 @@ function addChild(parent: { workflowId: string; stepId: string }, childId: strin
   const p = state.workflows.get(parent.workflowId);
   if (!p) return;
   const steps = p.steps.map((s) =>
-    s.id === parent.stepId && !s.children.includes(childId) ? { ...s, children: [...s.children, childId] } : s,
+    s.id === parent.stepId && !s.children.includes(childId)
+      ? { ...s, children: [...s.children, childId] }
+      : s,
   );
   state.workflows.set(p.id, { ...p, steps });
   scheduleRender();
@@ -503,7 +505,13 @@ function fromCreated(env: Extract<SteplineEvent, { type: 'workflow:created' }>):
     sessionId: null,
     metadata: {},
     error: null,
-    eta: d.eta ?? { remainingMs: null, finishAt: null, basis: 'none', remainingP90Ms: null, queueWaitMs: null },
+    eta: d.eta ?? {
+      remainingMs: null,
+      finishAt: null,
+      basis: 'none',
+      remainingP90Ms: null,
+      queueWaitMs: null,
+    },
     etaAt: Date.now(),
     createdAt: env.at,
     startedAt: null,
@@ -538,7 +546,11 @@ function applyToWorkflow(id: string, env: SteplineEvent): void {
     // §13: not a change of the step's progress, a warning about it
     const slow = { ...wf.slow };
     if (env.stepId)
-      slow[env.stepId] = { attempt: env.attempt, elapsedMs: env.data.elapsedMs, expectedMs: env.data.expectedMs };
+      slow[env.stepId] = {
+        attempt: env.attempt,
+        elapsedMs: env.data.elapsedMs,
+        expectedMs: env.data.expectedMs,
+      };
     state.workflows.set(id, { ...wf, lastSeq: env.seq, updatedAt: env.at, slow });
     scheduleRender();
     return;
