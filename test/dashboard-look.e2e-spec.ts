@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { eventually, launchChromium } from './support/browser';
 import { client, Client, createKey } from './support/http';
@@ -16,6 +17,13 @@ let browser: Browser;
 let key: string;
 let api: Client;
 const contexts: BrowserContext[] = [];
+const ARTIFACTS = join(__dirname, 'artifacts');
+
+/** A full-page screenshot in test/artifacts (for review; not asserted on). */
+async function shoot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, name), fullPage: true });
+}
 
 const P = 'look';
 const OPEN = 'look-run-1';
@@ -194,7 +202,7 @@ function measureContrast(page: Page): Promise<{ text: Pair[]; nonText: Pair[]; n
       }
       return parse(getComputedStyle(document.documentElement).backgroundColor);
     };
-    const all = (sel: string) => Array.from(document.querySelectorAll(sel)) as HTMLElement[];
+    const all = (sel: string) => Array.from(document.querySelectorAll<HTMLElement>(sel));
     const visible = (e: HTMLElement) => e.getClientRects().length > 0;
     const text: Pair[] = [];
     const nonText: Pair[] = [];
@@ -222,7 +230,7 @@ function measureContrast(page: Page): Promise<{ text: Pair[]; nonText: Pair[]; n
         what: `muted ${m.id || m.className}`,
         ratio: ratio(parse(getComputedStyle(m).color), behind(m)),
       });
-    const cur = document.querySelector('.workflow-item[aria-current="true"] .wf-name') as HTMLElement | null;
+    const cur = document.querySelector<HTMLElement>('.workflow-item[aria-current="true"] .wf-name');
     if (cur)
       text.push({ what: 'selected row', ratio: ratio(parse(getComputedStyle(cur).color), behind(cur)) });
 
@@ -280,6 +288,7 @@ async function axeSeriousOrCritical(page: Page): Promise<string[]> {
 describe('dashboard look (browser)', () => {
   it('at 420 px: one column, no horizontal scroll, the open workflow full width, the top bar keeps "Connection" and "Change key" on its dark background', async () => {
     const page = await openBoard(420);
+    await shoot(page, 'dashboard-look-420.png');
     const l = await layout(page);
     expect(l.scrollWidth).toBeLessThanOrEqual(l.innerWidth);
     expect(l.detail.width).toBeGreaterThan(300);
@@ -364,6 +373,7 @@ describe('dashboard look (browser)', () => {
     const light = await colours();
     await page.emulateMedia({ colorScheme: 'dark' });
     const dark = await colours();
+    await shoot(page, 'dashboard-look-dark.png');
     expect(dark.page).not.toBe(light.page);
     expect(dark.card).not.toBe(light.card);
     expect(dark.text).not.toBe(light.text);
