@@ -237,9 +237,9 @@ async function seed(base: string): Promise<Seeded> {
 }
 
 /** Waits for `fn` in the page, up to 15 s; logs instead of failing (a changed page still gets its pictures). */
-async function settle(page: Page, what: string, fn: string): Promise<void> {
+async function settle(page: Page, what: string, fn: (arg: string) => boolean, arg: string): Promise<void> {
   try {
-    await page.waitForFunction(fn, undefined, { timeout: 15_000 });
+    await page.waitForFunction(fn, arg, { timeout: 15_000 });
   } catch {
     log(`screenshots: "${what}" did not show within 15 s; taking the picture anyway`);
   }
@@ -266,7 +266,7 @@ async function main(): Promise<void> {
         if (current % 60 === 1)
           await call(server.url, s.producer, 'POST', `/api/workflows/${s.live}/logs`, {
             level: 'debug',
-            message: `segment ${current / 3} written`,
+            message: `segment ${Math.round(current / 3)} written`,
             stepId: 'encode',
           }).catch(() => undefined);
         await sleep(300);
@@ -297,13 +297,22 @@ async function main(): Promise<void> {
         await settle(
           page,
           'live',
-          `document.querySelector('[data-testid="connection"]')?.textContent?.trim() === 'live'`,
+          () => document.querySelector('[data-testid="connection"]')?.textContent?.trim() === 'live',
+          '',
         );
-        await settle(page, 'list', `document.querySelectorAll('[data-testid="workflow-item"]').length >= 20`);
+        await settle(
+          page,
+          'list',
+          () => document.querySelectorAll('[data-testid="workflow-item"]').length >= 20,
+          '',
+        );
         await settle(
           page,
           'workflow open',
-          `(document.querySelector('[data-testid="detail-meta"]')?.textContent ?? '').includes(${JSON.stringify(shot.workflow)}) && document.querySelectorAll('[data-testid="log-line"]').length > 0`,
+          (id) =>
+            (document.querySelector('[data-testid="detail-meta"]')?.textContent ?? '').includes(id) &&
+            document.querySelectorAll('[data-testid="log-line"]').length > 0,
+          shot.workflow,
         );
         await page.evaluate(() => document.fonts.ready);
         const path = join(OUT, shot.file);
