@@ -16,6 +16,7 @@ import {
 import { claimsReport, ClaimsResult, runClaims } from './claims';
 import { runStall, stallReport, StallReport } from './stall';
 import { compareReport, CompareReport, runCompare } from './compare';
+import { dashboardReport, DashboardResult, runDashboard } from './dashboard';
 import { crossNodeReport, CrossNodeResult, runCrossNode } from './cross-node';
 import {
   cores,
@@ -43,7 +44,7 @@ import { BATCH_SIZE, createBody, layouts, Spread, STEPS_PER_WORKFLOW } from './w
 import { runWebhooks, WebhookBenchRow, webhooksReport } from './webhooks';
 
 /**
- * `npm run bench`: suites chosen with BENCH_SUITES=core,noop,fanout,claims,analysis,stall,compare,crossnode,family,limits,events,webhooks
+ * `npm run bench`: suites chosen with BENCH_SUITES=core,noop,fanout,claims,analysis,stall,compare,crossnode,family,limits,events,webhooks,dashboard
  * (default: all of them).
  *
  * core: the real server (a child process, as `npm start` runs it) driven over HTTP keep-alive
@@ -61,6 +62,8 @@ import { runWebhooks, WebhookBenchRow, webhooksReport } from './webhooks';
  * limits: the rate limiter's overhead, SQLite FULL vs NORMAL, progress answers on a workflow with 1 MiB of results (limits.ts).
  * events: reset snapshots of 1,000 active workflows, the bytes `attempt` adds, the slow-step sweep (events.ts).
  * webhooks: delivered events/s to one fast local receiver, and commit → receipt latency at 100 events/s (webhooks.ts).
+ * dashboard: the page in Chromium: time to first live view with 1,000 workflows, main-thread ms/s while 50 workflows
+ * update at 10/s each, the gzipped size of its scripts and stylesheets (dashboard.ts).
  *
  *   BENCH_DB=sqlite|mysql|both (both)   BENCH_SECONDS=5 (per cell)   BENCH_CONNECTIONS=1,8,32
  *   BENCH_MYSQL_URL=mysql://root@127.0.0.1:3306/stepline_bench_test (databases are created beside it and dropped)
@@ -82,6 +85,7 @@ const SUITES = (() => {
     'limits',
     'events',
     'webhooks',
+    'dashboard',
   ];
   const v = (process.env.BENCH_SUITES ?? all.join(','))
     .split(',')
@@ -143,6 +147,7 @@ let family: FamilyCell[] | undefined;
 let limits: LimitsResult | undefined;
 let events: EventsRow[] | undefined;
 let webhooks: WebhookBenchRow[] | undefined;
+let dashboard: DashboardResult[] | undefined;
 const versions: Record<string, string> = {};
 /** 1-minute load average before and after: the machine is shared, and a busy one skews every figure. */
 const load = { before: loadavg()[0], after: 0 };
@@ -555,6 +560,7 @@ function report(): string {
   if (limits) parts.push(limitsReport(limits));
   if (events) parts.push(eventsReport(events));
   if (webhooks) parts.push(webhooksReport(webhooks));
+  if (dashboard) parts.push(dashboardReport(dashboard));
   return parts.join('\n');
 }
 
@@ -719,6 +725,7 @@ async function main(): Promise<void> {
   if (SUITES.has('limits')) limits = await runLimits(DBS);
   if (SUITES.has('events')) events = await runEvents(DBS);
   if (SUITES.has('webhooks')) webhooks = await runWebhooks(DBS);
+  if (SUITES.has('dashboard')) dashboard = await runDashboard(DBS);
   load.after = loadavg()[0];
   const text = report();
   process.stdout.write(`\n${text}\n`);
