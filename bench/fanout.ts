@@ -24,6 +24,7 @@ import { Spread } from './workload';
  *   BENCH_FANOUT_IDLE=15000       idle sockets for the memory cell, over BENCH_FANOUT_IDLE_CLIENTS=4 processes
  *                                 (0: no idle cell)
  *   BENCH_FANOUT_CELLS=100x50,1000x50,5000x10   the fixed-rate cells (subscribers x rate); the ladder runs at 1,000
+ *                                 (none: no fixed-rate cell nor ladder, e.g. the idle cell alone)
  *   BENCH_FANOUT_ONE_PROCESS=1    0: no one-process cell (the outside harness's shape)
  *   BENCH_FANOUT_REPLAY=1         0: no replay cell
  *   BENCH_FANOUT_BATCHED=1        0: no "Stepline batched" subscribers (e.g. against a server without the option)
@@ -48,6 +49,7 @@ const REPLAY_EVENTS = 10_000;
 const REPLAY_RUNS = 3;
 const CELLS = (process.env.BENCH_FANOUT_CELLS ?? '100x50,1000x50,5000x10')
   .split(',')
+  .filter((c) => c && c !== 'none')
   .map((c) => c.split('x').map(Number) as [number, number]);
 const ONE_PROCESS = process.env.BENCH_FANOUT_ONE_PROCESS !== '0';
 const REPLAY = process.env.BENCH_FANOUT_REPLAY !== '0';

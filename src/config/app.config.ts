@@ -37,6 +37,9 @@ export class AppConfig {
   get analysisFileBudgetMs(): number {
     return this.config.get('ANALYSIS_FILE_BUDGET_MS', { infer: true });
   }
+  get analysisThreadIdleMs(): number {
+    return this.config.get('ANALYSIS_THREAD_IDLE_MS', { infer: true });
+  }
   get eventRetentionHours(): number {
     return this.config.get('EVENT_RETENTION_HOURS', { infer: true });
   }

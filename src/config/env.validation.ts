@@ -82,6 +82,14 @@ export class EnvironmentVariables {
   @Max(600_000)
   ANALYSIS_FILE_BUDGET_MS = 1000;
 
+  /** An analysis thread idle this long exits (a thread holds ~10-20 MiB); the next analysis starts it again. */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  @Max(86_400_000)
+  ANALYSIS_THREAD_IDLE_MS = 30_000;
+
   /** Hours; fractions are allowed (0.01 = 36 s), which the tests use. */
   @IsOptional()
   @Transform(toNum)

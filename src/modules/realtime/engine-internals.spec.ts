@@ -41,6 +41,9 @@ describe('engine.io internals (tripwires)', () => {
   it('corks the websocket so that a burst of events leaves in one writev', async () => {
     const socket = await open();
     expect((socket.conn.transport as unknown as { steplineCorked?: boolean }).steplineCorked).toBe(true);
+    // on the class, once: nothing of the patch is held per connection
+    expect(Object.prototype.hasOwnProperty.call(socket.conn.transport, 'send')).toBe(false);
+    expect(Object.prototype.hasOwnProperty.call(socket.conn.transport, 'steplineCorked')).toBe(false);
     const server = tcp[tcp.length - 1] as NetSocket & { _writev: (...a: unknown[]) => unknown };
     const writev = server._writev.bind(server);
     let writes = 0;

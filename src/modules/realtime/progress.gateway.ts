@@ -17,6 +17,7 @@ import { WorkflowsPort } from '../workflows';
 import type { EventEnvelope } from '../../common/events/event-types';
 import { DeliveryHub, SubscribeResult, Subscriber } from './delivery-hub';
 import { dropBacklog, outboundBacklog } from './engine-internals';
+import { type Ack, sharedListeners, type SocketListener } from './socket-listeners';
 import {
   JobMessage,
   JoinJobMessage,
@@ -44,6 +45,8 @@ export const MAX_BATCH_EVENTS = 256;
 
 interface SocketData {
   principal: Principal;
+  /** Whether this socket holds one of its key's connection slots (§10), released once. */
+  counted?: boolean;
   subs: Map<string, SocketSubscription>;
   /**
    * Bytes of a reset ack (with its snapshot) not counted against the slow-consumer bound until the
@@ -56,7 +59,9 @@ interface SocketData {
 /** §10: `subscribe` + `join_job` subscriptions one socket may hold at once. */
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
 
-type Ack = Record<string, unknown>;
+/** The client messages the gateway answers. */
+const MESSAGES = ['subscribe', 'unsubscribe', 'join_job', 'leave_job'] as const;
+type Message = (typeof MESSAGES)[number];
 
 const emitBatches = (target: { emit(ev: string, ...args: unknown[]): unknown }, envs: EventEnvelope[]) => {
   for (let i = 0; i < envs.length; i += MAX_BATCH_EVENTS)
@@ -148,6 +153,13 @@ export class ProgressGateway
   /** Per project, the live events for its batch room not sent yet: they go out together on the next turn. */
   private readonly pendingBatches = new Map<string, EventEnvelope[]>();
   private batchTimer?: NodeJS.Immediate;
+  /**
+   * The socket listeners, made once for all sockets (Socket.IO calls them with the socket as `this`): an
+   * idle connection holds no closures of its own, only its entries in the listener lists.
+   */
+  readonly listeners: Readonly<Record<Message, SocketListener<Socket>>>;
+  /** The transport closed: releases the connection slot of the socket that held it (`this`: engine.io's socket). */
+  private readonly onTransportClose: (this: object) => void;
 
   constructor(
     private readonly hub: DeliveryHub,
@@ -155,7 +167,26 @@ export class ProgressGateway
     private readonly workflows: WorkflowsPort,
     private readonly metrics: MetricsService,
     private readonly connections: ConnectionLimiter,
-  ) {}
+  ) {
+    this.listeners = sharedListeners<Message, Socket>({
+      subscribe: (socket, body, reply) => this.subscribe(socket, body, reply),
+      unsubscribe: (socket, body) => this.unsubscribe(socket, body),
+      join_job: (socket, body, reply) => this.joinJob(socket, body, reply),
+      leave_job: (socket, body) => this.leaveJob(socket, body),
+    });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const gateway = this;
+    this.onTransportClose = function (this: object) {
+      const data = (this as { steplineData?: SocketData }).steplineData;
+      if (data) gateway.releaseSlot(data);
+    };
+  }
+
+  private releaseSlot(data: SocketData): void {
+    if (!data.counted) return;
+    data.counted = false;
+    this.connections.release(data.principal.keyId);
+  }
 
   afterInit(server: Server): void {
     server.use((socket, next) => {
@@ -171,16 +202,12 @@ export class ProgressGateway
           // §10: sockets plus SSE streams per key
           if (!this.connections.acquire(principal.keyId)) return next(new Error('rate_limited'));
           // released once: on disconnect, or when the transport closes (also before the socket connected)
-          let counted = true;
-          const release = () => {
-            if (!counted) return;
-            counted = false;
-            this.connections.release(principal.keyId);
-          };
-          socket.once('disconnect', release);
-          socket.conn.once('close', release);
-          (socket.data as SocketData).principal = principal;
-          (socket.data as SocketData).subs = new Map();
+          const data = socket.data as SocketData;
+          data.principal = principal;
+          data.subs = new Map();
+          data.counted = true;
+          (socket.conn as unknown as { steplineData?: SocketData }).steplineData = data;
+          socket.conn.on('close', this.onTransportClose);
           next();
         },
         (err: unknown) => next(new Error(err instanceof DomainError ? err.code : 'unavailable')),
@@ -213,29 +240,13 @@ export class ProgressGateway
     this.metrics.openConnections.inc({ kind: 'socket' });
     // revoked between the handshake's lookup and now: the revocation's sweep ran before this socket existed
     if (this.keys.isRevoked((socket.data as SocketData).principal.keyId)) socket.disconnect(true);
-    // `reply` acks at once (once): a handler may answer before it returns
-    const bind = (event: string, handler: (body: unknown, reply: (r: Ack) => void) => Ack | Promise<Ack>) =>
-      socket.on(event, (body: unknown, ack?: unknown) => {
-        let replied = false;
-        const reply = (res: Ack) => {
-          if (replied) return;
-          replied = true;
-          if (typeof ack === 'function') (ack as (r: Ack) => void)(res);
-        };
-        void Promise.resolve()
-          .then(() => handler(body, reply))
-          .catch((): Ack => ({ ok: false, code: 'unavailable' }))
-          .then(reply);
-      });
-    bind('subscribe', (b, reply) => this.subscribe(socket, b, reply));
-    bind('unsubscribe', (b) => this.unsubscribe(socket, b));
-    bind('join_job', (b, reply) => this.joinJob(socket, b, reply));
-    bind('leave_job', (b) => this.leaveJob(socket, b));
+    for (const event of MESSAGES) socket.on(event, this.listeners[event]);
   }
 
   handleDisconnect(socket: Socket): void {
     this.metrics.openConnections.dec({ kind: 'socket' });
     const data = socket.data as SocketData;
+    if (data.principal) this.releaseSlot(data);
     for (const sub of data.subs?.values() ?? []) {
       sub.close();
       this.hub.unsubscribe(sub);
@@ -324,6 +335,9 @@ export class ProgressGateway
     } catch (err) {
       if (data.subs.get(sub.key) === sub) this.stop(socket, sub.key);
       return { ok: false, code: err instanceof DomainError ? err.code : 'unavailable' };
+    } finally {
+      // answered: the ack (and what its closure holds) is not kept for the subscription's life
+      sub.reply = undefined;
     }
   }
 

@@ -41,9 +41,13 @@ export class RealtimeIoAdapter extends IoAdapter {
         cb('origin not allowed', false);
       },
     } as ServerOptions);
+    // the cork patch goes on engine.io's websocket transport class, at the first websocket seen: until then a
+    // connection that starts on polling patches it when it upgrades; afterwards nothing is done per connection
+    let corked = false;
+    const corkOnUpgrade = (transport: EngineTransport) => (corked ||= corkWebsocketSends(transport));
     server.engine.on('connection', (socket: EngineSocket) => {
-      corkWebsocketSends(socket.transport);
-      socket.on('upgrade', (transport: EngineTransport) => corkWebsocketSends(transport));
+      if (corked || (corked = corkWebsocketSends(socket.transport))) return;
+      if (socket.transport?.name !== 'websocket') socket.once('upgrade', corkOnUpgrade);
     });
     return server;
   }

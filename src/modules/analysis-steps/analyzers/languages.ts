@@ -146,7 +146,15 @@ export function languageTable(): Table {
  * longest matching extension, compared case-insensitively (`x.d.ts` → `.ts`, `a.json.example` → `.json.example`).
  */
 export function languageOf(relPath: string): LanguageInfo | undefined {
-  const t = languageTable();
+  return languageIn(languageTable(), relPath);
+}
+
+/** The language of a walked file: the one its analysis thread found, else looked up here (no thread pool). */
+export function languageOfFile(file: { rel: string; lang?: LanguageInfo | null }): LanguageInfo | undefined {
+  return file.lang !== undefined ? (file.lang ?? undefined) : languageOf(file.rel);
+}
+
+function languageIn(t: Table, relPath: string): LanguageInfo | undefined {
   const base = relPath.slice(relPath.lastIndexOf('/') + 1);
   const byName = t.byFilename.get(base);
   if (byName) return byName;

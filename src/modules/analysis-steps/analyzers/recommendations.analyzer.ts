@@ -11,7 +11,7 @@ import type {
 import { compare, type AnalysisContext, type Analyzer, type PriorResults } from './analyzer';
 import { ArchitectureAnalyzer } from './architecture.analyzer';
 import { IssuesAnalyzer } from './issues.analyzer';
-import { languageOf } from './languages';
+import { languageOfFile } from './languages';
 import { isRequirementsFile } from './manifests';
 import { TechstackAnalyzer } from './techstack.analyzer';
 import type { FileEntry } from './walker';
@@ -46,7 +46,7 @@ export function fileFacts(files: readonly FileEntry[]): FileFacts {
   for (const f of files) {
     const base = f.rel.slice(f.rel.lastIndexOf('/') + 1);
     if (ALL_LOCKFILES.has(base)) lockfiles.add(f.rel);
-    if (languageOf(f.rel)?.type !== 'programming') continue;
+    if (languageOfFile(f)?.type !== 'programming') continue;
     if (isTestFile(f.rel)) testFiles++;
     else sourceFiles++;
   }

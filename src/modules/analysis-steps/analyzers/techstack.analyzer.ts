@@ -1,6 +1,6 @@
 import type { LanguageStat, Manifest, TechstackResult } from './analysis-type';
 import { compare, forEachFile, type AnalysisContext, type Analyzer } from './analyzer';
-import { COUNTED_LANGUAGE_TYPES, languageOf } from './languages';
+import { COUNTED_LANGUAGE_TYPES, languageOfFile } from './languages';
 import { isManifest, parseManifest } from './manifests';
 import type { FileEntry } from './walker';
 
@@ -21,7 +21,7 @@ export class TechstackAnalyzer implements Analyzer<'techstack'> {
     const manifests: Manifest[] = [];
     await forEachFile(ctx.files, ctx, {
       visit: (file) => {
-        const lang = languageOf(file.rel);
+        const lang = languageOfFile(file);
         if (lang && COUNTED_LANGUAGE_TYPES.has(lang.type)) {
           let s = langs.get(lang.name);
           if (!s) langs.set(lang.name, (s = { name: lang.name, files: 0, bytes: 0 }));

@@ -2,6 +2,7 @@ import { constants, existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import ignore from 'ignore';
 import { AnalysisAbortedError, AnalysisPathError, throwIfAborted } from './analysis-errors';
+import type { LanguageInfo } from './languages';
 
 export { AnalysisPathError };
 
@@ -18,6 +19,11 @@ export interface FileEntry {
   readonly abs: string;
   /** Size in bytes at walk time (≤ MAX_FILE_BYTES). */
   readonly size: number;
+  /**
+   * Its linguist language (null: none), when the walk ran on an analysis thread: the language table is
+   * built there, so that the server's main thread never loads it (~15 MiB held for the process's life).
+   */
+  lang?: LanguageInfo | null;
 }
 
 /** The name the worker uses for a FileEntry. */

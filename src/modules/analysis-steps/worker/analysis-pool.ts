@@ -2,7 +2,9 @@ import { availableParallelism } from 'node:os';
 import * as path from 'node:path';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { Piscina } from 'piscina';
+import { Gauge } from 'prom-client';
 import { AppConfig } from '../../../config/app.config';
+import { MetricsService } from '../../metrics';
 import { AnalysisAbortedError } from '../analyzers/analysis-errors';
 import type { FilePool, FileWork, PoolJob } from '../analyzers/analyzer';
 import { DEFAULT_WALK_MS, type WalkResult } from '../analyzers/walker';
@@ -40,16 +42,26 @@ export class AnalysisPool implements FilePool, OnApplicationShutdown {
   readonly budgetMs: number;
   private readonly piscina: Piscina<ThreadTask | WalkTask, ThreadResult | WalkResult>;
 
-  constructor(config: AppConfig) {
+  constructor(config: AppConfig, metrics: MetricsService) {
     this.threads = config.analysisThreads ?? defaultAnalysisThreads(config.workerConcurrency);
     this.budgetMs = config.analysisFileBudgetMs;
     this.piscina = new Piscina({
       filename: THREAD_SCRIPT,
+      // none while idle: a thread starts with the first analysis and exits ANALYSIS_THREAD_IDLE_MS after its last
       minThreads: 0,
       maxThreads: this.threads,
-      idleTimeout: 30_000,
+      idleTimeout: config.analysisThreadIdleMs,
       // a file that makes a parser allocate without end kills its thread, not the server
       resourceLimits: { maxOldGenerationSizeMb: 512 },
+    });
+    const piscina = this.piscina;
+    new Gauge({
+      name: 'stepline_analysis_threads',
+      help: 'Analysis threads running now (they exit after ANALYSIS_THREAD_IDLE_MS without work)',
+      registers: [metrics.registry],
+      collect() {
+        this.set(piscina.threads.length);
+      },
     });
   }
 

@@ -1,5 +1,6 @@
 import type { FileWork } from '../analyzers/analyzer';
 import { FILE_WORK, warmFileWork } from '../analyzers/file-work';
+import { languageOf } from '../analyzers/languages';
 import {
   MAX_FILE_BYTES,
   readTextInto,
@@ -42,7 +43,14 @@ export const epochMicros = (): bigint =>
 let buf: Buffer | undefined;
 
 export default function run(task: WalkTask | ThreadTask): Promise<WalkResult | ThreadResult> {
-  return task.kind === 'walk' ? walkFiles(task.dir) : analyseBatch(task);
+  return task.kind === 'walk' ? walkWithLanguages(task.dir) : analyseBatch(task);
+}
+
+/** The walk, each file with its language: the table lives on this thread, not on the server's main one. */
+async function walkWithLanguages(dir: string): Promise<WalkResult> {
+  const walk = await walkFiles(dir);
+  for (const f of walk.files) f.lang = languageOf(f.rel) ?? null;
+  return walk;
 }
 
 async function analyseBatch(task: ThreadTask): Promise<ThreadResult> {

@@ -5,7 +5,6 @@ import { MetricsService } from '../../metrics';
 import { WorkerRegistry } from '../../queue-monitoring';
 import type { WorkerJob } from '../../queue-monitoring';
 import { ANALYSIS_QUEUE } from '../analysis.constants';
-import { languageTable } from '../analyzers/languages';
 import { analyzerFor, isAnalysisType, type AnalysisType } from '../analyzers/registry';
 import type { AnalysisResults } from '../analyzers/analysis-type';
 import { AnalysisPathError, resolveAnalysisPath, type WalkResult } from '../analyzers/walker';
@@ -60,9 +59,8 @@ export class AnalysisWorker implements OnModuleInit {
 
   onModuleInit(): void {
     this.registry.register(ANALYSIS_QUEUE, (job) => this.run(job));
-    // the language table (file names → languages) is read on this thread; building it takes about half a
-    // second of synchronous work, which would otherwise stall every client inside the first analysis
-    if (this.config.workerConcurrency > 0) languageTable();
+    // the language table (file names → languages) is not built here: the walk, on an analysis thread, builds
+    // it there on first use and gives each file its language (FileEntry.lang)
   }
 
   async run(job: WorkerJob): Promise<void> {
