@@ -339,8 +339,7 @@ describe('dashboard look (browser)', () => {
     expect(m).toEqual({ overflow: 'ellipsis', truncated: true, inside: true });
   });
 
-  // Needs the script: the row (or its name) should carry the full name as `title` (#18 defect 6).
-  it.failing('a truncated name has the full name as its tooltip [script fix: title on the row]', async () => {
+  it('a truncated name has the full name as its tooltip', async () => {
     const page = await openBoard(420);
     const item = page.locator('[data-testid="workflow-item"][data-workflow-id="look-run-3"]');
     const titles = await item.evaluate((li) =>

@@ -219,9 +219,10 @@ describe('dashboard v2 (#18, browser)', () => {
     );
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('detail-title');
     const restButton = workflowItem(page, 'rest-wf').getByRole('button');
-    expect(await restButton.getAttribute('aria-label')).toBe(
-      'A report with a very long name that the list will certainly have to truncate somewhere, queued, 0 %',
+    expect(await restButton.textContent()).toContain(
+      'A report with a very long name that the list will certainly have to truncate somewhere',
     );
+    expect(await restButton.getAttribute('aria-label')).toBeNull();
     expect(await workflowItem(page, 'rest-wf').locator('.wf-name').getAttribute('title')).toContain(
       'rest-wf',
     );
@@ -251,9 +252,7 @@ describe('dashboard v2 (#18, browser)', () => {
     await ok(api.post('/api/workflows/live-wf/steps/b/complete', {}));
     await eventually(async () => expect(await text(page, 'detail-status')).toBe('completed'));
     expect(await workflowItem(page, 'live-wf').count()).toBe(1);
-    expect(await workflowItem(page, 'live-wf').getByRole('button').getAttribute('aria-label')).toBe(
-      'Live one, completed, 100 %',
-    );
+    expect(await workflowItem(page, 'live-wf').getByRole('button').textContent()).toContain('Live one');
     await eventually(async () => expect(await text(page, 'announcer')).toBe('Live one: completed'));
     // the filter is in the address (#18.5) and survives a reload
     expect(new URL(page.url()).hash).toBe(`#/p/${p}/w/live-wf?status=queued%2Crunning`);

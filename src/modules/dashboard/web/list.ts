@@ -81,9 +81,8 @@ function updateListItem(li: HTMLElement, wf: Row): void {
   const b = li.firstChild as HTMLButtonElement;
   const label = wf.name || wf.id;
   b.setAttribute('aria-current', wf.id === state.selected ? 'true' : 'false');
-  // #18.14: one clean accessible name ("name, status, 40 %") instead of the row's run-together texts
-  const aria = `${label}, ${wf.status}, ${wf.progress} %`;
-  if (b.getAttribute('aria-label') !== aria) b.setAttribute('aria-label', aria);
+  // #18.14: the row's accessible name is its visible text (name, badge, status line, %), whose parts are
+  // separate elements; an aria-label would hide part of what is seen (axe: label-content-name-mismatch)
   const name = b.querySelector<HTMLElement>('.wf-name')!;
   setText(name, label);
   // #18.6: a truncated name can be read in full (and rows told apart by id)
