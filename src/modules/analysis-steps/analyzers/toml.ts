@@ -179,15 +179,23 @@ class Parser {
     return v;
   }
 
+  /**
+   * Plain runs are copied with one slice each, not a character at a time: a 1 MiB string built by `+=` per
+   * character is a million-node rope that costs superlinear GC time to build and flatten.
+   */
   private basicString(): string {
+    const s = this.s;
     this.i++;
     let out = '';
     for (;;) {
-      const c = this.s[this.i];
-      if (c === undefined || c === '\n') this.fail('unterminated string');
+      const start = this.i;
+      let c = s.charCodeAt(this.i);
+      while (c !== 0x22 && c !== 0x5c && c !== 0x0a && this.i < s.length) c = s.charCodeAt(++this.i);
+      if (this.i > start) out += s.slice(start, this.i);
+      if (this.i >= s.length || c === 0x0a) this.fail('unterminated string');
       this.i++;
-      if (c === '"') return out;
-      out += c === '\\' ? this.escape() : c;
+      if (c === 0x22) return out;
+      out += this.escape();
     }
   }
 
@@ -205,6 +213,13 @@ class Parser {
         out += delim[0].repeat(extra);
         this.i += 3 + extra;
         return out;
+      }
+      // a plain run up to the next quote or backslash, in one slice
+      const start = this.i;
+      while (this.i < this.s.length && this.s[this.i] !== delim[0] && this.s[this.i] !== '\\') this.i++;
+      if (this.i > start) {
+        out += this.s.slice(start, this.i);
+        continue;
       }
       const c = this.s[this.i++];
       if (c === '\\' && delim === '"""') {
