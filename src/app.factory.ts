@@ -80,5 +80,34 @@ export async function startApp(): Promise<INestApplication> {
   const config = app.get(AppConfig);
   await app.listen(config.port, config.host);
   void app.get(DbService).connect();
+  armShutdownDeadline(config.shutdownTimeoutMs, app.get(Logger));
   return app;
+}
+
+/**
+ * Graceful shutdown has a deadline: once SIGTERM or SIGINT arrives (Nest's own listeners run the hooks), a timer
+ * that does not hold the process open exits with code 1 if the hooks have not finished by then, after logging
+ * what the process was still waiting on.
+ */
+function armShutdownDeadline(ms: number, logger: Logger): void {
+  const arm = (signal: string) => {
+    const started = Date.now();
+    setTimeout(() => {
+      logger.error(
+        `graceful shutdown on ${signal} did not finish within ${ms} ms; exiting. Still open: ${process
+          .getActiveResourcesInfo()
+          .join(', ')}`,
+        'Shutdown',
+      );
+      process.exitCode = 1;
+      // pino writes asynchronously: give the line a moment to reach stdout before the exit
+      setTimeout(() => process.exit(1), 50).unref();
+    }, ms).unref();
+    logger.log(
+      `shutting down on ${signal} (deadline ${ms} ms, started ${new Date(started).toISOString()})`,
+      'Shutdown',
+    );
+  };
+  process.once('SIGTERM', () => arm('SIGTERM'));
+  process.once('SIGINT', () => arm('SIGINT'));
 }

@@ -40,6 +40,9 @@ export class AppConfig {
   get analysisThreadIdleMs(): number {
     return this.config.get('ANALYSIS_THREAD_IDLE_MS', { infer: true });
   }
+  get shutdownTimeoutMs(): number {
+    return this.config.get('SHUTDOWN_TIMEOUT_MS', { infer: true });
+  }
   get eventRetentionHours(): number {
     return this.config.get('EVENT_RETENTION_HOURS', { infer: true });
   }

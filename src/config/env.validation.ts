@@ -90,6 +90,18 @@ export class EnvironmentVariables {
   @Max(86_400_000)
   ANALYSIS_THREAD_IDLE_MS = 30_000;
 
+  /**
+   * On SIGTERM/SIGINT the app closes gracefully (listeners, sockets, leases handed back, pools ended); past this
+   * many ms it logs what it was still waiting on and exits with code 1, so that a hung database or a stuck hook
+   * cannot keep a stopped instance alive (and its port taken) for ever.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  SHUTDOWN_TIMEOUT_MS = 10_000;
+
   /** Hours; fractions are allowed (0.01 = 36 s), which the tests use. */
   @IsOptional()
   @Transform(toNum)

@@ -93,7 +93,24 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     stop: async () => {
       stopping = true;
       if (proc.exitCode === null) proc.kill('SIGTERM');
-      await exited;
+      // the server bounds its own shutdown (SHUTDOWN_TIMEOUT_MS, 10 s by default); one that outlives that by far
+      // is a bug to read about, not a spec that hangs until jest's timeout with the next tests refused
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), 30_000)));
+      const outcome = await Promise.race([exited, late]);
+      clearTimeout(timer);
+      if (outcome === 'late') {
+        proc.kill('SIGKILL');
+        await exited;
+        throw new Error(
+          `the server on port ${port} did not exit within 30 s of SIGTERM; its last output:\n${out.slice(-8000)}`,
+        );
+      }
+      // a shutdown that hit its deadline says what it waited on: show it in the test output
+      if (proc.exitCode === 1 && /graceful shutdown .* did not finish/.test(out))
+        process.stderr.write(
+          `\n[stepline tests] the server on port ${port} hit its shutdown deadline:\n${out.slice(-4000)}\n`,
+        );
     },
     kill: async () => {
       stopping = true;

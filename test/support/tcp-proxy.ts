@@ -9,6 +9,7 @@ import { freePort } from './server';
 export class TcpProxy {
   private server?: Server;
   private readonly sockets = new Set<Socket>();
+  private frozen = false;
 
   private constructor(
     readonly port: number,
@@ -48,7 +49,34 @@ export class TcpProxy {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /**
+   * The database stops answering without going away (a hung server, a black-holed network): every open
+   * connection stays open but nothing passes either way, and new connections are accepted and never forwarded.
+   * What the server sends from then on is counted (`bytesSentWhileFrozen`) and dropped.
+   */
+  freeze(): void {
+    this.frozen = true;
+    for (const s of this.sockets) s.unpipe();
+    for (const c of this.clients) this.sink(c);
+  }
+
+  /** Bytes the server sent towards the database since `freeze()`: queries that will never be answered. */
+  bytesSentWhileFrozen = 0;
+
+  private readonly clients = new Set<Socket>();
+
+  private sink(client: Socket): void {
+    client.on('data', (d: Buffer) => (this.bytesSentWhileFrozen += d.length)).resume();
+  }
+
   private forward(client: Socket): void {
+    if (this.frozen) {
+      this.sockets.add(client);
+      client.on('error', () => undefined);
+      this.sink(client);
+      return;
+    }
+    this.clients.add(client);
     const upstream = createConnection({ host: this.targetHost, port: this.targetPort });
     this.sockets.add(client);
     this.sockets.add(upstream);
@@ -57,6 +85,7 @@ export class TcpProxy {
       upstream.destroy();
       this.sockets.delete(client);
       this.sockets.delete(upstream);
+      this.clients.delete(client);
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
