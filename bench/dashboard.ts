@@ -1,7 +1,11 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium } from '../test/support/browser';
-import { fmt, freshDatabase, Kind, log, ms, sleep } from './common';
+import { fmt, freshDatabase, Kind, log, ms, ROOT, sleep } from './common';
+import { rendererCpu, summarizeTrace, type TraceSummary } from './dashboard-trace';
 import { api } from './http';
 import { ADMIN_TOKEN, startServer } from './server';
 
@@ -14,8 +18,12 @@ import { ADMIN_TOKEN, startServer } from './server';
  *    the list shows at least one `workflow-item` and the `connection` indicator reads "live"; median of RUNS;
  *  - main-thread time per second: LIVE workflows each updated UPDATES_PER_S times a second (a producer posts
  *    one `POST /api/progress` of LIVE updates every 1000/UPDATES_PER_S ms); the Chrome DevTools Protocol's
- *    `Performance.getMetrics` TaskDuration (and its Script/Layout/RecalcStyle parts) over WINDOW_S seconds,
- *    with the list only, then with one of the updating workflows open;
+ *    `Performance.getMetrics` TaskDuration (and its Script/Layout/RecalcStyle parts) and ThreadTime, the median
+ *    of WINDOWS windows of WINDOW_S seconds, with the list only, then with one of the updating workflows open.
+ *    Checked two other ways in the same run: the renderer's main-thread CPU read from /proc (the OS's count,
+ *    not the browser's), and one more window traced (BENCH_DASH_TRACE=0 skips it) whose top-level tasks on the
+ *    renderer main thread are summed and broken down by what ran (dashboard-trace.ts);
+ *    BENCH_DASH_PROFILE=1 also records a CPU profile of the page per measure (bench/profiles/, top functions logged);
  *  - bundle size: every script and stylesheet the page loaded (recorded in the browser), gzipped at level 9.
  */
 
@@ -24,6 +32,11 @@ const LIVE = 50;
 const UPDATES_PER_S = 10;
 const RUNS = Number(process.env.BENCH_DASH_RUNS ?? 3);
 const WINDOW_S = Number(process.env.BENCH_DASH_WINDOW_S ?? 10);
+const WINDOWS = Number(process.env.BENCH_DASH_WINDOWS ?? 3);
+const TRACE = process.env.BENCH_DASH_TRACE !== '0';
+const PROFILE = !!process.env.BENCH_DASH_PROFILE;
+const TRACE_S = 5;
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR ?? join(ROOT, 'bench', 'profiles');
 const PROJECT = 'dash-bench';
 const STEP_TOTAL = 1000;
 
@@ -38,18 +51,41 @@ export interface BundleFile {
   encoding: string;
 }
 
-export interface MainThread {
-  label: string;
+export interface Window {
   seconds: number;
-  /** ms of main-thread time per second of wall clock. */
+  /** ms of main-thread time per second of wall clock (TaskDuration). */
   task: number;
   /** CPU time of the renderer's main thread (ThreadTime): what the tasks cost without waiting for a core. */
   cpu: number;
   script: number;
   layout: number;
   style: number;
+  /** the OS's count (/proc) for the renderer processes: their main threads, and the whole processes (ms/s) */
+  osMain: number;
+  osProcess: number;
+  /** load average (1 min) before and after the window */
+  load: [number, number];
+  updatesPerS: number;
+}
+
+export interface MainThread {
+  label: string;
+  /** every window, in order; the figures below are their medians */
+  windows: Window[];
+  seconds: number;
+  /** ms of main-thread time per second of wall clock (median of the windows). */
+  task: number;
+  /** CPU time of the renderer's main thread (ThreadTime), median of the windows. */
+  cpu: number;
+  script: number;
+  layout: number;
+  style: number;
+  osMain: number;
+  osProcess: number;
   /** Progress updates the producer got answered 200 per second meanwhile. */
   updatesPerS: number;
+  /** a traced window: the trace's own sums beside TaskDuration/ThreadTime read over the same window */
+  trace?: TraceSummary & { metricsTask: number; metricsCpu: number };
   /** Whether the page showed the last posted value of a watched workflow afterwards (null: not checked). */
   keptUp: boolean | null;
   note?: string;
@@ -232,34 +268,150 @@ async function metrics(cdp: { send: (m: any, p?: any) => Promise<any> }): Promis
   return Object.fromEntries(r.metrics.map((m) => [m.name, m.value]));
 }
 
-async function measureMainThread(
-  page: Page,
-  ctx: BrowserContext,
+type Cdp = { send: (m: any, p?: any) => Promise<any>; detach: () => Promise<void> };
+
+/** The renderer processes' ids, from the browser itself. */
+async function rendererPids(browser: Browser): Promise<number[]> {
+  const cdp = (await browser.newBrowserCDPSession()) as unknown as Cdp;
+  try {
+    const info = (await cdp.send('SystemInfo.getProcessInfo')) as {
+      processInfo: { type: string; id: number }[];
+    };
+    return info.processInfo.filter((p) => p.type === 'renderer').map((p) => p.id);
+  } finally {
+    await cdp.detach();
+  }
+}
+
+async function measureWindow(
+  cdp: Cdp,
+  pids: number[],
   producer: { counts: () => { ok: number; failed: number } },
-  label: string,
-): Promise<MainThread> {
-  const cdp = await ctx.newCDPSession(page);
-  await cdp.send('Performance.enable', { timeDomain: 'timeTicks' });
+  seconds: number,
+): Promise<Window & { failed: number }> {
+  const load0 = loadavg()[0];
+  const os0 = rendererCpu(pids);
   const a = await metrics(cdp);
   const c0 = producer.counts();
   const t0 = Date.now();
-  await sleep(WINDOW_S * 1000);
+  await sleep(seconds * 1000);
   const b = await metrics(cdp);
+  const os1 = rendererCpu(pids);
   const c1 = producer.counts();
-  const seconds = (Date.now() - t0) / 1000;
-  await cdp.detach();
-  const per = (name: string) => ((b[name] - a[name]) * 1000) / seconds;
+  const s = (Date.now() - t0) / 1000;
+  const per = (name: string) => ((b[name] - a[name]) * 1000) / s;
   return {
-    label,
-    seconds,
+    seconds: s,
     task: per('TaskDuration'),
     cpu: per('ThreadTime'),
     script: per('ScriptDuration'),
     layout: per('LayoutDuration'),
     style: per('RecalcStyleDuration'),
-    updatesPerS: (c1.ok - c0.ok) / seconds,
+    osMain: (os1.main - os0.main) / s,
+    osProcess: (os1.process - os0.process) / s,
+    load: [load0, loadavg()[0]],
+    updatesPerS: (c1.ok - c0.ok) / s,
+    failed: c1.failed - c0.failed,
+  };
+}
+
+/** Top functions of a CPU profile by self time (ms per s of the profile). */
+function profileTop(profile: any, n = 12): string[] {
+  const nodes = profile.nodes as { id: number; callFrame: any; hitCount?: number }[];
+  const total = nodes.reduce((k, x) => k + (x.hitCount ?? 0), 0);
+  const s = (profile.endTime - profile.startTime) / 1e6;
+  const per = total ? s / total : 0;
+  const self = new Map<string, number>();
+  for (const x of nodes) {
+    const f = x.callFrame;
+    const where = f.url ? `${f.url.replace(/^.*\//, '')}:${f.lineNumber + 1}:${f.columnNumber + 1}` : '';
+    const k = `${f.functionName || '(anonymous)'} ${where}`.trim();
+    self.set(k, (self.get(k) ?? 0) + (x.hitCount ?? 0) * per * 1000);
+  }
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, v]) => `${ms(v / s)} ms/s  ${k}`);
+}
+
+async function measureMainThread(
+  browser: Browser,
+  page: Page,
+  ctx: BrowserContext,
+  producer: { counts: () => { ok: number; failed: number } },
+  label: string,
+  tag: string,
+): Promise<MainThread> {
+  const cdp = (await ctx.newCDPSession(page)) as unknown as Cdp;
+  await cdp.send('Performance.enable', { timeDomain: 'timeTicks' });
+  const pids = await rendererPids(browser);
+  const windows: (Window & { failed: number })[] = [];
+  for (let i = 0; i < WINDOWS; i++) {
+    const w = await measureWindow(cdp, pids, producer, WINDOW_S);
+    log(
+      `dashboard/${tag}: ${label} window ${i + 1}: ${ms(w.task)} ms/s wall, ${ms(w.cpu)} CPU (OS: main thread ${ms(w.osMain)}, renderer ${ms(w.osProcess)}); load ${w.load.map((x) => x.toFixed(2)).join(' → ')}`,
+    );
+    windows.push(w);
+  }
+  let trace: MainThread['trace'];
+  if (TRACE) {
+    await browser.startTracing(page, {
+      categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'toplevel', 'v8', 'blink'],
+    });
+    const a = await metrics(cdp);
+    const t0 = Date.now();
+    await sleep(TRACE_S * 1000);
+    const b = await metrics(cdp);
+    const s = (Date.now() - t0) / 1000;
+    const sum = summarizeTrace(await browser.stopTracing());
+    if (sum) {
+      trace = {
+        ...sum,
+        metricsTask: ((b.TaskDuration - a.TaskDuration) * 1000) / s,
+        metricsCpu: ((b.ThreadTime - a.ThreadTime) * 1000) / s,
+      };
+      log(
+        `dashboard/${tag}: ${label} traced ${TRACE_S} s: trace ${ms(trace.taskMsPerS)} ms/s wall, ${ms(trace.cpuMsPerS)} CPU; ` +
+          `TaskDuration ${ms(trace.metricsTask)}, ThreadTime ${ms(trace.metricsCpu)} over the same window; ` +
+          Object.entries(trace.buckets)
+            .sort((x, y) => y[1] - x[1])
+            .map(([k, v]) => `${k} ${ms(v)}`)
+            .join(', '),
+      );
+      log(`  top self time: ${trace.top.map((t) => `${t.name} ${ms(t.msPerS)}`).join(', ')}`);
+    }
+  }
+  if (PROFILE) {
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+    await cdp.send('Profiler.start');
+    await sleep(WINDOW_S * 1000);
+    const { profile } = await cdp.send('Profiler.stop');
+    mkdirSync(PROFILE_DIR, { recursive: true });
+    const file = join(PROFILE_DIR, `dashboard-${tag}-${label.replace(/\W+/g, '-')}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    log(
+      `dashboard/${tag}: ${label} CPU profile ${file}; top self time:\n  ${profileTop(profile).join('\n  ')}`,
+    );
+  }
+  await cdp.detach();
+  const med = (f: (w: Window) => number) => median(windows.map(f));
+  const failed = windows.reduce((n, w) => n + w.failed, 0);
+  return {
+    label,
+    windows: windows.map(({ failed: _f, ...w }) => w),
+    seconds: windows.reduce((n, w) => n + w.seconds, 0),
+    task: med((w) => w.task),
+    cpu: med((w) => w.cpu),
+    script: med((w) => w.script),
+    layout: med((w) => w.layout),
+    style: med((w) => w.style),
+    osMain: med((w) => w.osMain),
+    osProcess: med((w) => w.osProcess),
+    updatesPerS: med((w) => w.updatesPerS),
+    trace,
     keptUp: null,
-    note: c1.failed > c0.failed ? `${c1.failed - c0.failed} updates failed` : undefined,
+    note: failed ? `${failed} updates failed` : undefined,
   };
 }
 
@@ -378,7 +530,7 @@ export async function runDashboard(kinds: Kind[]): Promise<DashboardResult[]> {
           try {
             await sleep(2000); // warm-up: the page's handlers and the server's paths
             log(`dashboard/${kind}: main thread, list only, ${WINDOW_S} s`);
-            r.mainThread.push(await measureMainThread(page, ctx, prod, 'list'));
+            r.mainThread.push(await measureMainThread(browser, page, ctx, prod, 'list', kind));
             const watched = liveId(0);
             const item = page.locator(`[data-testid="workflow-item"][data-workflow-id="${watched}"]`);
             let opened = false;
@@ -389,7 +541,14 @@ export async function runDashboard(kinds: Kind[]): Promise<DashboardResult[]> {
             }
             log(`dashboard/${kind}: main thread, ${opened ? 'one workflow open' : 'list (no row to open)'}`);
             r.mainThread.push(
-              await measureMainThread(page, ctx, prod, opened ? 'list + one updating workflow open' : 'list'),
+              await measureMainThread(
+                browser,
+                page,
+                ctx,
+                prod,
+                opened ? 'list + one updating workflow open' : 'list',
+                kind,
+              ),
             );
           } finally {
             await prod.stop();
@@ -403,7 +562,7 @@ export async function runDashboard(kinds: Kind[]): Promise<DashboardResult[]> {
           for (const m of r.mainThread) m.keptUp = kept;
           for (const m of r.mainThread)
             log(
-              `dashboard/${kind}: ${m.label}: ${ms(m.task)} ms/s main thread, ${ms(m.cpu)} ms/s CPU (script ${ms(m.script)}, layout ${ms(m.layout)}, style ${ms(m.style)}) at ${fmt(m.updatesPerS)} updates/s`,
+              `dashboard/${kind}: ${m.label}: ${ms(m.task)} ms/s main thread, ${ms(m.cpu)} ms/s CPU, OS main thread ${ms(m.osMain)} (script ${ms(m.script)}, layout ${ms(m.layout)}, style ${ms(m.style)}) at ${fmt(m.updatesPerS)} updates/s; medians of ${m.windows.length}`,
             );
         } finally {
           await ctx.close();
@@ -436,7 +595,11 @@ export function dashboardReport(rows: DashboardResult[]): string {
       `(${fmt(WORKFLOWS - LIVE)} finished, ${LIVE} running); median of ${RUNS} after one warm-up. ` +
       `main thread = Chrome DevTools Protocol \`Performance.getMetrics\` TaskDuration delta (the wall time of the ` +
       `renderer main thread's tasks; script, layout and style recalculation are parts of it; CPU = its ThreadTime ` +
-      `delta, the same thread's CPU time, lower than TaskDuration when the thread waits for a core on a busy machine) over ${WINDOW_S} s while ${LIVE} workflows get ${UPDATES_PER_S} ` +
+      `delta, the same thread's CPU time, lower than TaskDuration when the thread waits for a core on a busy machine); ` +
+      `the median of ${WINDOWS} windows of ${WINDOW_S} s, each window's figures and the 1-minute load average before → after it listed below the table; ` +
+      `OS = the renderer's main thread CPU read from /proc over the same windows (a count outside the browser); ` +
+      `trace = one more ${TRACE_S} s window under a Chromium trace: the renderer main thread's top-level tasks summed ` +
+      `(wall and thread time) beside TaskDuration/ThreadTime of that same window, and their self time by kind; measured while ${LIVE} workflows get ${UPDATES_PER_S} ` +
       `progress updates a second each (${LANES} producers, each posting one \`POST /api/progress\` of ${LIVE / LANES} ` +
       `updates every ${1000 / UPDATES_PER_S} ms), with the list only, then with one updating workflow open; "kept up" = the row ` +
       `of that workflow showed the server's final progress afterwards. bundle = every script and stylesheet the ` +
@@ -453,8 +616,8 @@ export function dashboardReport(rows: DashboardResult[]): string {
     lines.push(`| ${r.db} | DOMContentLoaded (median) | ${ms(median(r.domContentLoadedMs))} ms | – | – |`);
     for (const m of r.mainThread)
       lines.push(
-        `| ${r.db} | main thread, ${m.label} (CPU; script / layout / style) | ${ms(m.task)} ms/s ` +
-          `(${ms(m.cpu)}; ${ms(m.script)} / ${ms(m.layout)} / ${ms(m.style)}) at ${fmt(m.updatesPerS)} updates/s` +
+        `| ${r.db} | main thread, ${m.label} (wall / CPU / OS main-thread CPU; script / layout / style) | ${ms(m.task)} / ` +
+          `${ms(m.cpu)} / ${ms(m.osMain)} ms/s (${ms(m.script)} / ${ms(m.layout)} / ${ms(m.style)}) at ${fmt(m.updatesPerS)} updates/s` +
           `${m.keptUp === null ? ', kept up: not checked' : m.keptUp ? ', kept up' : ', **did not keep up**'}` +
           `${m.note ? ` (${m.note})` : ''} | < ${g.mainThreadMsPerS} ms/s | ${m.task < g.mainThreadMsPerS ? 'pass' : '**FAIL**'} |`,
       );
@@ -465,6 +628,37 @@ export function dashboardReport(rows: DashboardResult[]): string {
         `< ${kb(g.bundleGzBytes)} gz | ${gz < g.bundleGzBytes ? 'pass' : '**FAIL**'} |`,
     );
   }
+  lines.push(
+    '',
+    'Main-thread windows (wall / CPU / OS main thread / OS whole renderer, ms/s; load average before → after):',
+    '',
+  );
+  for (const r of rows)
+    for (const m of r.mainThread) {
+      lines.push(
+        `- ${r.db}, ${m.label}: ` +
+          m.windows
+            .map(
+              (w) =>
+                `${ms(w.task)} / ${ms(w.cpu)} / ${ms(w.osMain)} / ${ms(w.osProcess)} (load ${w.load.map((x) => x.toFixed(2)).join(' → ')})`,
+            )
+            .join('; '),
+      );
+      const t = m.trace;
+      if (t)
+        lines.push(
+          `  - traced ${fmt(t.windowS, 1)} s: trace ${ms(t.taskMsPerS)} ms/s wall, ${ms(t.cpuMsPerS)} CPU; TaskDuration ` +
+            `${ms(t.metricsTask)}, ThreadTime ${ms(t.metricsCpu)} over the same window; self time: ` +
+            Object.entries(t.buckets)
+              .sort((a, b) => b[1] - a[1])
+              .map(([k, v]) => `${k} ${ms(v)}`)
+              .join(', ') +
+            `; top: ${t.top
+              .slice(0, 6)
+              .map((x) => `${x.name} ${ms(x.msPerS)}`)
+              .join(', ')}`,
+        );
+    }
   const first = rows.find((r) => r.bundle.length);
   if (first) {
     lines.push('', 'The files (raw → gzip -9; what the server sent as Content-Encoding):', '');

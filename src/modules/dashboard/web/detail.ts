@@ -2,6 +2,7 @@ import type { Log, Step } from '@stepline/client';
 import { $, announce, el, enc, fmtDuration, setBar, setText } from './dom';
 import { etaText } from './eta';
 import { positionOf } from './list';
+import { scheduleRender } from './render';
 import { TERMINAL, state, type Row } from './state';
 
 /** At most this many log lines are kept for the open workflow (the oldest go first). */
@@ -17,6 +18,11 @@ export function attemptText(wf: Row): string {
 }
 
 export function renderDetail(): void {
+  if (logsPending) {
+    const full = logsPending === 'full';
+    logsPending = null;
+    renderLogs(full);
+  }
   const wf = selectedRow();
   const empty = $('detail-empty');
   empty.hidden = !!wf;
@@ -151,37 +157,58 @@ function renderChildren(ul: HTMLElement, ids: string[]): void {
 
 // ---- logs ----------------------------------------------------------------------------------------------
 
+/**
+ * Log lines land in `state.logs` at once and reach the DOM with the next render of the detail (render.ts):
+ * a burst of lines is one append and one scroll, not one layout per line.
+ */
+let logsPending: 'append' | 'full' | null = null;
+/** the highest log id in `state.logs`: a line below it arrived out of order, and the list is redrawn */
+let logMax = 0;
+
 export function clearLogs(): void {
   state.logs = new Map();
+  logsPending = null;
+  logMax = 0;
   $('log-list').textContent = '';
 }
 
 export function addLogs(items: Log[]): void {
-  const list = $('log-list');
-  let lastShown = list.lastElementChild ? Number((list.lastElementChild as HTMLElement).dataset.logId) : 0;
   let inOrder = true;
+  let added = false;
   for (const log of items) {
     if (!log || state.logs.has(log.id)) continue;
     state.logs.set(log.id, log);
-    if (log.id < lastShown) inOrder = false;
-    lastShown = Math.max(lastShown, log.id);
+    added = true;
+    if (log.id < logMax) inOrder = false;
+    logMax = Math.max(logMax, log.id);
   }
+  if (!added) return;
   if (state.logs.size > MAX_LOG_LINES) {
+    // the oldest go first; their lines leave the top of the list (renderLogs), the rest stay
     const ids = Array.from(state.logs.keys()).sort((a, b) => a - b);
     for (const k of ids.slice(0, ids.length - MAX_LOG_LINES)) state.logs.delete(k);
-    inOrder = false;
   }
-  renderLogs(!inOrder);
+  logsPending = !inOrder || logsPending === 'full' ? 'full' : 'append';
+  scheduleRender('detail');
 }
 
 function renderLogs(full: boolean): void {
   const list = $('log-list');
   const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
-  const ids = Array.from(state.logs.keys()).sort((a, b) => a - b);
   if (full) list.textContent = '';
+  let first = list.firstElementChild as HTMLElement | null;
+  while (first && !state.logs.has(Number(first.dataset.logId))) {
+    first.remove();
+    first = list.firstElementChild as HTMLElement | null;
+  }
   const last = list.lastElementChild ? Number((list.lastElementChild as HTMLElement).dataset.logId) : 0;
-  for (const id of ids) if (id > last) list.appendChild(logItem(state.logs.get(id)!));
-  $('log-empty').hidden = ids.length > 0;
+  const ids = Array.from(state.logs.keys())
+    .filter((id) => id > last)
+    .sort((a, b) => a - b);
+  const frag = document.createDocumentFragment();
+  for (const id of ids) frag.appendChild(logItem(state.logs.get(id)!));
+  list.appendChild(frag);
+  $('log-empty').hidden = state.logs.size > 0;
   if (stick) list.scrollTop = list.scrollHeight;
 }
 

@@ -10,6 +10,10 @@ export function setText(el: Element | null, text: string): void {
   if (el && el.textContent !== text) el.textContent = text;
 }
 
+export function setAttr(el: Element, name: string, value: string): void {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+
 export function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
   props: { className?: string; text?: string; testid?: string } = {},
@@ -30,7 +34,13 @@ export function option(value: string, label: string): HTMLOptionElement {
 
 export const enc = encodeURIComponent;
 
-/** A progress bar: ARIA value in its own unit (items or %), width from the percentage. */
+const fillScale = new WeakMap<HTMLElement, string>();
+
+/**
+ * A progress bar: ARIA value in its own unit (items or %), the fill's length from the percentage. The fill is
+ * full width and scaled (`transform: scaleX`), so a new value repaints the bar without a layout of the page,
+ * and nothing is written when the value is the same.
+ */
 export function setBar(
   bar: HTMLElement,
   now: number,
@@ -40,16 +50,20 @@ export function setBar(
   status: string,
   percent?: number,
 ): void {
-  bar.setAttribute('aria-valuemin', String(min));
-  bar.setAttribute('aria-valuemax', String(max));
-  bar.setAttribute('aria-valuenow', String(now));
-  bar.setAttribute('aria-valuetext', valueText);
-  bar.dataset.status = status;
+  setAttr(bar, 'aria-valuemin', String(min));
+  setAttr(bar, 'aria-valuemax', String(max));
+  setAttr(bar, 'aria-valuenow', String(now));
+  setAttr(bar, 'aria-valuetext', valueText);
+  if (bar.dataset.status !== status) bar.dataset.status = status;
   const pct = typeof percent === 'number' ? percent : max > min ? (100 * (now - min)) / (max - min) : 0;
-  const fill = bar.querySelector<HTMLElement>('.fill');
-  const w = `${Math.max(0, Math.min(100, pct))}%`;
-  if (fill && fill.style.width !== w) fill.style.width = w;
-  setText(bar.querySelector('.bar-text'), valueText);
+  const fill = bar.firstElementChild as HTMLElement | null;
+  const scale = `scaleX(${Math.max(0, Math.min(100, pct)) / 100})`;
+  if (fill && fill.classList.contains('fill') && fillScale.get(fill) !== scale) {
+    fillScale.set(fill, scale);
+    fill.style.transform = scale;
+  }
+  const label = bar.lastElementChild;
+  if (label && label.classList.contains('bar-text')) setText(label, valueText);
 }
 
 export function fmtDuration(ms: number): string {

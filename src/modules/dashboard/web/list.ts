@@ -1,4 +1,4 @@
-import { $, option, setBar, setText } from './dom';
+import { $, option, setAttr, setBar, setText } from './dom';
 import { etaText } from './eta';
 import { actions, state, type Row } from './state';
 
@@ -26,19 +26,45 @@ export function visibleWorkflows(): Row[] {
     .sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
 }
 
+/** A row's elements, found once, and what they show now (so an unchanged row costs a comparison). */
+interface RowView {
+  button: HTMLButtonElement;
+  name: HTMLElement;
+  badge: HTMLElement;
+  sub: HTMLElement;
+  bar: HTMLElement;
+  /** the Row object last drawn: rows are replaced, never mutated, when an event changes them */
+  drawn: Row | null;
+  selected: boolean;
+}
+const rowViews = new WeakMap<HTMLElement, RowView>();
+
+/**
+ * Rows are keyed by workflow id and kept: a row whose values change is updated in place (its elements, focus
+ * and hover stay), and the list's children move only when rows join, leave or change places.
+ */
 export function renderList(): void {
   const list = $('workflow-list');
   const wfs = state.accessDenied ? [] : visibleWorkflows();
-  const existing = new Map<string, HTMLElement>();
-  for (const li of Array.from(list.children) as HTMLElement[]) existing.set(li.dataset.workflowId ?? '', li);
-  wfs.forEach((wf, i) => {
-    let li = existing.get(wf.id);
-    if (li) existing.delete(wf.id);
-    else li = createListItem(wf.id);
-    updateListItem(li, wf);
-    if (list.children[i] !== li) list.insertBefore(li, list.children[i] ?? null);
-  });
-  existing.forEach((li) => li.remove());
+  const kids = list.children;
+  let same = kids.length === wfs.length;
+  for (let i = 0; same && i < wfs.length; i++)
+    same = (kids[i] as HTMLElement).dataset.workflowId === wfs[i].id;
+  const now = Date.now();
+  if (same) {
+    for (let i = 0; i < wfs.length; i++) updateListItem(kids[i] as HTMLElement, wfs[i], now);
+  } else {
+    const existing = new Map<string, HTMLElement>();
+    for (const li of Array.from(kids) as HTMLElement[]) existing.set(li.dataset.workflowId ?? '', li);
+    wfs.forEach((wf, i) => {
+      let li = existing.get(wf.id);
+      if (li) existing.delete(wf.id);
+      else li = createListItem(wf.id);
+      updateListItem(li, wf, now);
+      if (kids[i] !== li) list.insertBefore(li, kids[i] ?? null);
+    });
+    existing.forEach((li) => li.remove());
+  }
   const empty = $('workflow-empty');
   empty.hidden = wfs.length > 0;
   setText(
@@ -74,28 +100,36 @@ function createListItem(id: string): HTMLElement {
     '<div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100"><div class="fill"></div></div>';
   b.addEventListener('click', () => actions.selectWorkflow(id, true));
   li.appendChild(b);
+  const bar = b.querySelector<HTMLElement>('.bar')!;
+  bar.setAttribute('aria-hidden', 'true');
+  rowViews.set(li, {
+    button: b,
+    name: b.querySelector<HTMLElement>('.wf-name')!,
+    badge: b.querySelector<HTMLElement>('.badge')!,
+    sub: b.querySelector<HTMLElement>('.wf-sub')!,
+    bar,
+    drawn: null,
+    selected: false,
+  });
   return li;
 }
 
-function updateListItem(li: HTMLElement, wf: Row): void {
-  const b = li.firstChild as HTMLButtonElement;
-  const label = wf.name || wf.id;
-  b.setAttribute('aria-current', wf.id === state.selected ? 'true' : 'false');
+function updateListItem(li: HTMLElement, wf: Row, now: number): void {
+  const v = rowViews.get(li)!;
+  const selected = wf.id === state.selected;
+  // the ETA counts down and the queue place moves without the row changing: that line is always checked
+  setText(v.sub, `${wf.type} \u00b7 ${wf.progress} % \u00b7 ${etaText(wf, true, now, positionOf(wf.id))}`);
+  if (v.drawn === wf && v.selected === selected) return;
+  v.drawn = wf;
+  v.selected = selected;
+  setAttr(v.button, 'aria-current', selected ? 'true' : 'false');
   // #18.14: the row's accessible name is its visible text (name, badge, status line, %), whose parts are
   // separate elements; an aria-label would hide part of what is seen (axe: label-content-name-mismatch)
-  const name = b.querySelector<HTMLElement>('.wf-name')!;
-  setText(name, label);
+  setText(v.name, wf.name || wf.id);
   // #18.6: a truncated name can be read in full (and rows told apart by id)
   const title = wf.name ? `${wf.name} (${wf.id})` : wf.id;
-  if (name.title !== title) name.title = title;
-  const badge = b.querySelector<HTMLElement>('.badge')!;
-  setText(badge, wf.status);
-  badge.dataset.status = wf.status;
-  setText(
-    b.querySelector('.wf-sub'),
-    `${wf.type} \u00b7 ${wf.progress} % \u00b7 ${etaText(wf, true, Date.now(), positionOf(wf.id))}`,
-  );
-  const bar = b.querySelector<HTMLElement>('.bar')!;
-  setBar(bar, wf.progress, 0, 100, `${wf.progress} %`, wf.status);
-  bar.setAttribute('aria-hidden', 'true');
+  if (v.name.title !== title) v.name.title = title;
+  setText(v.badge, wf.status);
+  if (v.badge.dataset.status !== wf.status) v.badge.dataset.status = wf.status;
+  setBar(v.bar, wf.progress, 0, 100, `${wf.progress} %`, wf.status);
 }

@@ -26,6 +26,7 @@ import { addLogs, clearLogs, renderDetail } from './detail';
 import { $, showBanner } from './dom';
 import { renderList } from './list';
 import { renderQueues, renderWebhooks } from './queue-panel';
+import { registerView, renderNow, scheduleRender } from './render';
 import { parseHash, sameFilters, setHash } from './router';
 import { TERMINAL, actions, state, type Filters, type Row } from './state';
 import { KEYS, channel, store } from './store';
@@ -36,21 +37,16 @@ const RETRY_MS = 2000;
 
 // ---- rendering -----------------------------------------------------------------------------------------
 
-export function renderAll(): void {
-  renderList();
-  renderDetail();
-  renderQueues();
-  renderWebhooks();
-}
+// The views, drawn by the render loop (render.ts says how batching works and how a new view hooks in).
+registerView('list', renderList);
+registerView('detail', renderDetail);
+registerView('panel', renderQueues);
+registerView('panel', renderWebhooks);
+registerView('conn', renderConnDetails);
 
-let renderQueued = false;
-export function scheduleRender(): void {
-  if (renderQueued) return;
-  renderQueued = true;
-  requestAnimationFrame(() => {
-    renderQueued = false;
-    renderAll();
-  });
+/** Every view, now: after a user action or a change of what the page shows (project, key, selection). */
+export function renderAll(): void {
+  renderNow();
 }
 
 // ---- calls ---------------------------------------------------------------------------------------------
@@ -327,7 +323,7 @@ async function fetchList(g: number, more: boolean): Promise<void> {
   if (g !== state.gen) return;
   page.items.forEach(mergeWorkflow);
   state.nextCursor = page.nextCursor;
-  scheduleRender();
+  scheduleRender('list', 'detail');
 }
 
 export function loadMore(): void {
@@ -353,7 +349,7 @@ async function fetchWorkflow(id: string, g: number, quiet: boolean): Promise<voi
     state.fetching.delete(id);
     mergeWorkflow(wf);
     for (const env of waiting) applyToWorkflow(id, env);
-    scheduleRender();
+    scheduleRender('list', 'detail');
   } catch (err) {
     if (g !== state.gen) return;
     state.fetching.delete(id);
@@ -435,7 +431,7 @@ function onEvent(env: SteplineEvent): void {
   state.lastApplied = env.seq;
   persistSinceSoon();
   applyEnvelope(env);
-  renderConnDetails();
+  scheduleRender('conn');
 }
 
 const QUEUE_CHANGES = new Set([
@@ -465,7 +461,7 @@ function applyEnvelope(env: SteplineEvent): void {
       state.workflows.set(id, fromCreated(env));
       // the event does not carry what an open workflow shows (the attempt limit): read it
       if (id === state.selected) void fetchWorkflow(id, state.gen, false);
-      scheduleRender();
+      scheduleRender('list', 'detail');
     } else if (env.seq > state.snapshotSeq || id === state.selected) {
       // a workflow we did not list (older than the page, or outside the filter) is moving: show it
       void fetchWorkflow(id, state.gen, false);
@@ -486,7 +482,7 @@ function addChild(parent: { workflowId: string; stepId: string }, childId: strin
       : s,
   );
   state.workflows.set(p.id, { ...p, steps });
-  scheduleRender();
+  scheduleRender('list', 'detail');
 }
 
 function fromCreated(env: Extract<SteplineEvent, { type: 'workflow:created' }>): Row {
@@ -552,7 +548,7 @@ function applyToWorkflow(id: string, env: SteplineEvent): void {
         expectedMs: env.data.expectedMs,
       };
     state.workflows.set(id, { ...wf, lastSeq: env.seq, updatedAt: env.at, slow });
-    scheduleRender();
+    scheduleRender('list', 'detail');
     return;
   }
   const next = applyEvent(wf, env) as Row | undefined;
@@ -569,13 +565,13 @@ function applyToWorkflow(id: string, env: SteplineEvent): void {
         etaAt: Date.now(),
       });
     void fetchWorkflow(id, state.gen, false);
-    scheduleRender();
+    scheduleRender('list', 'detail');
     return;
   }
   if ('eta' in env.data) next.etaAt = Date.now();
   if (TERMINAL.has(next.status) && next.status !== wf.status && !next.finishedAt) next.finishedAt = env.at;
   state.workflows.set(id, next);
-  scheduleRender();
+  scheduleRender('list', 'detail');
 }
 
 let sinceTimer: ReturnType<typeof setTimeout> | null = null;
@@ -655,7 +651,8 @@ export function refreshQueues(): void {
       state.projects = projects;
       state.webhooks = webhooks;
       renderProjectsSelect();
-      renderAll();
+      // positions in the project's queue show in list rows and in the open workflow's ETA too
+      scheduleRender('panel', 'list', 'detail');
     },
     () => {
       /* kept as it was; the next refresh tries again */
@@ -704,5 +701,5 @@ async function cancelWorkflow(id: string, reason: string | undefined): Promise<v
 // the views call back through `actions` (they never import this module)
 actions.selectWorkflow = selectWorkflow;
 actions.requestCancel = requestCancel;
-actions.scheduleRender = scheduleRender;
+actions.scheduleRender = () => scheduleRender();
 actions.filtersChanged = filtersChanged;
