@@ -1,5 +1,6 @@
 import { $, option, setBar, setText } from './dom';
 import { etaText } from './eta';
+import { focusedRow, settleList } from './list-nav';
 import { actions, state, type Row } from './state';
 
 /** The queue place of a queued workflow of the project, when the project's queue was read. */
@@ -29,6 +30,7 @@ export function visibleWorkflows(): Row[] {
 export function renderList(): void {
   const list = $('workflow-list');
   const wfs = state.accessDenied ? [] : visibleWorkflows();
+  const focused = focusedRow(list);
   const existing = new Map<string, HTMLElement>();
   for (const li of Array.from(list.children) as HTMLElement[]) existing.set(li.dataset.workflowId ?? '', li);
   wfs.forEach((wf, i) => {
@@ -39,6 +41,7 @@ export function renderList(): void {
     if (list.children[i] !== li) list.insertBefore(li, list.children[i] ?? null);
   });
   existing.forEach((li) => li.remove());
+  settleList(list, focused);
   const empty = $('workflow-empty');
   empty.hidden = wfs.length > 0;
   setText(
