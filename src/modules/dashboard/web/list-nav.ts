@@ -9,6 +9,8 @@ import { state } from './state';
 
 /** The row that holds the list's Tab stop. */
 let holderId: string | null = null;
+/** The part of a scroll shift the list could not take (a fraction of a pixel), for the same focused row. */
+let carry = { id: '', px: 0 };
 
 const rowsOf = (list: HTMLElement) => Array.from(list.children) as HTMLElement[];
 const buttonOf = (li: HTMLElement) => li.firstElementChild as HTMLButtonElement | null;
@@ -46,10 +48,14 @@ export function settleList(list: HTMLElement, before: FocusedRow | null): void {
   if (document.activeElement !== b) b.focus({ preventScroll: true });
   const delta = li.getBoundingClientRect().top - before.top;
   if (Math.abs(delta) < 0.5) return;
-  list.scrollTop += delta;
+  // scrollTop takes whole pixels: the fraction left over is carried to the next shift, so that a row of
+  // 71.5 px arriving three times does not walk the focused row 1.5 px away
+  const wanted = list.scrollTop + delta + (carry.id === before.id ? carry.px : 0);
+  list.scrollTop = wanted;
+  carry = { id: before.id, px: wanted - list.scrollTop };
   const rest = li.getBoundingClientRect().top - before.top;
-  // a one-column layout scrolls the page, not the list
-  if (Math.abs(rest) >= 0.5) window.scrollBy(0, rest);
+  // a one-column layout scrolls the page, not the list (whole pixels: the page rounds half a pixel away)
+  if (Math.abs(rest) >= 1) window.scrollBy(0, Math.round(rest));
 }
 
 function moveTo(list: HTMLElement, li: HTMLElement | undefined): void {
