@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
@@ -61,9 +61,19 @@ interface Opened {
   problems: string[];
 }
 
-/** A signed-in page at `hash`, live. Clipboard access granted, CSP enforced; page errors collected. */
-async function openPage(hash: string): Promise<Opened> {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+/**
+ * A signed-in page at `hash`, live. Clipboard access granted, CSP enforced (unless `bypassCSP`, to inject
+ * axe-core); page errors collected.
+ */
+async function openPage(
+  hash: string,
+  opts: { scheme?: 'light' | 'dark'; bypassCSP?: boolean } = {},
+): Promise<Opened> {
+  const ctx = await browser.newContext({
+    viewport: { width: 1366, height: 768 },
+    colorScheme: opts.scheme ?? 'light',
+    bypassCSP: opts.bypassCSP ?? false,
+  });
   contexts.push(ctx);
   await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: fx.server.url });
   await ctx.addInitScript((k) => localStorage.setItem('stepline.key', k), key);
@@ -78,8 +88,8 @@ async function openPage(hash: string): Promise<Opened> {
   return { page, problems };
 }
 
-async function openWorkflow(id: string): Promise<Opened> {
-  const o = await openPage(`#/p/${P}/w/${id}`);
+async function openWorkflow(id: string, opts: Parameters<typeof openPage>[1] = {}): Promise<Opened> {
+  const o = await openPage(`#/p/${P}/w/${id}`, opts);
   await eventually(async () =>
     expect(await o.page.getByTestId('detail-meta').textContent()).toContain(`id ${id}`),
   );
@@ -120,6 +130,24 @@ async function create(id: string, body: Record<string, unknown> = {}): Promise<a
     }),
     201,
   );
+}
+
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+/** axe-core's serious and critical violations on the page as it is. */
+async function axeSeriousOrCritical(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: AXE_SOURCE });
+  const found: Array<{ id: string; impact: string; targets: unknown[] }> = await page.evaluate(async () => {
+    const r = await (window as any).axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v: any) => ({
+      id: v.id,
+      impact: v.impact,
+      targets: v.nodes.slice(0, 5).map((n: any) => n.target),
+    }));
+  });
+  return found
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id}: ${JSON.stringify(v.targets)}`);
 }
 
 describe('dashboard views (#18, browser)', () => {
@@ -326,6 +354,39 @@ describe('dashboard views (#18, browser)', () => {
     expect(JSON.parse(await page.evaluate(() => navigator.clipboard.readText()))).toEqual(logs[0].details);
     expect(problems).toEqual([]);
   });
+
+  for (const scheme of ['light', 'dark'] as const)
+    it(`axe-core finds no serious or critical violation with every viewer open and the timeline drawn (${scheme})`, async () => {
+      const id = `views-axe-${scheme}`;
+      await create(id, { metadata: { owner: 'team-a', limits: { daily: 10 } } });
+      await ok(
+        api.post(`/api/workflows/${id}/steps/a/complete`, { result: { rows: [1, 2, 3], note: 'ok' } }),
+      );
+      await ok(api.post(`/api/workflows/${id}/steps/b/progress`, { progress: 40, metrics: { rate: 2 } }));
+      await ok(
+        api.post(`/api/workflows/${id}/logs`, {
+          level: 'info',
+          message: 'with details',
+          details: { k: 'v' },
+        }),
+        201,
+      );
+      const { page } = await openWorkflow(id, { scheme, bypassCSP: true });
+      await eventually(async () => expect(await page.getByTestId('log-details').count()).toBe(1));
+      await eventually(async () => expect(await page.getByTestId('timeline-step').count()).toBe(2));
+      // open every root viewer, then every node inside
+      for (let round = 0; round < 3; round++) {
+        const closed = page.locator('[data-testid="json-toggle"][aria-expanded="false"]');
+        const n = await closed.count();
+        for (let i = 0; i < n; i++) await closed.first().click();
+      }
+      expect(await page.locator('[data-testid="json-toggle"][aria-expanded="false"]').count()).toBe(0);
+      expect(
+        await page.locator('[data-testid="json-toggle"][aria-expanded="true"]').count(),
+      ).toBeGreaterThanOrEqual(6);
+      await page.locator('[data-testid="json-copy"]').first().click();
+      expect(await axeSeriousOrCritical(page)).toEqual([]);
+    });
 
   describe('step timeline', () => {
     const T = 'views-timed';
