@@ -336,6 +336,24 @@ describe('dashboard views (#18, browser)', () => {
     expect(await text(metrics.locator('li[data-key="rowsPerSecond"]'))).toBe(
       `rowsPerSecond: ${wf.steps[0].metrics.rowsPerSecond}`,
     );
+    // progress events do not carry metrics: the page reads them again while the step moves, and the open
+    // viewer stays open
+    await ok(
+      api.post('/api/workflows/views-metrics/steps/a/progress', {
+        current: 4,
+        total: 10,
+        metrics: { rowsPerSecond: 14.25, memory: { rssMb: 230 } },
+      }),
+    );
+    const after = (await ok(api.get('/api/workflows/views-metrics'))).steps[0].metrics;
+    await eventually(
+      async () =>
+        expect(await text(metrics.locator('li[data-key="rowsPerSecond"]'))).toBe(
+          `rowsPerSecond: ${after.rowsPerSecond}`,
+        ),
+      15_000, // read again at most every 5 s
+    );
+    expect(await rootToggle(metrics).getAttribute('aria-expanded')).toBe('true');
 
     const line = page.getByTestId('log-line').filter({ hasText: logs[0].message });
     await eventually(async () => expect(await line.count()).toBe(1));

@@ -3,7 +3,7 @@ import { $, announce, el, enc, fmtDuration, setBar, setText } from './dom';
 import { etaText } from './eta';
 import { setJson } from './json-view';
 import { positionOf } from './list';
-import { TERMINAL, state, type Row } from './state';
+import { TERMINAL, actions, state, type Row } from './state';
 import { fmtMs, renderTimeline } from './timeline';
 
 /** At most this many log lines are kept for the open workflow (the oldest go first). */
@@ -65,6 +65,7 @@ export function renderDetail(): void {
   setText(cancel, state.cancelling.has(wf.id) ? 'Cancelling\u2026' : 'Cancel workflow');
   renderSteps(wf);
   renderTimeline(wf);
+  rereadMetrics(wf);
   $('log-empty').hidden = state.logs.size > 0;
   // the polite live region: a change of the open workflow's status, once
   const a = state.announced;
@@ -84,6 +85,25 @@ export function renderEta(): void {
     renderTimeline(wf);
     renderTimes(wf);
   }
+  rereadMetrics(wf);
+}
+
+/**
+ * Step metrics are not in progress events: the open workflow is read again, at most every 5 s, when events
+ * came for it since the last read (so a finished workflow is read once more, then left alone).
+ */
+export const METRICS_REREAD_MS = 5000;
+let metricsRead = { id: '', seq: 0, at: 0 };
+
+function rereadMetrics(wf: Row): void {
+  const now = Date.now();
+  if (metricsRead.id !== wf.id) {
+    metricsRead = { id: wf.id, seq: wf.lastSeq, at: now };
+    return;
+  }
+  if (wf.lastSeq <= metricsRead.seq || now - metricsRead.at < METRICS_REREAD_MS) return;
+  metricsRead = { id: wf.id, seq: wf.lastSeq, at: now };
+  actions.rereadWorkflow(wf.id);
 }
 
 /** "6 Dec 2026, 01:23:56" in a <time> (machine-readable, the ISO string as its title). */

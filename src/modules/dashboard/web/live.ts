@@ -706,3 +706,4 @@ actions.selectWorkflow = selectWorkflow;
 actions.requestCancel = requestCancel;
 actions.scheduleRender = scheduleRender;
 actions.filtersChanged = filtersChanged;
+actions.rereadWorkflow = (id) => void fetchWorkflow(id, state.gen, false);
