@@ -406,6 +406,35 @@ describe('dashboard views (#18, browser)', () => {
       expect(await axeSeriousOrCritical(page)).toEqual([]);
     });
 
+  it('at 420 px, with every viewer open (long keys, long values) and the timeline drawn, nothing scrolls sideways', async () => {
+    const id = 'views-narrow';
+    const longKey = 'a_configuration_key_without_any_place_to_break_it_'.repeat(2);
+    await create(id, { metadata: { [longKey]: 'v'.repeat(280), nested: { [longKey]: [longKey] } } });
+    await ok(api.post(`/api/workflows/${id}/steps/a/complete`, { result: { [longKey]: 'w'.repeat(250) } }));
+    await ok(
+      api.post(`/api/workflows/${id}/logs`, { level: 'info', message: 'x', details: { [longKey]: 1 } }),
+      201,
+    );
+    const ctx = await browser.newContext({ viewport: { width: 420, height: 800 } });
+    contexts.push(ctx);
+    await ctx.addInitScript((k) => localStorage.setItem('stepline.key', k), key);
+    const page = await ctx.newPage();
+    await page.goto(`${fx.server.url}/#/p/${P}/w/${id}`);
+    await eventually(async () => expect(await page.getByTestId('log-details').count()).toBe(1));
+    await eventually(async () => expect(await page.getByTestId('timeline-step').count()).toBe(2));
+    for (let round = 0; round < 3; round++) {
+      const closed = page.locator('[data-testid="json-toggle"][aria-expanded="false"]');
+      const n = await closed.count();
+      for (let i = 0; i < n; i++) await closed.first().click();
+    }
+    expect(await page.locator('[data-testid="json-toggle"][aria-expanded="false"]').count()).toBe(0);
+    const m = await page.evaluate(() => ({
+      scrollWidth: document.documentElement.scrollWidth,
+      innerWidth: window.innerWidth,
+    }));
+    expect(m.scrollWidth).toBeLessThanOrEqual(m.innerWidth);
+  });
+
   describe('step timeline', () => {
     const T = 'views-timed';
     const steps = [{ id: 'fetch' }, { id: 'crunch' }, { id: 'store' }];
