@@ -501,20 +501,25 @@ describe('dashboard look (browser)', () => {
     ).toBe(true);
   });
 
-  // Needs the script: following the skip link changes location.hash to "#workflow-list", which the page's
-  // router reads as "no workflow" and closes the open one. Fix: on click of `.skip-link`, preventDefault()
-  // and focus #workflow-list (or the selected row) without touching the hash.
-  it.failing(
-    'keyboard: the skip link keeps the open workflow and its deep link [script fix: skip-link click handler]',
-    async () => {
-      const page = await openBoard(1024);
-      await page.keyboard.press('Tab');
-      await page.keyboard.press('Enter');
-      await eventually(async () =>
-        expect(await page.evaluate(() => document.activeElement?.id)).toBe('workflow-list'),
-      );
-      expect(await page.evaluate(() => location.hash)).toBe(`#/p/${P}/w/${OPEN}`);
-      expect(await page.locator('#detail-body').isVisible()).toBe(true);
-    },
-  );
+  // following the skip link must not change location.hash to "#workflow-list", which the router would read
+  // as "no workflow" and close the open one: the page focuses the list itself
+  it('keyboard: the skip link keeps the open workflow and its deep link', async () => {
+    const page = await openBoard(1024);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await eventually(async () =>
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('workflow-list'),
+    );
+    expect(await page.evaluate(() => location.hash)).toBe(`#/p/${P}/w/${OPEN}`);
+    expect(await page.locator('#detail-body').isVisible()).toBe(true);
+    // and Tab goes on to the open workflow's row, the list's one Tab stop
+    await page.keyboard.press('Tab');
+    expect(
+      await page.evaluate(
+        () =>
+          (document.activeElement?.closest('[data-testid="workflow-item"]') as HTMLElement | null)?.dataset
+            .workflowId,
+      ),
+    ).toBe(OPEN);
+  });
 });

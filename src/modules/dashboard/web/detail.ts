@@ -1,9 +1,11 @@
 import type { Log, Step } from '@stepline/client';
 import { $, announce, el, enc, fmtDuration, setBar, setText } from './dom';
 import { etaText } from './eta';
+import { setJson } from './json-view';
 import { positionOf } from './list';
 import { scheduleRender } from './render';
-import { TERMINAL, state, type Row } from './state';
+import { TERMINAL, actions, state, type Row } from './state';
+import { fmtMs, renderTimeline } from './timeline';
 
 /** At most this many log lines are kept for the open workflow (the oldest go first). */
 export const MAX_LOG_LINES = 2000;
@@ -55,7 +57,11 @@ export function renderDetail(): void {
   prog.dataset.status = wf.status;
   renderEta();
   setText($('detail-attempt'), attemptText(wf));
-  setText($('detail-updated'), wf.updatedAt ? new Date(wf.updatedAt).toLocaleString() : '\u2014');
+  renderTimes(wf);
+  const meta = $('detail-metadata');
+  const hasMeta = !!wf.metadata && Object.keys(wf.metadata).length > 0;
+  meta.hidden = !hasMeta;
+  if (hasMeta) setJson(meta, wf.metadata, 'Metadata');
   const err = $('detail-error');
   err.hidden = !wf.error;
   setText(err, wf.error ? `Error${wf.error.code ? ` (${wf.error.code})` : ''}: ${wf.error.message}` : '');
@@ -64,6 +70,8 @@ export function renderDetail(): void {
   cancel.disabled = state.cancelling.has(wf.id);
   setText(cancel, state.cancelling.has(wf.id) ? 'Cancelling\u2026' : 'Cancel workflow');
   renderSteps(wf);
+  renderTimeline(wf);
+  rereadMetrics(wf);
   $('log-empty').hidden = state.logs.size > 0;
   // the polite live region: a change of the open workflow's status, once
   const a = state.announced;
@@ -76,7 +84,68 @@ export function renderDetail(): void {
 
 export function renderEta(): void {
   const wf = selectedRow();
-  if (wf) setText($('detail-eta'), etaText(wf, false, Date.now(), positionOf(wf.id)));
+  if (!wf) return;
+  setText($('detail-eta'), etaText(wf, false, Date.now(), positionOf(wf.id)));
+  // running bars grow to now between events
+  if (wf.status === 'running') {
+    renderTimeline(wf);
+    renderTimes(wf);
+  }
+  rereadMetrics(wf);
+}
+
+/**
+ * Step metrics are not in progress events: the open workflow is read again, at most every 5 s, when events
+ * came for it since the last read (so a finished workflow is read once more, then left alone).
+ */
+export const METRICS_REREAD_MS = 5000;
+let metricsRead = { id: '', seq: 0, at: 0 };
+
+function rereadMetrics(wf: Row): void {
+  const now = Date.now();
+  if (metricsRead.id !== wf.id) {
+    metricsRead = { id: wf.id, seq: wf.lastSeq, at: now };
+    return;
+  }
+  if (wf.lastSeq <= metricsRead.seq || now - metricsRead.at < METRICS_REREAD_MS) return;
+  metricsRead = { id: wf.id, seq: wf.lastSeq, at: now };
+  actions.rereadWorkflow(wf.id);
+}
+
+/** "6 Dec 2026, 01:23:56" in a <time> (machine-readable, the ISO string as its title). */
+function setTime(dd: HTMLElement, iso: string | null, suffix = ''): void {
+  const key = `${iso ?? ''}|${suffix}`;
+  if (dd.dataset.key === key) return;
+  dd.dataset.key = key;
+  dd.textContent = '';
+  if (!iso) {
+    dd.textContent = `\u2014${suffix}`;
+    return;
+  }
+  const t = el('time', {
+    text: new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'medium' }),
+  });
+  t.dateTime = iso;
+  t.title = iso;
+  dd.appendChild(t);
+  if (suffix) dd.appendChild(document.createTextNode(suffix));
+}
+
+/** Created, started, finished (with how long it ran) and last updated, each with its date (#18.10). */
+function renderTimes(wf: Row): void {
+  setTime($('detail-created'), wf.createdAt);
+  const ran = wf.startedAt
+    ? (wf.finishedAt ? Date.parse(wf.finishedAt) : Date.now()) - Date.parse(wf.startedAt)
+    : null;
+  setTime($('detail-started'), wf.startedAt);
+  const suffix =
+    ran == null
+      ? ''
+      : wf.finishedAt
+        ? ` (ran ${fmtMs(ran)})`
+        : ` (running for ${fmtMs(Math.floor(ran / 1000) * 1000)})`;
+  setTime($('detail-finished'), wf.finishedAt, suffix);
+  setTime($('detail-updated'), wf.updatedAt);
 }
 
 function renderSteps(wf: Row): void {
@@ -107,7 +176,10 @@ function createStepItem(id: string): HTMLElement {
     '<span class="badge" data-testid="step-status"></span></div>' +
     '<div class="bar" role="progressbar" data-testid="step-bar"><div class="fill"></div></div>' +
     '<div class="step-message" data-testid="step-message"></div>' +
+    '<div class="step-times muted small" data-testid="step-times"></div>' +
     '<div class="step-error error" data-testid="step-error" hidden></div>' +
+    '<div class="step-result" data-testid="step-result" hidden></div>' +
+    '<div class="step-metrics" data-testid="step-metrics" hidden></div>' +
     '<ul class="plain step-children" data-testid="step-children" hidden></ul>';
   return li;
 }
@@ -132,7 +204,24 @@ function updateStepItem(li: HTMLElement, s: Step, wf: Row): void {
   const e = li.querySelector<HTMLElement>('.step-error')!;
   e.hidden = !s.error;
   setText(e, s.error ? `Error${s.error.code ? ` (${s.error.code})` : ''}: ${s.error.message}` : '');
+  setText(li.querySelector('.step-times'), stepTimes(s));
+  const result = li.querySelector<HTMLElement>('.step-result')!;
+  result.hidden = s.result === null || s.result === undefined;
+  if (!result.hidden) setJson(result, s.result, 'Result');
+  const metrics = li.querySelector<HTMLElement>('.step-metrics')!;
+  metrics.hidden = !s.metrics;
+  if (s.metrics) setJson(metrics, s.metrics, 'Metrics');
   renderChildren(li.querySelector<HTMLElement>('.step-children')!, s.children || []);
+}
+
+/** "Started 01:02:03 · finished 01:02:15 · took 12 s" (#18.10); empty for a step that never started. */
+function stepTimes(s: Step): string {
+  if (!s.startedAt) return '';
+  const t = (iso: string) => new Date(iso).toLocaleTimeString();
+  const took = s.durationMs ?? (s.finishedAt ? Date.parse(s.finishedAt) - Date.parse(s.startedAt) : null);
+  return s.finishedAt
+    ? `Started ${t(s.startedAt)} \u00b7 ended ${t(s.finishedAt)} \u00b7 took ${fmtMs(took ?? 0)}`
+    : `Started ${t(s.startedAt)}`;
 }
 
 /** §14: a step's child workflows, each a link that opens it (progress and status when it is on the page). */
@@ -223,5 +312,10 @@ function logItem(log: Log): HTMLElement {
   li.appendChild(
     el('span', { className: 'log-message', text: (log.stepId ? `[${log.stepId}] ` : '') + log.message }),
   );
+  if (log.details !== null && log.details !== undefined) {
+    const d = el('div', { className: 'log-details', testid: 'log-details' });
+    setJson(d, log.details, 'Details');
+    li.appendChild(d);
+  }
   return li;
 }

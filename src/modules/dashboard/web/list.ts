@@ -1,5 +1,6 @@
 import { $, option, setAttr, setBar, setText } from './dom';
 import { etaText } from './eta';
+import { focusedRow, settleList } from './list-nav';
 import { actions, state, type Row } from './state';
 
 /** The queue place of a queued workflow of the project, when the project's queue was read. */
@@ -46,6 +47,7 @@ const rowViews = new WeakMap<HTMLElement, RowView>();
 export function renderList(): void {
   const list = $('workflow-list');
   const wfs = state.accessDenied ? [] : visibleWorkflows();
+  const focused = focusedRow(list);
   const kids = list.children;
   let same = kids.length === wfs.length;
   for (let i = 0; same && i < wfs.length; i++)
@@ -65,6 +67,7 @@ export function renderList(): void {
     });
     existing.forEach((li) => li.remove());
   }
+  settleList(list, focused);
   const empty = $('workflow-empty');
   empty.hidden = wfs.length > 0;
   setText(

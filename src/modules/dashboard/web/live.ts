@@ -703,3 +703,4 @@ actions.selectWorkflow = selectWorkflow;
 actions.requestCancel = requestCancel;
 actions.scheduleRender = () => scheduleRender();
 actions.filtersChanged = filtersChanged;
+actions.rereadWorkflow = (id) => void fetchWorkflow(id, state.gen, false);

@@ -7,6 +7,7 @@
 import { setConn } from './connection';
 import { renderEta } from './detail';
 import { $ } from './dom';
+import { initListNav } from './list-nav';
 import {
   confirmCancel,
   filtersChanged,
@@ -52,6 +53,7 @@ function init(): void {
   // the log list changes every second: not a live region (#18.14)
   $('log-list').removeAttribute('aria-live');
   setConn('signed-out');
+  initListNav();
 
   $('key-form').addEventListener('submit', (e) => {
     e.preventDefault();

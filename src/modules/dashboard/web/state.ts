@@ -122,4 +122,6 @@ export const actions = {
   requestCancel: (_id: string): void => undefined,
   scheduleRender: (): void => undefined,
   filtersChanged: (): void => undefined,
+  /** reads one workflow again over REST (what events do not carry: step metrics) */
+  rereadWorkflow: (_id: string): void => undefined,
 };
