@@ -1,5 +1,6 @@
 import { $, option, setBar, setText } from './dom';
 import { etaText } from './eta';
+import { matchesExtraFilters } from './filters';
 import { actions, state, type Row } from './state';
 
 /** The queue place of a queued workflow of the project, when the project's queue was read. */
@@ -16,7 +17,7 @@ function matchesFilters(wf: Row): boolean {
     const s = f.search.toLowerCase();
     if (!wf.id.toLowerCase().includes(s) && !(wf.name ?? '').toLowerCase().includes(s)) return false;
   }
-  return true;
+  return matchesExtraFilters(wf);
 }
 
 /** Newest first; the open workflow stays listed whatever the filter says (#18.12: it must not vanish). */
@@ -71,6 +72,7 @@ function createListItem(id: string): HTMLElement {
   b.innerHTML =
     '<div class="wf-row"><span class="wf-name"></span><span class="badge"></span></div>' +
     '<div class="muted small wf-sub"></div>' +
+    '<div class="small error wf-error" data-testid="workflow-error" hidden></div>' +
     '<div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100"><div class="fill"></div></div>';
   b.addEventListener('click', () => actions.selectWorkflow(id, true));
   li.appendChild(b);
@@ -95,6 +97,12 @@ function updateListItem(li: HTMLElement, wf: Row): void {
     b.querySelector('.wf-sub'),
     `${wf.type} \u00b7 ${wf.progress} % \u00b7 ${etaText(wf, true, Date.now(), positionOf(wf.id))}`,
   );
+  // #18: a failed row says why
+  const error = b.querySelector<HTMLElement>('.wf-error')!;
+  const why = wf.status === 'failed' ? (wf.error?.message ?? '') : '';
+  setText(error, why);
+  error.hidden = !why;
+  if (error.title !== why) error.title = why;
   const bar = b.querySelector<HTMLElement>('.bar')!;
   setBar(bar, wf.progress, 0, 100, `${wf.progress} %`, wf.status);
   bar.setAttribute('aria-hidden', 'true');
