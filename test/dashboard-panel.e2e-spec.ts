@@ -242,7 +242,7 @@ describe('dashboard queue panel, since you last looked, list filters (#18, brows
     await rowA.click();
     await eventually(async () => expect(await listedIds(page)).toEqual(onA));
     expect((await hashParams(page)).get('queue')).toBe('rows-a');
-    expect(await rowA.getAttribute('aria-pressed')).toBe('true');
+    await eventually(async () => expect(await rowA.getAttribute('aria-pressed')).toBe('true'));
 
     await page.reload();
     await live(page);
