@@ -98,6 +98,31 @@ describe('listing workflows with search, type prefix and a creation window', () 
     expect((await sl.listWorkflows(p, { search: 'C' })).items.map((w) => w.id)).toEqual(['c']);
   });
 
+  it('queue keeps the workflows created on that queue (with the other filters and the cursor); a bad name is a 400', async () => {
+    const p = project('queue');
+    await create(p, { id: 'q1', type: 'job', queue: 'lf-a', steps: [{ id: 's' }] });
+    await create(p, { id: 'q2', type: 'job', queue: 'lf-b', steps: [{ id: 's' }] });
+    await create(p, { id: 'q3', type: 'job', queue: 'lf-a', steps: [{ id: 's' }] });
+    await create(p, { id: 'q4', type: 'job', steps: [{ id: 's' }] });
+    const list = (q: string) => api.get(`/api/projects/${p}/workflows?${q}`);
+
+    expect(ids(await list('queue=lf-a'))).toEqual(['q3', 'q1']);
+    expect(ids(await list('queue=lf-b'))).toEqual(['q2']);
+    expect(ids(await list('queue=lf-none'))).toEqual([]);
+    expect(ids(await list('queue=lf-a&search=q1'))).toEqual(['q1']);
+    const first = await list('queue=lf-a&limit=1');
+    expect(ids(first)).toEqual(['q3']);
+    const second = await list(`queue=lf-a&limit=1&cursor=${encodeURIComponent(first.body.nextCursor)}`);
+    expect(ids(second)).toEqual(['q1']);
+    expect(second.body.nextCursor).toBeNull();
+    const bad = await list('queue=%20bad');
+    expectStatus(bad, 400);
+    expect(bad.body.code).toBe('validation_failed');
+
+    const sl = new Stepline({ baseUrl: server.url, token: ADMIN_TOKEN });
+    expect((await sl.listWorkflows(p, { queue: 'lf-b' })).items.map((w) => w.id)).toEqual(['q2']);
+  });
+
   it('bad filter values are refused with the field named, and nothing else is answered', async () => {
     const p = project('bad');
     await create(p, { id: 'x', type: 't', steps: [{ id: 's' }] });

@@ -41,6 +41,8 @@ export interface ListWorkflowsFilter {
   type?: string;
   /** Workflows whose type starts with this. */
   typePrefix?: string;
+  /** Workflows created on this queue. */
+  queue?: string;
   /** A part of the id or the name, any case (1–100 characters). */
   search?: string;
   /** Created at or after this time. */
@@ -158,6 +160,7 @@ export class Stepline implements HandleHost {
     if (filter.status) q.set('status', ([] as string[]).concat(filter.status).join(','));
     if (filter.type) q.set('type', filter.type);
     if (filter.typePrefix) q.set('typePrefix', filter.typePrefix);
+    if (filter.queue) q.set('queue', filter.queue);
     if (filter.search) q.set('search', filter.search);
     if (filter.createdFrom !== undefined) q.set('createdFrom', isoOf(filter.createdFrom));
     if (filter.createdTo !== undefined) q.set('createdTo', isoOf(filter.createdTo));

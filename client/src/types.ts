@@ -228,7 +228,13 @@ export interface QueueWorker {
   running: number;
   /** The workflows it holds, within the key's projects (or the one asked for). */
   workflowIds: string[];
+  /** By the server's clock: how long since it was last seen (claim or heartbeat). */
+  seenAgoMs: number;
+  /** `online` seen within WORKER_STALE_MS, `stale` within WORKER_OFFLINE_MS, else `offline`. */
+  health: WorkerHealth;
 }
+
+export type WorkerHealth = 'online' | 'stale' | 'offline';
 
 export interface QueueSummary {
   name: string;

@@ -52,6 +52,12 @@ export class AppConfig {
   get sweepIntervalMs(): number {
     return this.config.get('SWEEP_INTERVAL_MS', { infer: true });
   }
+  get workerStaleMs(): number {
+    return this.config.get('WORKER_STALE_MS', { infer: true });
+  }
+  get workerOfflineMs(): number {
+    return Math.max(this.workerStaleMs, this.config.get('WORKER_OFFLINE_MS', { infer: true }));
+  }
   get logLevel(): string {
     return this.config.get('LOG_LEVEL', { infer: true });
   }

@@ -126,6 +126,24 @@ export class EnvironmentVariables {
   @Min(50)
   SWEEP_INTERVAL_MS = 5000;
 
+  /**
+   * A worker not seen (claim, long-poll re-check or heartbeat) for this long is "stale" in `GET /api/queues`:
+   * a healthy worker on the defaults is seen at least every 30 s (the longest claim wait; heartbeats come
+   * every third of the 30 s default lease).
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  WORKER_STALE_MS = 30_000;
+
+  /** Not seen for this long: "offline" (by then the default lease of anything it held has expired). */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  WORKER_OFFLINE_MS = 90_000;
+
   /** Webhook hosts that may be on loopback/private/link-local addresses: comma-separated, exact host match. */
   @IsOptional()
   @IsString()

@@ -1,5 +1,6 @@
 import { $, option, setAttr, setBar, setText } from './dom';
 import { etaText } from './eta';
+import { matchesExtraFilters } from './filters';
 import { focusedRow, settleList } from './list-nav';
 import { actions, state, type Row } from './state';
 
@@ -17,7 +18,7 @@ function matchesFilters(wf: Row): boolean {
     const s = f.search.toLowerCase();
     if (!wf.id.toLowerCase().includes(s) && !(wf.name ?? '').toLowerCase().includes(s)) return false;
   }
-  return true;
+  return matchesExtraFilters(wf);
 }
 
 /** Newest first; the open workflow stays listed whatever the filter says (#18.12: it must not vanish). */
@@ -33,6 +34,7 @@ interface RowView {
   name: HTMLElement;
   badge: HTMLElement;
   sub: HTMLElement;
+  error: HTMLElement;
   bar: HTMLElement;
   /** the Row object last drawn: rows are replaced, never mutated, when an event changes them */
   drawn: Row | null;
@@ -100,6 +102,7 @@ function createListItem(id: string): HTMLElement {
   b.innerHTML =
     '<div class="wf-row"><span class="wf-name"></span><span class="badge"></span></div>' +
     '<div class="muted small wf-sub"></div>' +
+    '<div class="small error wf-error" data-testid="workflow-error" hidden></div>' +
     '<div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100"><div class="fill"></div></div>';
   b.addEventListener('click', () => actions.selectWorkflow(id, true));
   li.appendChild(b);
@@ -110,6 +113,7 @@ function createListItem(id: string): HTMLElement {
     name: b.querySelector<HTMLElement>('.wf-name')!,
     badge: b.querySelector<HTMLElement>('.badge')!,
     sub: b.querySelector<HTMLElement>('.wf-sub')!,
+    error: b.querySelector<HTMLElement>('.wf-error')!,
     bar,
     drawn: null,
     selected: false,
@@ -135,4 +139,9 @@ function updateListItem(li: HTMLElement, wf: Row, now: number): void {
   setText(v.badge, wf.status);
   if (v.badge.dataset.status !== wf.status) v.badge.dataset.status = wf.status;
   setBar(v.bar, wf.progress, 0, 100, `${wf.progress} %`, wf.status);
+  // #18: a failed row says why
+  const why = wf.status === 'failed' ? (wf.error?.message ?? '') : '';
+  setText(v.error, why);
+  v.error.hidden = !why;
+  if (v.error.title !== why) v.error.title = why;
 }

@@ -25,9 +25,11 @@ import { renderConnDetails, renderProjectsSelect, setConn } from './connection';
 import { addLogs, clearLogs, renderDetail } from './detail';
 import { $, showBanner } from './dom';
 import { renderList } from './list';
+import { syncFilterInputs } from './filters';
 import { renderQueues, renderWebhooks } from './queue-panel';
 import { registerView, renderNow, scheduleRender } from './render';
 import { parseHash, sameFilters, setHash } from './router';
+import { hideSince, showSince } from './since';
 import { TERMINAL, actions, state, type Filters, type Row } from './state';
 import { KEYS, channel, store } from './store';
 
@@ -181,6 +183,7 @@ function applyFilters(f: Filters): void {
   $<HTMLSelectElement>('filter-status').value = f.status;
   $<HTMLInputElement>('filter-type').value = f.typePrefix;
   $<HTMLInputElement>('filter-search').value = f.search;
+  syncFilterInputs();
   if (state.ready) filtersChanged();
 }
 
@@ -217,6 +220,7 @@ function selectProject(project: string, workflow: string | null): void {
   clearTimeout(state.retryTimer);
   setHash(project, state.selected, state.filters);
   showBanner('');
+  hideSince();
   clearLogs();
   $('step-list').textContent = '';
   $('workflow-list').textContent = '';
@@ -263,6 +267,7 @@ async function loadSnapshot(resetSeq: number | null): Promise<void> {
     renderProjectsSelect();
     const serverSeq = projects.find((x) => x.id === p)?.lastSeq ?? 0;
     const stored = store.get(KEYS.since(p));
+    const storedAt = Number(store.get(KEYS.sinceAt(p))) || null;
     let since = resetSeq ?? (stored == null ? serverSeq : Number(stored));
     if (!(since >= 0) || since > serverSeq) since = serverSeq;
     state.snapshotSeq = serverSeq;
@@ -289,6 +294,15 @@ async function loadSnapshot(resetSeq: number | null): Promise<void> {
     renderAll();
     refreshQueues();
     startWatch();
+    if (resetSeq === null)
+      void showSince(
+        p,
+        stored == null ? null : Number(stored),
+        storedAt,
+        serverSeq,
+        (after, limit) => call((sl) => sl.events(p, after, limit)),
+        () => g === state.gen,
+      );
   } catch (err) {
     if (g !== state.gen) return;
     const status = statusOf(err);
@@ -317,6 +331,9 @@ async function fetchList(g: number, more: boolean): Promise<void> {
       status: f.status ? (f.status.split(',') as WorkflowStatus[]) : undefined,
       typePrefix: f.typePrefix || undefined,
       search: f.search ? f.search.slice(0, 100) : undefined,
+      queue: f.queue || undefined,
+      createdFrom: f.createdFrom || undefined,
+      createdTo: f.createdTo || undefined,
       cursor: more ? (state.nextCursor ?? undefined) : undefined,
     }),
   );
@@ -584,7 +601,9 @@ function persistSinceSoon(): void {
 }
 
 export function persistSince(): void {
-  if (state.project && state.ready) store.set(KEYS.since(state.project), state.lastApplied);
+  if (!state.project || !state.ready) return;
+  store.set(KEYS.since(state.project), state.lastApplied);
+  store.set(KEYS.sinceAt(state.project), Date.now());
 }
 
 // ---- selection and logs ------------------------------------------------------------------------------------

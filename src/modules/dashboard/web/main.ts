@@ -6,6 +6,7 @@
  */
 import { setConn } from './connection';
 import { renderEta } from './detail';
+import { initFilters } from './filters';
 import { $ } from './dom';
 import { initListNav } from './list-nav';
 import {
@@ -91,6 +92,7 @@ function init(): void {
   };
   debounced($<HTMLInputElement>('filter-type'), (v) => (state.filters.typePrefix = v));
   debounced($<HTMLInputElement>('filter-search'), (v) => (state.filters.search = v));
+  initFilters();
   $('load-more').addEventListener('click', loadMore);
   $('cancel-button').addEventListener('click', () => {
     if (state.selected) requestCancel(state.selected);

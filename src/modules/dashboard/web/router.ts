@@ -1,14 +1,14 @@
 import { enc } from './dom';
-import type { Filters } from './state';
+import { NO_FILTERS, type Filters } from './state';
 
-/** `#/p/<project>[/w/<workflow>][?status=&typePrefix=&search=]`: what is open, and the list's filters (#18.5). */
+/** `#/p/<project>[/w/<workflow>][?status=&typePrefix=&search=&queue=&createdFrom=&createdTo=]`: what is open, and the list's filters (#18.5). */
 export interface Route {
   project: string | null;
   workflow: string | null;
   filters: Filters;
 }
 
-const FILTER_KEYS: (keyof Filters)[] = ['status', 'typePrefix', 'search'];
+const FILTER_KEYS = Object.keys(NO_FILTERS) as (keyof Filters)[];
 
 function decode(s: string): string | null {
   try {
@@ -19,7 +19,7 @@ function decode(s: string): string | null {
 }
 
 export function parseHash(hash: string = window.location.hash): Route {
-  const filters: Filters = { status: '', typePrefix: '', search: '' };
+  const filters: Filters = { ...NO_FILTERS };
   const m = /^#\/p\/([^/?]+)(?:\/w\/([^/?]+))?(?:\?(.*))?$/.exec(hash);
   if (!m) return { project: null, workflow: null, filters };
   const q = new URLSearchParams(m[3] ?? '');

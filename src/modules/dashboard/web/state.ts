@@ -33,7 +33,21 @@ export interface Filters {
   status: string;
   typePrefix: string;
   search: string;
+  /** the queue the workflows were created on (a queue row in the panel sets it) */
+  queue: string;
+  /** creation window, ISO 8601 (the same moment for everyone who opens the link): from inclusive, to exclusive */
+  createdFrom: string;
+  createdTo: string;
 }
+
+export const NO_FILTERS: Filters = {
+  status: '',
+  typePrefix: '',
+  search: '',
+  queue: '',
+  createdFrom: '',
+  createdTo: '',
+};
 
 export const TERMINAL: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
 
@@ -101,7 +115,7 @@ export const state: DashboardState = {
   fetching: new Map(),
   canWrite: false,
   accessDenied: false,
-  filters: { status: '', typePrefix: '', search: '' },
+  filters: { ...NO_FILTERS },
   queues: [],
   projectQueue: [],
   webhooks: [],

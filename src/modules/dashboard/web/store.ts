@@ -3,6 +3,8 @@ export const KEYS = {
   key: 'stepline.key',
   project: 'stepline.project',
   since: (p: string) => `stepline.since.${p}`,
+  /** when `since` was last stored: "since you last looked" counts from here */
+  sinceAt: (p: string) => `stepline.since-at.${p}`,
 };
 
 export const store = {

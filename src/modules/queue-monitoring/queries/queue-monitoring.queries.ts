@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Principal } from '../../../common/auth/principal';
+import { AppConfig } from '../../../config/app.config';
 import { DbService } from '../../../database/db.service';
 import { HISTORY_MINUTES, WorkflowsPort } from '../../workflows';
 
@@ -13,8 +14,17 @@ export interface QueueSummary {
   /** Completed and failed per minute, the last 30 minutes, oldest first (beyond the contract). */
   history: { completed: number[]; failed: number[] };
   /** `workflowIds`: what the worker holds in the caller's scope (beyond the contract). */
-  workers: { workerId: string; lastSeenAt: string; running: number; workflowIds: string[] }[];
+  workers: {
+    workerId: string;
+    lastSeenAt: string;
+    running: number;
+    workflowIds: string[];
+    seenAgoMs: number;
+    health: WorkerHealth;
+  }[];
 }
+
+export type WorkerHealth = 'online' | 'stale' | 'offline';
 
 /** Workers seen in this window are listed; older rows are deleted (QueueWorkersSweeper). */
 export const WORKER_WINDOW_MS = 10 * 60 * 1000;
@@ -29,7 +39,14 @@ export class QueueMonitoringQueries {
   constructor(
     private readonly db: DbService,
     private readonly workflows: WorkflowsPort,
+    private readonly config: AppConfig,
   ) {}
+
+  /** From the server's clock, so that a browser's clock never makes a worker look dead or alive. */
+  private healthOf(seenAgoMs: number): WorkerHealth {
+    if (seenAgoMs < this.config.workerStaleMs) return 'online';
+    return seenAgoMs < this.config.workerOfflineMs ? 'stale' : 'offline';
+  }
 
   /** Over the caller's projects, or over `projectId` alone (which the caller may read). */
   async listQueues(principal: Principal, projectId?: string): Promise<{ items: QueueSummary[] }> {
@@ -69,11 +86,14 @@ export class QueueMonitoringQueries {
             workers: [],
           }),
         );
+      const seenAgoMs = Math.max(0, now - Number(r.last_seen_at));
       s.workers.push({
         workerId: r.worker_id,
         lastSeenAt: new Date(Number(r.last_seen_at)).toISOString(),
         running: held.length,
         workflowIds: held,
+        seenAgoMs,
+        health: this.healthOf(seenAgoMs),
       });
     }
     return { items: [...byName.values()].sort((a, b) => a.name.localeCompare(b.name)) };

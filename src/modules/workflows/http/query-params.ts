@@ -28,6 +28,11 @@ export class ListWorkflowsParams {
   @Matches(ID_PATTERN, { message: `typePrefix must be the start of an id (${ID_MESSAGE})` })
   typePrefix?: string;
 
+  @ApiPropertyOptional({ description: 'the queue the workflows were created on' })
+  @IsOptional()
+  @Matches(ID_PATTERN, { message: `queue ${ID_MESSAGE}` })
+  queue?: string;
+
   @ApiPropertyOptional({ description: 'a part of the id or the name, any case (1-100 characters)' })
   @IsOptional()
   @IsString()

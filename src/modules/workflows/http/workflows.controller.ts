@@ -75,6 +75,7 @@ export class WorkflowsController {
         {
           search: q.search,
           typePrefix: q.typePrefix,
+          queue: q.queue,
           createdFrom: q.createdFrom === undefined ? undefined : Date.parse(q.createdFrom),
           createdTo: q.createdTo === undefined ? undefined : Date.parse(q.createdTo),
         },

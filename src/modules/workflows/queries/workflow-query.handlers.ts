@@ -81,6 +81,10 @@ export class ListWorkflowsHandler implements IQueryHandler<ListWorkflowsQuery, W
       where.push('SUBSTR(type, 1, ?) = ?');
       params.push(f.typePrefix.length, f.typePrefix);
     }
+    if (f.queue) {
+      where.push('queue = ?');
+      params.push(f.queue);
+    }
     if (f.search) {
       const pattern = `%${escapeLike(f.search.toLowerCase())}%`;
       where.push(`(LOWER(id) LIKE ? ESCAPE '!' OR LOWER(name) LIKE ? ESCAPE '!')`);

@@ -17,6 +17,8 @@ export class GetWorkflowQuery extends Query<WorkflowView> {
 export interface WorkflowListFilter {
   search?: string;
   typePrefix?: string;
+  /** the queue it was created on */
+  queue?: string;
   /** epoch ms, inclusive */
   createdFrom?: number;
   /** epoch ms, exclusive */
