@@ -33,6 +33,8 @@ export class DbService implements OnApplicationShutdown {
   readonly dataSource: DataSource;
   private readonly mutex = new AsyncMutex();
   private ready = false;
+  /** Connected and migrated: queries may run (`ready` follows once the ready listeners are done). */
+  private connected = false;
   private closing = false;
   private readyWaiters: Array<() => void> = [];
   private readonly onReady: ReadyListener[] = [];
@@ -74,8 +76,12 @@ export class DbService implements OnApplicationShutdown {
         await this.dataSource.runMigrations({ transaction: 'each' });
         if (this.dialect.kind === 'mysql' && !this.writePool)
           this.writePool = createPool(writePoolOptions(this.config.databaseUrl));
+        // queries may run from here (the ready listeners need them: the admin key is written by one), but
+        // `isReady`, /health and the key lookups wait until every listener is done: a request let in between
+        // would find no admin key and be answered 401, and that answer would be cached as an unknown key
+        this.connected = true;
+        while (this.onReady.length > 0) for (const fn of this.onReady.splice(0)) await fn();
         this.ready = true;
-        for (const fn of this.onReady.splice(0)) await fn();
         for (const w of this.readyWaiters.splice(0)) w();
         this.logger.log(`database ready (${this.dialect.kind})`);
         return;
@@ -95,7 +101,7 @@ export class DbService implements OnApplicationShutdown {
   }
 
   async ping(): Promise<void> {
-    this.assertReady();
+    if (!this.ready) throw new DomainError('unavailable', 'the database is not available yet');
     await this.query('SELECT 1 AS ok');
   }
 
@@ -301,7 +307,7 @@ export class DbService implements OnApplicationShutdown {
   }
 
   private assertReady(): void {
-    if (!this.ready) throw new DomainError('unavailable', 'the database is not available yet');
+    if (!this.connected) throw new DomainError('unavailable', 'the database is not available yet');
   }
 
   private translate(err: unknown): unknown {

@@ -92,6 +92,8 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
       this.unknown.delete(hash);
     }
     await beforeLookup?.();
+    // until the database is ready (the admin key written), "no such key" could be wrong: 503, not 401
+    if (!this.db.isReady) throw new DomainError('unavailable', 'the database is not available yet');
     this.metrics.keyLookups.inc({ source: 'database' });
     const rows = await this.db.query(
       'SELECT id, role, projects FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL',
