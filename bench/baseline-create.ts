@@ -4,6 +4,8 @@ import { insertEvents, MYSQL_SEQ_ONE } from './raw-transaction';
 import { Latencies, Measured } from './stats';
 
 const RETRYABLE = new Set([1213, 1205]);
+/** Workflows the baseline created in this process: ids stay unique over its runs. */
+let n = 0;
 
 const insertSql = (table: string, columns: readonly string[], rows: number) => {
   const tuple = `(${columns.map(() => '?').join(', ')})`;
@@ -44,7 +46,6 @@ export async function mysqlCreateBaseline(
   const stepsSql = insertSql('workflow_steps', STEP_COLUMNS, stepTemplate.length);
   const wfSql = insertSql('workflows', WORKFLOW_COLUMNS, 1);
   const eventSql = insertEvents(1);
-  let n = 0;
   const lat = new Latencies();
   let ops = 0;
   let failures = 0;
