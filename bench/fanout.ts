@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { postJson } from './http';
 import { MAX_IN_FLIGHT, produce as producePosts, Produced } from './fanout-producer';
 import { PendingCalls, wireIpcChild } from './ipc';
@@ -8,7 +9,15 @@ import { cores, fmt, freshDatabase, Kind, log, mib, ms, QUIET_MS, rssBytes, SECO
 import type { ClientKind, ClientRequest, ConnectReply, PhaseReport, ReplayReply } from './fanout-client';
 import { CpuUse, waitQuiet, watchCpu } from './machine';
 import { eventCount, seed } from './seed';
-import { ADMIN_TOKEN, BenchServer, startFanoutBaseline, startServer, startWsBaseline } from './server';
+import {
+  ADMIN_TOKEN,
+  BenchServer,
+  collectGarbage,
+  GC_NODE_ARGS,
+  startFanoutBaseline,
+  startServer,
+  startWsBaseline,
+} from './server';
 import { LogHistogram } from './stats';
 import { Spread } from './workload';
 
@@ -22,7 +31,8 @@ import { Spread } from './workload';
  *   BENCH_FANOUT_STEP_SECONDS=3   length of each step of the rate ladder (the fixed-rate cells use BENCH_SECONDS)
  *   BENCH_FANOUT_CLIENTS=2        subscriber processes for the streaming cells
  *   BENCH_FANOUT_IDLE=15000       idle sockets for the memory cell, over BENCH_FANOUT_IDLE_CLIENTS=4 processes
- *                                 (0: no idle cell)
+ *                                 (0: no idle cell); BENCH_FANOUT_IDLE_REPEAT=3 fresh servers each of Stepline,
+ *                                 bare Socket.IO and plain ws, RSS read after a forced full GC (gc-signal.ts)
  *   BENCH_FANOUT_CELLS=100x50,1000x50,5000x10   the fixed-rate cells (subscribers x rate); the ladder runs at 1,000
  *                                 (none: no fixed-rate cell nor ladder, e.g. the idle cell alone)
  *   BENCH_FANOUT_ONE_PROCESS=1    0: no one-process cell (the outside harness's shape)
@@ -39,6 +49,10 @@ const IDLE = Number(process.env.BENCH_FANOUT_IDLE ?? 15_000);
 const IDLE_PROCS = Number(process.env.BENCH_FANOUT_IDLE_CLIENTS ?? 4);
 /** Source addresses the idle sockets are spread over: 15,000 to one port from one address is near the ephemeral range. */
 const IDLE_ADDRESSES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
+/** Runs of the idle cell for each server, each on a fresh one; the report gives the medians. */
+const IDLE_REPEAT = Number(process.env.BENCH_FANOUT_IDLE_REPEAT ?? 3);
+/** The servers of the idle cell: Stepline, and two independent floors. */
+const IDLE_WHO: Who[] = ['Stepline', 'Socket.IO', 'ws'];
 /** Each fixed-rate cell (and the one-process cell) runs this many times; the report gives the median. */
 const REPEAT = Number(process.env.BENCH_FANOUT_REPEAT ?? 3);
 /** Stepline's database: the issue's figures are on MariaDB. */
@@ -125,6 +139,10 @@ export interface IdleResult {
   /** V8 heap in use with the sockets connected (Stepline's /metrics), NaN for the baseline. */
   heapUsed: number;
   disconnects: number;
+  /** Which of the IDLE_REPEAT runs (each on a fresh server). */
+  rep: number;
+  /** The 1-minute load average when the RSS was read. */
+  load: number;
 }
 
 export interface ReplayResult {
@@ -277,6 +295,60 @@ async function heapUsed(base: string): Promise<number> {
   } catch {
     return NaN;
   }
+}
+
+/** One idle cell: IDLE sockets connected to a fresh server, its RSS before and after, each after a full GC. */
+async function idleCell(t: Target, procs: ClientProc[], rep: number): Promise<IdleResult> {
+  await waitQuiet(QUIET_MS);
+  await collectGarbage(t.server);
+  const rssBefore = rssBytes(t.server.proc.pid);
+  const c = await connectGroup(procs, 'idle', t.base.origin, t.token, PROJECT, IDLE, t.kind, IDLE_ADDRESSES);
+  await sleep(3000);
+  await Promise.all(procs.map((p) => p.call({ op: 'phase', tag: 'idle' })));
+  await sleep(2000);
+  const reports = await Promise.all(procs.map((p) => p.call<PhaseReport>({ op: 'report', group: 'idle' })));
+  await collectGarbage(t.server);
+  const r: IdleResult = {
+    who: t.who,
+    rep,
+    wanted: IDLE,
+    connected: reports.reduce((n, x) => n + x.connected, 0),
+    failed: c.failed,
+    error: c.error,
+    connectSeconds: c.ms / 1000,
+    rssBefore,
+    rssAfter: rssBytes(t.server.proc.pid),
+    heapUsed: t.who === 'Stepline' ? await heapUsed(t.server.url) : NaN,
+    disconnects: reports.reduce((n, x) => n + x.disconnects, 0),
+    load: loadavg()[0],
+  };
+  log(
+    `  ${t.who} (run ${rep + 1}): ${fmt(r.connected)}/${fmt(IDLE)} idle sockets in ${r.connectSeconds.toFixed(1)} s` +
+      `${r.failed ? ` (${r.failed} failed: ${r.error})` : ''}, RSS after GC ${mib(rssBefore)} → ${mib(r.rssAfter)} MiB` +
+      (Number.isFinite(r.heapUsed) ? ` (heap used ${mib(r.heapUsed)} MiB)` : '') +
+      `, load ${r.load.toFixed(1)}`,
+  );
+  await closeGroup(procs, 'idle');
+  return r;
+}
+
+/** The idle cell's runs of one server folded: the median RSS before and after, and the runs. */
+export function idleMedian(f: FanoutResult, who: Who): (IdleResult & { runs: IdleResult[] }) | undefined {
+  const runs = f.idle.filter((i) => i.who === who);
+  if (!runs.length) return undefined;
+  const med = (xs: number[]) => median(xs);
+  return {
+    ...runs[0],
+    connected: Math.min(...runs.map((r) => r.connected)),
+    failed: Math.max(...runs.map((r) => r.failed)),
+    connectSeconds: med(runs.map((r) => r.connectSeconds)),
+    rssBefore: med(runs.map((r) => r.rssBefore)),
+    rssAfter: med(runs.map((r) => r.rssAfter)),
+    heapUsed: med(runs.map((r) => r.heapUsed)),
+    disconnects: runs.reduce((n, r) => n + r.disconnects, 0),
+    load: med(runs.map((r) => r.load)),
+    runs,
+  };
 }
 
 // ---- cells -------------------------------------------------------------------------------------------------
@@ -456,47 +528,26 @@ export async function runFanout(): Promise<FanoutResult> {
     const idleProcs = procs.slice(0, IDLE_PROCS);
     log(`${procs.length} subscriber processes, open-file limit ${result.fdLimit}`);
 
-    // 1. idle sockets: the server's memory with IDLE connected, subscribed sockets (first, on a fresh
-    // server), Stepline and bare Socket.IO; spread over processes (open files) and source addresses (ports)
-    for (const t of IDLE > 0 ? targets.filter((x) => x.who !== 'ws') : []) {
-      await waitQuiet(QUIET_MS);
-      const rssBefore = rssBytes(t.server.proc.pid);
-      const c = await connectGroup(
-        idleProcs,
-        'idle',
-        t.base.origin,
-        t.token,
-        PROJECT,
-        IDLE,
-        t.kind,
-        IDLE_ADDRESSES,
-      );
-      await sleep(3000);
-      await Promise.all(idleProcs.map((p) => p.call({ op: 'phase', tag: 'idle' })));
-      await sleep(2000);
-      const reports = await Promise.all(
-        idleProcs.map((p) => p.call<PhaseReport>({ op: 'report', group: 'idle' })),
-      );
-      const r: IdleResult = {
-        who: t.who,
-        wanted: IDLE,
-        connected: reports.reduce((n, x) => n + x.connected, 0),
-        failed: c.failed,
-        error: c.error,
-        connectSeconds: c.ms / 1000,
-        rssBefore,
-        rssAfter: rssBytes(t.server.proc.pid),
-        heapUsed: t.who === 'Stepline' ? await heapUsed(t.server.url) : NaN,
-        disconnects: reports.reduce((n, x) => n + x.disconnects, 0),
-      };
-      result.idle.push(r);
-      log(
-        `  ${t.who}: ${fmt(r.connected)}/${fmt(IDLE)} idle sockets in ${r.connectSeconds.toFixed(1)} s` +
-          `${r.failed ? ` (${r.failed} failed: ${r.error})` : ''}, RSS ${mib(rssBefore)} → ${mib(r.rssAfter)} MiB` +
-          (Number.isFinite(r.heapUsed) ? ` (heap used ${mib(r.heapUsed)} MiB)` : ''),
-      );
-      await closeGroup(idleProcs, 'idle');
-      await sleep(2000);
+    // 1. idle sockets: the server's memory with IDLE connected, subscribed sockets, IDLE_REPEAT times for each
+    // of Stepline, bare Socket.IO and plain ws, each time on a fresh server (the order rotating), RSS read
+    // after a forced full GC; spread over processes (open files) and source addresses (ports)
+    const idleTargets = targets.filter((t) => IDLE_WHO.includes(t.who));
+    for (let rep = 0; rep < (IDLE > 0 ? IDLE_REPEAT : 0); rep++) {
+      for (const base of idleTargets.map((_, i) => idleTargets[(i + rep) % idleTargets.length])) {
+        const fresh =
+          base.who === 'Stepline'
+            ? await startServer(db.url, {}, GC_NODE_ARGS)
+            : base.who === 'Socket.IO'
+              ? await startFanoutBaseline(bareToken, {}, GC_NODE_ARGS)
+              : await startWsBaseline(bareToken, GC_NODE_ARGS);
+        try {
+          result.idle.push(
+            await idleCell({ ...base, base: new URL(fresh.url), server: fresh }, idleProcs, rep),
+          );
+        } finally {
+          await fresh.stop();
+        }
+      }
     }
 
     // 2. fixed rates, each REPEAT times (the servers in a rotating order), and the rate ladder at 1,000.
@@ -775,12 +826,16 @@ function verdicts(f: FanoutResult): Verdict[] {
       pass: s5k.lost === 0 && s5k.disconnects === 0 && connectedAfter.every((c) => c === s5k.subscribers),
     });
   }
-  const idle = f.idle.find((i) => i.who === 'Stepline');
-  const idleBare = f.idle.find((i) => i.who === 'Socket.IO');
+  const idle = idleMedian(f, 'Stepline');
+  const idleBare = idleMedian(f, 'Socket.IO');
+  const idleWs = idleMedian(f, 'ws');
   if (idle && idleBare)
     out.push({
-      name: `${fmt(idle.wanted)} idle connected sockets: server RSS ≤ 1.2 × bare Socket.IO's with as many (same run)`,
-      measured: `${mib(idle.rssAfter)} MiB vs ${mib(idleBare.rssAfter)} MiB (${(idle.rssAfter / idleBare.rssAfter).toFixed(2)}×), ${fmt(idle.connected)} and ${fmt(idleBare.connected)} connected`,
+      name: `${fmt(idle.wanted)} idle connected sockets: server RSS ≤ 1.2 × bare Socket.IO's with as many (same run, medians of ${idle.runs.length} fresh servers, after a forced GC)`,
+      measured:
+        `${mib(idle.rssAfter)} MiB vs ${mib(idleBare.rssAfter)} MiB (${(idle.rssAfter / idleBare.rssAfter).toFixed(2)}×)` +
+        (idleWs ? `, plain ws ${mib(idleWs.rssAfter)} MiB` : '') +
+        `, ${fmt(idle.connected)} and ${fmt(idleBare.connected)} connected, load ${idle.load.toFixed(1)}`,
       pass:
         idle.connected === idle.wanted &&
         idleBare.connected === idleBare.wanted &&
@@ -961,10 +1016,12 @@ export function fanoutReport(f: FanoutResult): string {
     lines.push(
       `Idle sockets: ${fmt(f.idle[0].wanted)} connected and subscribed, over ${f.idleProcs} client processes, ` +
         `spread over the source addresses ${IDLE_ADDRESSES.join(', ')}, on a server that has served nothing else ` +
-        'yet (Stepline, then bare Socket.IO, in the same run); RSS read 5 s after the last connected.' +
+        `yet (Stepline, bare Socket.IO and plain ws, in the same run, each on ${IDLE_REPEAT} fresh servers in a rotating ` +
+        'order); RSS read after a forced full GC (gc-signal.ts), before connecting and 5 s after the last connected. ' +
+        'Medians first, then each run.' +
         (() => {
-          const s = f.idle.find((i) => i.who === 'Stepline');
-          const b = f.idle.find((i) => i.who === 'Socket.IO');
+          const s = idleMedian(f, 'Stepline');
+          const b = idleMedian(f, 'Socket.IO');
           return s && b
             ? ` Stepline / bare Socket.IO: **${(s.rssAfter / b.rssAfter).toFixed(2)}×** the RSS with the sockets, ` +
                 `${((s.rssAfter - s.rssBefore) / Math.max(1, b.rssAfter - b.rssBefore)).toFixed(2)}× the RSS the sockets added.`
@@ -981,11 +1038,13 @@ export function fanoutReport(f: FanoutResult): string {
       'KiB RSS per socket',
       'V8 heap used MiB',
       'disconnects',
+      'load',
     );
-    row('---', '--:', '--:', '--:', '--:', '--:', '--:', '--:');
-    for (const i of f.idle)
+    row('---', '--:', '--:', '--:', '--:', '--:', '--:', '--:', '--:');
+    const medians = IDLE_WHO.map((w) => idleMedian(f, w)).filter((x) => x !== undefined);
+    for (const i of [...medians, ...f.idle])
       row(
-        who(i.who),
+        'runs' in i ? `**${who(i.who)}, median**` : `${who(i.who)}, run ${i.rep + 1}`,
         `${fmt(i.connected)} / ${fmt(i.wanted)}${i.failed ? ` (${i.failed} failed: ${i.error})` : ''}`,
         i.connectSeconds.toFixed(1),
         mib(i.rssBefore),
@@ -993,6 +1052,7 @@ export function fanoutReport(f: FanoutResult): string {
         fmt((i.rssAfter - i.rssBefore) / 1024 / Math.max(1, i.connected), 1),
         Number.isFinite(i.heapUsed) ? mib(i.heapUsed) : '–',
         String(i.disconnects),
+        i.load.toFixed(1),
       );
   }
   if (f.replay.length) {

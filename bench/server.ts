@@ -52,15 +52,41 @@ export async function startNoopServer(adapter: 'express' | 'fastify' = 'express'
 export async function startFanoutBaseline(
   token: string,
   env: Record<string, string> = {},
+  nodeArgs: string[] = [],
 ): Promise<BenchServer> {
   const port = await freePort();
-  return spawnAndWait([join(__dirname, 'fanout-baseline.js'), String(port), token], port, '/health', env);
+  return spawnAndWait(
+    [...nodeArgs, join(__dirname, 'fanout-baseline.js'), String(port), token],
+    port,
+    '/health',
+    env,
+  );
 }
 
 /** The plain `ws` server of fanout-ws-baseline.ts: the fan-out suite's second, independent floor. */
-export async function startWsBaseline(token: string): Promise<BenchServer> {
+export async function startWsBaseline(token: string, nodeArgs: string[] = []): Promise<BenchServer> {
   const port = await freePort();
-  return spawnAndWait([join(__dirname, 'fanout-ws-baseline.js'), String(port), token], port, '/health', {});
+  return spawnAndWait(
+    [...nodeArgs, join(__dirname, 'fanout-ws-baseline.js'), String(port), token],
+    port,
+    '/health',
+    {},
+  );
+}
+
+/** Node flags that let the bench force a full GC in a server (gc-signal.ts), then read its RSS. */
+export const GC_NODE_ARGS = ['--expose-gc', '-r', join(__dirname, 'gc-signal.js')];
+
+/** Runs a full GC in a server started with GC_NODE_ARGS and waits until it is done. */
+export async function collectGarbage(server: BenchServer): Promise<void> {
+  const count = (server.output().match(/^bench-gc \d+$/gm) ?? []).length;
+  server.proc.kill('SIGWINCH');
+  const deadline = Date.now() + 30_000;
+  while ((server.output().match(/^bench-gc \d+$/gm) ?? []).length <= count) {
+    if (Date.now() > deadline || server.proc.exitCode !== null)
+      throw new Error(`no forced GC in the server:\n${server.output().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** The hand-wired BullMQ → QueueEvents → Socket.IO relay of compare-relay.ts: the compare suite's pipeline. */

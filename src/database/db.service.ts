@@ -1,3 +1,5 @@
+// before typeorm: TypeORM then loads only the driver this process uses
+import './typeorm-drivers';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { createPool, type Pool, type PoolConnection } from 'mysql2';
 import { DataSource, QueryRunner } from 'typeorm';

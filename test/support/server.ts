@@ -35,13 +35,17 @@ export interface StartOptions {
   port?: number;
   /** Wait for /health 200 (default) or only for the port to answer. */
   waitFor?: 'healthy' | 'listening';
+  /** Node options before the script (e.g. `-r` a probe). */
+  nodeArgs?: string[];
+  /** Open an IPC channel to the server (`proc.send`, `proc.on('message')`), for a preloaded probe. */
+  ipc?: boolean;
 }
 
 /** Starts the real built server (`dist/src/main.js`) as a child process, as `npm start` would. */
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
   const port = opts.port ?? (await freePort());
   let out = '';
-  const proc = spawn(process.execPath, [MAIN], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), MAIN], {
     env: {
       ...process.env,
       PORT: String(port),
@@ -51,10 +55,10 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       LOG_LEVEL: 'warn',
       ...opts.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
-  proc.stdout.on('data', (d) => (out += String(d)));
-  proc.stderr.on('data', (d) => (out += String(d)));
+  proc.stdout!.on('data', (d) => (out += String(d)));
+  proc.stderr!.on('data', (d) => (out += String(d)));
   let stopping = false;
   const exited = new Promise<void>((r) =>
     proc.once('exit', (code, signal) => {

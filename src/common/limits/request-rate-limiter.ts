@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../redis/redis-client';
 import {
   RateLimiterAbstract,
   RateLimiterMemory,
@@ -37,7 +38,7 @@ export class RequestRateLimiter implements OnApplicationShutdown {
     }
     // its own connection: commands fail fast while Redis is away (no offline queue), and the insurance
     // limiter answers instead
-    this.redis = new Redis(url, {
+    this.redis = createRedis(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       retryStrategy: (times) => Math.min(times * 200, 2000),

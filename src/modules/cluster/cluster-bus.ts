@@ -1,5 +1,6 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedis } from '../../common/redis/redis-client';
 import { randomBytes } from 'node:crypto';
 import { AppConfig } from '../../config/app.config';
 import { MetricsService } from '../metrics';
@@ -47,14 +48,14 @@ export class ClusterBus implements OnApplicationShutdown {
     const name = (role: string) => `${this.namespace}:${role}:${this.instanceId}`;
     // the publisher does not queue while disconnected: a publish then fails at once and is counted as
     // lost (the database path delivers it); a queue would only grow while Redis is away
-    this.pub = new Redis(url, {
+    this.pub = createRedis(url, {
       connectionName: name('pub'),
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       retryStrategy,
     });
     // the subscription waits for Redis however long it takes (it is queued until the first connect)
-    this.sub = new Redis(url, {
+    this.sub = createRedis(url, {
       connectionName: name('sub'),
       autoResubscribe: true,
       maxRetriesPerRequest: null,

@@ -241,6 +241,9 @@ export class ProgressGateway
     // revoked between the handshake's lookup and now: the revocation's sweep ran before this socket existed
     if (this.keys.isRevoked((socket.data as SocketData).principal.keyId)) socket.disconnect(true);
     for (const event of MESSAGES) socket.on(event, this.listeners[event]);
+    // the handshake (headers, address, query) is built: the upgrade request it came from is not kept for
+    // the socket's life (Socket.IO's advice on memory use; only one namespace is served here)
+    (socket.conn as { request: unknown }).request = null;
   }
 
   handleDisconnect(socket: Socket): void {

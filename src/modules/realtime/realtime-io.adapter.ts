@@ -17,6 +17,19 @@ export class RealtimeIoAdapter extends IoAdapter {
     super(app);
   }
 
+  /**
+   * Nest calls this for every connected socket, with the gateway's `@SubscribeMessage` handlers; the gateway
+   * has none (its listeners are shared, see progress.gateway.ts), yet the base class still builds a disconnect
+   * Observable chain per socket and keeps it in a map for the socket's life. Nothing to bind: nothing built.
+   */
+  override bindMessageHandlers(
+    socket: Parameters<IoAdapter['bindMessageHandlers']>[0],
+    handlers: Parameters<IoAdapter['bindMessageHandlers']>[1],
+    transform: Parameters<IoAdapter['bindMessageHandlers']>[2],
+  ): void {
+    if (handlers.length) super.bindMessageHandlers(socket, handlers, transform);
+  }
+
   override createIOServer(port: number, options?: ServerOptions): Server {
     const origins = this.origins;
     const server: Server = super.createIOServer(port, {
