@@ -45,3 +45,15 @@ describe('cluster configuration', () => {
     expect(validateEnv({ DATABASE_URL: cluster.DATABASE_URL }).REDIS_URL).toBeUndefined();
   });
 });
+
+describe('worker health thresholds', () => {
+  it('refuses WORKER_OFFLINE_MS at or below WORKER_STALE_MS, naming both; takes the defaults and a wider pair', () => {
+    expect(() => validateEnv({ WORKER_STALE_MS: '5000', WORKER_OFFLINE_MS: '5000' })).toThrow(
+      /WORKER_OFFLINE_MS=5000 must be more than WORKER_STALE_MS=5000/,
+    );
+    expect(() => validateEnv({ WORKER_STALE_MS: '120000' })).toThrow(/WORKER_OFFLINE_MS=90000/);
+    const env = validateEnv({});
+    expect([env.WORKER_STALE_MS, env.WORKER_OFFLINE_MS]).toEqual([30_000, 90_000]);
+    expect(validateEnv({ WORKER_STALE_MS: '2000', WORKER_OFFLINE_MS: '4000' }).WORKER_OFFLINE_MS).toBe(4000);
+  });
+});

@@ -247,5 +247,10 @@ export function validateEnv(raw: Record<string, unknown>): EnvironmentVariables 
     throw new Error(
       'Invalid configuration:\n  WEBHOOK_SECRET_KEY is not set: with REDIS_URL every instance must seal webhook secrets under the same key, so set the same WEBHOOK_SECRET_KEY (or ADMIN_TOKEN) on all of them',
     );
+  // the panel's three states need offline past stale; otherwise "stale" could never show
+  if (env.WORKER_OFFLINE_MS <= env.WORKER_STALE_MS)
+    throw new Error(
+      `Invalid configuration:\n  WORKER_OFFLINE_MS=${env.WORKER_OFFLINE_MS} must be more than WORKER_STALE_MS=${env.WORKER_STALE_MS}`,
+    );
   return env;
 }
