@@ -1,4 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
@@ -455,7 +456,8 @@ export async function runFanout(): Promise<FanoutResult> {
     connects: [],
   };
   try {
-    stepline = await startServer(db.url);
+    // BENCH_PROF=1: a CPU profile of the Stepline server over the streaming cells (bench/profiles/)
+    stepline = await startServer(db.url, {}, profArgs('fanout'));
     const fan = new Spread(PROJECT, [
       { projectId: PROJECT, workflowId: WORKFLOW },
       { projectId: BATCH_PROJECT, workflowId: BATCH_WORKFLOW },
@@ -1085,4 +1087,18 @@ export function fanoutReport(f: FanoutResult): string {
     row(v.name, v.measured, v.pass === undefined ? 'inconclusive' : v.pass ? 'pass' : '**FAIL**');
   lines.push('');
   return lines.join('\n');
+}
+
+/** Node flags for the server: with BENCH_PROF, a CPU profile of its whole life, as run.ts does for core. */
+function profArgs(name: string): string[] {
+  if (!process.env.BENCH_PROF) return [];
+  const dir = process.env.BENCH_PROFILE_DIR ?? join(__dirname, '..', '..', 'bench', 'profiles');
+  mkdirSync(dir, { recursive: true });
+  return [
+    '--cpu-prof',
+    `--cpu-prof-dir=${dir}`,
+    `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`,
+    '--require',
+    join(__dirname, 'prof-preload.js'),
+  ];
 }

@@ -2,7 +2,12 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo, Socket as NetSocket } from 'node:net';
 import { Server } from 'socket.io';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
-import { corkWebsocketSends, outboundBacklog, type EngineSocket } from './engine-internals';
+import {
+  corkWebsocketSends,
+  directRoomBroadcast,
+  outboundBacklog,
+  type EngineSocket,
+} from './engine-internals';
 
 /**
  * Tripwires for the engine.io internals Stepline relies on: each test fails if an upgrade of engine.io/ws
@@ -13,6 +18,7 @@ describe('engine.io internals (tripwires)', () => {
   let ioServer: Server;
   let client: ClientSocket | undefined;
   const tcp: NetSocket[] = [];
+  let direct = false;
 
   beforeEach(async () => {
     tcp.length = 0;
@@ -20,6 +26,7 @@ describe('engine.io internals (tripwires)', () => {
     http.on('connection', (s: NetSocket) => tcp.push(s));
     ioServer = new Server(http, { transports: ['websocket'] });
     ioServer.engine.on('connection', (socket: EngineSocket) => corkWebsocketSends(socket.transport));
+    direct = directRoomBroadcast(ioServer.of('/').adapter);
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   });
 
@@ -81,5 +88,51 @@ describe('engine.io internals (tripwires)', () => {
     }
     backlog = outboundBacklog(socket.conn);
     expect(backlog.bytes).toBeGreaterThan(1024 * 1024);
+  });
+
+  /** engine.io's packets of type "message" created for one connection (each send through engine.io makes one). */
+  const countEnginePackets = (socket: import('socket.io').Socket) => {
+    const seen = { n: 0 };
+    socket.conn.on('packetCreate', (p: { type: string }) => p.type === 'message' && seen.n++);
+    return seen;
+  };
+
+  const receive = (event: string, n: number) =>
+    new Promise<number[]>((resolve) => {
+      const got: number[] = [];
+      client!.on(event, (m: { i: number }) => {
+        got.push(m.i);
+        if (got.length === n) resolve(got);
+      });
+    });
+
+  it("writes a room broadcast's frame straight to the TCP socket, past engine.io", async () => {
+    expect(direct).toBe(true);
+    const socket = await open();
+    await socket.join('room');
+    const engine = countEnginePackets(socket);
+    const got = receive('e', 20);
+    for (let i = 0; i < 20; i++) ioServer.to('room').emit('e', { i, pad: 'z'.repeat(200) });
+    expect(await got).toEqual([...Array(20).keys()]);
+    // without the patch every broadcast is an engine.io packet (20 here)
+    expect(engine.n).toBe(0);
+  });
+
+  it('keeps the send order when direct broadcasts and engine.io sends interleave', async () => {
+    const socket = await open();
+    await socket.join('room');
+    const engine = countEnginePackets(socket);
+    const got = receive('e', 300);
+    // a socket.emit goes through engine.io and leaves the transport busy, so that the following emits wait in
+    // engine.io's buffer; a broadcast then must not overtake them (it goes through engine.io too)
+    for (let i = 0; i < 300; i++) {
+      if (i % 3 === 0) socket.emit('e', { i });
+      else ioServer.to('room').emit('e', { i });
+      if (i % 50 === 49) await new Promise((r) => setImmediate(r));
+    }
+    expect(await got).toEqual([...Array(300).keys()]);
+    // both paths were taken
+    expect(engine.n).toBeGreaterThanOrEqual(100);
+    expect(engine.n).toBeLessThan(300);
   });
 });

@@ -71,3 +71,92 @@ export function outboundBacklog(conn: unknown): { packets: number; bytes: number
 export function dropBacklog(conn: unknown): void {
   (conn as EngineConn).writeBuffer = [];
 }
+
+interface DirectConn {
+  readyState?: string;
+  upgrading?: boolean;
+  writeBuffer?: unknown[];
+  transport?: {
+    name?: string;
+    perMessageDeflate?: unknown;
+    socket?: {
+      readyState?: number;
+      _sender?: { _deflating?: boolean; _queue?: unknown[] };
+      _socket?: { destroyed?: boolean; writableLength?: number; write(b: Buffer): boolean };
+    };
+  };
+}
+
+/**
+ * Writes an already-framed websocket message straight to the client's TCP socket, when nothing of
+ * engine.io's or ws's own can be waiting ahead of it: a websocket transport without compression, open,
+ * nothing in engine.io's write buffer, nothing in ws's queue, nothing unsent in the TCP socket's buffer. Then the TCP stream's order is the send
+ * order (the frames engine.io has already handed to ws are in the stream before this one); otherwise the
+ * caller goes through engine.io. Returns whether it wrote.
+ */
+export function writeFrameDirect(conn: unknown, frame: Buffer): boolean {
+  const c = conn as DirectConn;
+  const t = c.transport;
+  if (c.readyState !== 'open' || c.upgrading || t?.name !== 'websocket' || t.perMessageDeflate) return false;
+  if (!c.writeBuffer || c.writeBuffer.length) return false;
+  const ws = t.socket;
+  const sender = ws?._sender;
+  const tcp = ws?._socket;
+  if (ws?.readyState !== 1 || !sender || sender._deflating || sender._queue?.length || !tcp || tcp.destroyed)
+    return false;
+  // a client that does not keep up: the frame goes through engine.io, whose buffer then holds what follows
+  // (where the slow-consumer cut can drop it), rather than piling up unbounded in the socket's own buffer
+  if (tcp.writableLength !== 0) return false;
+  tcp.write(frame);
+  return true;
+}
+
+interface RoomAdapter {
+  nsp: { name: string };
+  broadcast(packet: Record<string, unknown>, opts: { flags?: Record<string, unknown> }): void;
+  _encode?(packet: unknown, packetOpts: Record<string, unknown>): unknown[];
+  apply?(
+    opts: unknown,
+    fn: (socket: {
+      conn: unknown;
+      client: { writeToEngine(p: unknown[], o: unknown): void };
+      notifyOutgoingListeners?: (p: unknown) => void;
+    }) => void,
+  ): void;
+  steplineDirect?: boolean;
+}
+
+/**
+ * A room broadcast in Socket.IO encodes the packet and its websocket frame once, then hands the frame to
+ * each member through engine.io: a packet object, five event emits, a write callback and a cork per socket,
+ * ~13 µs of CPU per delivery on this machine, which at 1,000 subscribers × 50 events/s is most of a core.
+ * This replaces the in-memory adapter's `broadcast` on one adapter instance with the same steps (Socket.IO's
+ * own `_encode` and `apply`) whose last one writes the frame's bytes straight to each member's TCP socket
+ * when `writeFrameDirect` allows it, and goes through engine.io otherwise. Returns whether it is in place
+ * (false, and nothing changed, when the internals it needs are missing).
+ */
+export function directRoomBroadcast(adapter: unknown): boolean {
+  const a = adapter as RoomAdapter;
+  if (a.steplineDirect) return true;
+  if (typeof a._encode !== 'function' || typeof a.apply !== 'function' || typeof a.broadcast !== 'function')
+    return false;
+  a.broadcast = function directBroadcast(this: RoomAdapter, packet, opts): void {
+    const flags = opts.flags ?? {};
+    const packetOpts: Record<string, unknown> = {
+      preEncoded: true,
+      volatile: flags.volatile,
+      compress: flags.compress,
+    };
+    packet.nsp = this.nsp.name;
+    const encoded = this._encode!(packet, packetOpts);
+    const parts = packetOpts.wsPreEncodedFrame as Buffer[] | undefined;
+    const frame = Array.isArray(parts) && !flags.volatile ? Buffer.concat(parts) : undefined;
+    this.apply!(opts, (socket) => {
+      socket.notifyOutgoingListeners?.(packet);
+      if (frame && writeFrameDirect(socket.conn, frame)) return;
+      socket.client.writeToEngine(encoded, packetOpts);
+    });
+  };
+  a.steplineDirect = true;
+  return true;
+}

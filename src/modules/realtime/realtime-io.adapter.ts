@@ -1,8 +1,13 @@
-import { INestApplicationContext } from '@nestjs/common';
+import { INestApplicationContext, Logger } from '@nestjs/common';
 import { IoAdapter } from '@nestjs/platform-socket.io';
 import type { IncomingMessage } from 'node:http';
 import type { Server, ServerOptions } from 'socket.io';
-import { corkWebsocketSends, type EngineSocket, type EngineTransport } from './engine-internals';
+import {
+  corkWebsocketSends,
+  directRoomBroadcast,
+  type EngineSocket,
+  type EngineTransport,
+} from './engine-internals';
 
 /**
  * Socket.IO server options that depend on configuration: both transports, 1 MB message limit, and the
@@ -62,6 +67,9 @@ export class RealtimeIoAdapter extends IoAdapter {
       if (corked || (corked = corkWebsocketSends(socket.transport))) return;
       if (socket.transport?.name !== 'websocket') socket.once('upgrade', corkOnUpgrade);
     });
+    // room broadcasts write each member's frame straight to its TCP socket when nothing is queued ahead of it
+    if (!directRoomBroadcast(server.of('/').adapter))
+      new Logger('RealtimeIoAdapter').warn('direct room broadcast unavailable');
     return server;
   }
 }
