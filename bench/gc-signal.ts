@@ -1,5 +1,5 @@
 import { appendFileSync } from 'node:fs';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { getHeapSpaceStatistics, writeHeapSnapshot } from 'node:v8';
 
 /**
  * Preloaded (`node --expose-gc -r gc-signal.js …`) into every server the idle cell measures: SIGWINCH runs a
@@ -8,7 +8,7 @@ import { getHeapSpaceStatistics } from 'node:v8';
  * to be ignored (a server started without this file is not killed by it) and Nest's shutdown hooks do not
  * listen to it (they take SIGUSR2). With BENCH_HEAP_LOG=<file>, each collection also appends one JSON line
  * to that file: the process's RSS and V8's heap spaces (committed / used MiB), to see where a server's
- * resident memory is.
+ * resident memory is; with BENCH_HEAP_SNAPSHOT=<prefix>, a heap snapshot `<prefix>-<pid>-<n>.heapsnapshot`.
  */
 const gc = (globalThis as { gc?: () => void }).gc;
 const heapLog = process.env.BENCH_HEAP_LOG;
@@ -32,5 +32,7 @@ if (gc)
       };
       appendFileSync(heapLog, JSON.stringify(line) + '\n');
     }
+    if (process.env.BENCH_HEAP_SNAPSHOT)
+      writeHeapSnapshot(`${process.env.BENCH_HEAP_SNAPSHOT}-${process.pid}-${collections + 1}.heapsnapshot`);
     process.stderr.write(`bench-gc ${++collections}\n`);
   });

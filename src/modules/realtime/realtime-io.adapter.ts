@@ -35,6 +35,17 @@ export class RealtimeIoAdapter extends IoAdapter {
     if (handlers.length) super.bindMessageHandlers(socket, handlers, transform);
   }
 
+  /**
+   * Nest binds the gateway's disconnect hook with `once`, which wraps it in one more closure per socket; a
+   * socket emits `disconnect` once, so a plain listener does the same for less memory per idle connection.
+   */
+  override bindClientDisconnect(
+    client: { on(event: 'disconnect', fn: (reason: string) => void): void },
+    callback: (reason: string) => void,
+  ): void {
+    client.on('disconnect', callback);
+  }
+
   override createIOServer(port: number, options?: ServerOptions): Server {
     const origins = this.origins;
     const server: Server = super.createIOServer(port, {
