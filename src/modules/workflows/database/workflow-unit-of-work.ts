@@ -23,6 +23,11 @@ export interface WorkflowOp<R> {
   projectId: string;
   /** Workflows the op reads or writes; loaded and row-locked before the group's ops run. */
   workflowIds: string[];
+  /**
+   * Of `workflowIds`, the ones the op creates under an id generated here (a random UUID): no row can hold
+   * it yet, so it is not looked up (for a create without a parent or session, one round trip fewer).
+   */
+  freshIds?: string[];
   /** Session locks ("<projectId>/<sessionId>") the op checks; their holders are loaded and locked too. */
   sessionLocks?: string[];
   /**
@@ -139,7 +144,15 @@ export class WorkflowUnitOfWork {
   }
 
   private async commitGroup(projectId: string, group: Entry[]): Promise<EventEnvelope[]> {
-    const ids = [...new Set(group.flatMap((e) => e.op.workflowIds))];
+    const ids = [
+      ...new Set(
+        group.flatMap((e) =>
+          e.op.freshIds?.length
+            ? e.op.workflowIds.filter((id) => !e.op.freshIds!.includes(id))
+            : e.op.workflowIds,
+        ),
+      ),
+    ];
     // before the transaction: the aggregates put ETAs into their events synchronously, inside it
     const history = await this.etaHistory.forProject(projectId);
     return this.db.transaction(async (tx) => {

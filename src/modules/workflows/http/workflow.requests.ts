@@ -29,6 +29,15 @@ import {
   MAX_METRICS_BYTES,
   progressOrCountError,
 } from './progress-requests.fast-path';
+import {
+  acceptCreateWorkflow,
+  MAX_ATTEMPTS,
+  MAX_METADATA_BYTES,
+  MAX_NAME_LENGTH,
+  MAX_STALE_AFTER_MS,
+  MAX_STEPS,
+  MIN_STALE_AFTER_MS,
+} from './create-request.fast-path';
 
 const IsId = () => Matches(ID_PATTERN, { message: `$property ${ID_MESSAGE}` });
 
@@ -70,7 +79,7 @@ export class StepDefinition {
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()
-  @Length(1, 255)
+  @Length(1, MAX_NAME_LENGTH)
   name?: string;
 
   @ApiPropertyOptional({ default: 1 })
@@ -91,6 +100,7 @@ export class ParentRequest {
   stepId: string;
 }
 
+@FastPath(acceptCreateWorkflow)
 export class CreateWorkflowRequest {
   @ApiPropertyOptional({ description: 'client id; generated when absent' })
   @IsOptional()
@@ -104,13 +114,13 @@ export class CreateWorkflowRequest {
   @ApiPropertyOptional()
   @IsOptional()
   @IsString()
-  @Length(1, 255)
+  @Length(1, MAX_NAME_LENGTH)
   name?: string;
 
   @ApiProperty({ type: [StepDefinition] })
   @IsArray()
   @ArrayMinSize(1)
-  @ArrayMaxSize(100)
+  @ArrayMaxSize(MAX_STEPS)
   @UniqueStepIds()
   @IsPlainObject({ each: true, message: 'each step must be an object' })
   @ValidateNested({ each: true })
@@ -126,7 +136,7 @@ export class CreateWorkflowRequest {
   @IsOptional()
   @IsInt()
   @Min(1)
-  @Max(100)
+  @Max(MAX_ATTEMPTS)
   maxAttempts?: number;
 
   @ApiPropertyOptional()
@@ -137,14 +147,14 @@ export class CreateWorkflowRequest {
   @ApiPropertyOptional({ default: 1800000 })
   @IsOptional()
   @IsInt()
-  @Min(1000)
-  @Max(30 * 24 * 3600 * 1000)
+  @Min(MIN_STALE_AFTER_MS)
+  @Max(MAX_STALE_AFTER_MS)
   staleAfterMs?: number;
 
   @ApiPropertyOptional({ type: Object })
   @IsOptional()
   @IsPlainObject()
-  @MaxJsonBytes(16 * 1024)
+  @MaxJsonBytes(MAX_METADATA_BYTES)
   metadata?: Record<string, unknown>;
 
   @ApiPropertyOptional({ type: ParentRequest, description: 'create as a child of this workflow step (§14)' })

@@ -55,6 +55,8 @@ export class CreateWorkflowHandler implements ICommandHandler<CreateWorkflowComm
       {
         projectId: c.projectId,
         workflowIds: input.parent ? [id, input.parent.workflowId] : [id],
+        // an id generated here cannot exist yet: nothing to load for it
+        freshIds: b.id ? undefined : [id],
         sessionLocks: lock ? [lock] : [],
         run: (ctx) => {
           const existing = ctx.get(id);
