@@ -64,8 +64,7 @@ interface SocketData {
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
 
 /** The client messages the gateway answers. */
-const MESSAGES = ['subscribe', 'unsubscribe', 'join_job', 'leave_job'] as const;
-type Message = (typeof MESSAGES)[number];
+type Message = 'subscribe' | 'unsubscribe' | 'join_job' | 'leave_job';
 
 const emitBatches = (target: { emit(ev: string, ...args: unknown[]): unknown }, envs: EventEnvelope[]) => {
   for (let i = 0; i < envs.length; i += MAX_BATCH_EVENTS)
