@@ -68,10 +68,12 @@ export async function createApp(): Promise<INestApplication> {
   const metrics = app.get(MetricsService);
   const server = app.getHttpServer();
   server.headersTimeout = 66_000;
-  server.on('connection', (socket: import('node:net').Socket) => {
-    metrics.openConnections.inc({ kind: 'http' });
-    socket.once('close', () => metrics.openConnections.dec({ kind: 'http' }));
-  });
+  metrics.countHttpConnections(
+    () =>
+      new Promise<number>((resolve) =>
+        (server as import('node:net').Server).getConnections((err, n) => resolve(err ? 0 : n)),
+      ),
+  );
   return app;
 }
 

@@ -22,12 +22,26 @@ export class MetricsService {
     help: 'Progress updates accepted (single and batched)',
     registers: [this.registry],
   });
+  /** How many TCP connections the HTTP server holds now (read when the metrics are scraped). */
+  private httpConnections?: () => Promise<number>;
   readonly openConnections = new Gauge({
     name: 'stepline_open_connections',
     help: 'Open connections by kind',
     labelNames: ['kind'],
     registers: [this.registry],
+    collect: async () => {
+      if (this.httpConnections) this.openConnections.set({ kind: 'http' }, await this.httpConnections());
+    },
   });
+
+  /**
+   * The `http` series of stepline_open_connections is read from the server at scrape time: counting it with
+   * a close listener on every connection cost each idle websocket ~200 bytes (a third 'close' listener
+   * grows the socket's listener array to 16 slots).
+   */
+  countHttpConnections(read: () => Promise<number>): void {
+    this.httpConnections = read;
+  }
   readonly claimsWaiting = new Gauge({
     name: 'stepline_claims_waiting',
     help: 'Long-poll claims (waitMs > 0) of HTTP workers waiting on this instance now (the built-in pool not counted)',

@@ -164,8 +164,6 @@ export class ProgressGateway
   readonly listeners: Readonly<Record<Message, SocketListener<Socket>>>;
   /** Every client message of every socket (`this`: the socket): runs the listener of its name, if any. */
   private readonly onMessage: (this: Socket, event: unknown, ...args: unknown[]) => void;
-  /** The transport closed: releases the connection slot of the socket that held it (`this`: engine.io's socket). */
-  private readonly onTransportClose: (this: object) => void;
 
   constructor(
     private readonly hub: DeliveryHub,
@@ -184,12 +182,6 @@ export class ProgressGateway
     this.onMessage = function (this: Socket, event: unknown, ...args: unknown[]) {
       const fn = typeof event === 'string' && Object.hasOwn(listeners, event) ? listeners[event] : undefined;
       fn?.apply(this, args as [unknown, unknown?]);
-    };
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const gateway = this;
-    this.onTransportClose = function (this: object) {
-      const data = (this as { steplineData?: SocketData }).steplineData;
-      if (data) gateway.releaseSlot(data);
     };
   }
 
@@ -212,14 +204,18 @@ export class ProgressGateway
           if (!principal || this.keys.isRevoked(principal.keyId)) return next(new Error('unauthorized'));
           // §10: sockets plus SSE streams per key
           if (!this.connections.acquire(principal.keyId)) return next(new Error('rate_limited'));
-          // released once: on disconnect, or when the transport closes (also before the socket connected)
+          // released once: on disconnect, or below when the socket never connects
           const data = socket.data as SocketData;
           data.principal = principal;
           data.subs = [];
           data.counted = true;
-          (socket.conn as unknown as { steplineData?: SocketData }).steplineData = data;
-          socket.conn.on('close', this.onTransportClose);
           next();
+          // Socket.IO connects the socket on the tick after next(), unless the client went away while the
+          // key was looked up: then the socket never connects, no disconnect follows, and the slot is
+          // released here (a close listener on every connection would cost each idle socket ~200 bytes)
+          process.nextTick(() => {
+            if (!socket.connected && socket.conn.readyState !== 'open') this.releaseSlot(data);
+          });
         },
         (err: unknown) => next(new Error(err instanceof DomainError ? err.code : 'unavailable')),
       );
