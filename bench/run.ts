@@ -305,6 +305,9 @@ const median = (xs: number[]): number => {
 
 const CREATE_NAME = `create workflow (${STEPS_PER_WORKFLOW} steps, over 50 projects)`;
 const RAW_CREATE_NAME = `raw create transaction (${STEPS_PER_WORKFLOW} step rows, counter, workflow row, event)`;
+/** Runs of the single-update 8-connection cells and their raw baselines (the first is the table's); the p99 targets take the median ratio. */
+const PROGRESS_RUNS = Number(process.env.BENCH_PROGRESS_RUNS ?? 3);
+const progressRuns: { db: Kind; spread: string; app: number; raw: number }[] = [];
 /** Runs of the create cell and its raw baseline, alternating; the targets take the median. */
 const CREATE_RUNS = Number(process.env.BENCH_CREATE_RUNS ?? 3);
 
@@ -450,6 +453,8 @@ async function benchDatabase(kind: Kind): Promise<void> {
             (await measured(() => mysqlBaseline(rawDb.url, spread, batch, connections, SECONDS)));
           const cell: Cell = { db: kind, batch, spread: spread.label, connections, app, events, raw };
           cells.push(cell);
+          if (batch === 1 && connections === 8)
+            progressRuns.push({ db: kind, spread: spread.label, app: app.m.p99, raw: raw.m.p99 });
           log(
             `  ${scenarioName(batch)} ${spread.label} ×${connections}: ${fmt(perSecond(app.m))}/s p50 ${ms(app.m.p50)} p99 ${ms(app.m.p99)}` +
               ` | raw ${fmt(perSecond(raw.m))}/s | ${ratio(cell).toFixed(2)}×` +
@@ -461,6 +466,18 @@ async function benchDatabase(kind: Kind): Promise<void> {
         }
       }
     }
+    // the single-update p99 ratios are noisy: those cells and their baselines again, alternating
+    if (CONNECTIONS.includes(8))
+      for (let rep = 1; rep < PROGRESS_RUNS; rep++)
+        for (const spread of spreads) {
+          const { app } = await progressCell(server, token, spread, 1, 8, SECONDS);
+          const raw =
+            kind === 'sqlite'
+              ? await measured(() => sqliteBaseline(rawFile, spread, 1, SECONDS))
+              : await measured(() => mysqlBaseline(rawDb.url, spread, 1, 8, SECONDS));
+          progressRuns.push({ db: kind, spread: spread.label, app: app.m.p99, raw: raw.m.p99 });
+          log(`  single ${spread.label} ×8, run ${rep + 1}: p99 ${ms(app.m.p99)} | raw p99 ${ms(raw.m.p99)}`);
+        }
   } finally {
     if (server) {
       const died = server.exit();
@@ -524,14 +541,15 @@ function targets(): Target[] {
         });
     }
     for (const spread of ['1 project', '50 projects']) {
-      const x = cell(db, 1, spread, 8);
-      if (x && x.raw.m.p99 > 0)
-        out.push({
-          db,
-          name: `progress update p99 ≤ 1.0 × the raw transaction's p99, ${spread}, 8 conns (same run)`,
-          measured: `${(x.app.m.p99 / x.raw.m.p99).toFixed(2)}× (${ms(x.app.m.p99)} vs ${ms(x.raw.m.p99)} ms)`,
-          pass: x.app.m.p99 <= x.raw.m.p99,
-        });
+      const runs = progressRuns.filter((r) => r.db === db && r.spread === spread && r.raw > 0);
+      if (!runs.length) continue;
+      const mid = median(runs.map((r) => r.app / r.raw));
+      out.push({
+        db,
+        name: `progress update p99 ≤ 1.0 × the raw transaction's p99, ${spread}, 8 conns (median of ${runs.length} same-run ratios)`,
+        measured: `${mid.toFixed(2)}× (runs: ${runs.map((r) => `${(r.app / r.raw).toFixed(2)}: ${ms(r.app)} vs ${ms(r.raw)} ms`).join('; ')})`,
+        pass: mid <= 1,
+      });
     }
     for (const connections of [1, 8]) {
       const apps = refs.filter((r) => r.db === db && r.name === CREATE_NAME && r.connections === connections);
