@@ -1,11 +1,5 @@
 import { Logger, OnApplicationShutdown } from '@nestjs/common';
-import {
-  OnGatewayConnection,
-  OnGatewayDisconnect,
-  OnGatewayInit,
-  WebSocketGateway,
-  WebSocketServer,
-} from '@nestjs/websockets';
+import { OnGatewayConnection, OnGatewayInit, WebSocketGateway, WebSocketServer } from '@nestjs/websockets';
 import type { Server, Socket } from 'socket.io';
 import { bearerToken } from '../../common/auth/auth.guard';
 import { Principal } from '../../common/auth/principal';
@@ -62,6 +56,8 @@ interface SocketData {
 
 /** §10: `subscribe` + `join_job` subscriptions one socket may hold at once. */
 export const MAX_SUBSCRIPTIONS_PER_SOCKET = 100;
+/** Project ids and room names kept for sharing (see `intern`); past this many the table starts over. */
+const MAX_INTERNED = 10_000;
 
 /** The client messages the gateway answers. */
 type Message = 'subscribe' | 'unsubscribe' | 'join_job' | 'leave_job';
@@ -148,9 +144,7 @@ class SocketSubscription implements Subscriber {
  * per project through rooms (`p:<project>`, `w:<workflow>`), each with its type as the event name.
  */
 @WebSocketGateway()
-export class ProgressGateway
-  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnApplicationShutdown
-{
+export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnApplicationShutdown {
   private readonly logger = new Logger('ProgressGateway');
   @WebSocketServer() private server: Server;
   private slowTimer?: NodeJS.Timeout;
@@ -162,6 +156,12 @@ export class ProgressGateway
    * idle connection holds no closures of its own, only its entries in the listener lists.
    */
   readonly listeners: Readonly<Record<Message, SocketListener<Socket>>>;
+  private readonly names = new Map<string, string>();
+  /**
+   * Every socket's `disconnect` listener (`this`: the socket), one function for all: Nest's own binding made
+   * two closures per socket for it (see RealtimeIoAdapter.bindClientDisconnect, which binds nothing).
+   */
+  private readonly onDisconnect: (this: Socket) => void;
   /** Every client message of every socket (`this`: the socket): runs the listener of its name, if any. */
   private readonly onMessage: (this: Socket, event: unknown, ...args: unknown[]) => void;
 
@@ -183,6 +183,23 @@ export class ProgressGateway
       const fn = typeof event === 'string' && Object.hasOwn(listeners, event) ? listeners[event] : undefined;
       fn?.apply(this, args as [unknown, unknown?]);
     };
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const gateway = this;
+    this.onDisconnect = function (this: Socket) {
+      gateway.disconnected(this);
+    };
+  }
+
+  /**
+   * One copy of each project id and room name for all the sockets that subscribe to it (an idle socket
+   * would otherwise hold its own copies: its subscription's, and its entry in Socket.IO's room set).
+   */
+  private intern(name: string): string {
+    const known = this.names.get(name);
+    if (known !== undefined) return known;
+    if (this.names.size >= MAX_INTERNED) this.names.clear();
+    this.names.set(name, name);
+    return name;
   }
 
   private releaseSlot(data: SocketData): void {
@@ -250,12 +267,13 @@ export class ProgressGateway
     // one catch-all listener instead of one per message: each listener list is an array that reserves 16
     // slots on its first push (~180 bytes per idle socket and message)
     socket.onAny(this.onMessage);
+    socket.on('disconnect', this.onDisconnect);
     // the handshake (headers, address, query) is built: the upgrade request it came from is not kept for
     // the socket's life (Socket.IO's advice on memory use; only one namespace is served here)
     (socket.conn as { request: unknown }).request = null;
   }
 
-  handleDisconnect(socket: Socket): void {
+  private disconnected(socket: Socket): void {
     this.metrics.openConnections.dec({ kind: 'socket' });
     const data = socket.data as SocketData;
     if (data.principal) this.releaseSlot(data);
@@ -272,17 +290,13 @@ export class ProgressGateway
     if (!msg) return { ok: false, code: 'validation_failed' };
     const { principal } = socket.data as SocketData;
     if (!principal.canRead(msg.projectId)) return { ok: false, code: 'forbidden' };
-    const { projectId } = msg;
+    const projectId = this.intern(msg.projectId);
+    const room = this.intern(projectRoom(projectId));
     const sub = msg.batch
-      ? new SocketSubscription(
-          socket,
-          projectId,
-          projectRoom(projectId),
-          batchRoom(projectId),
-          undefined,
-          () => this.flushBatch(projectId),
+      ? new SocketSubscription(socket, projectId, room, this.intern(batchRoom(projectId)), undefined, () =>
+          this.flushBatch(projectId),
         )
-      : new SocketSubscription(socket, projectId, projectRoom(projectId), projectRoom(projectId));
+      : new SocketSubscription(socket, projectId, room, room);
     sub.reply = reply;
     return this.start(socket, sub, msg.since);
   }

@@ -36,15 +36,11 @@ export class RealtimeIoAdapter extends IoAdapter {
   }
 
   /**
-   * Nest binds the gateway's disconnect hook with `once`, which wraps it in one more closure per socket; a
-   * socket emits `disconnect` once, so a plain listener does the same for less memory per idle connection.
+   * Nest binds every gateway's disconnect hook per socket, with two closures (its own and this adapter's);
+   * the one gateway here (ProgressGateway) listens for `disconnect` itself with one shared function and has
+   * no `handleDisconnect`, so nothing is bound here. A gateway that needs Nest's hook would have to bind it.
    */
-  override bindClientDisconnect(
-    client: { on(event: 'disconnect', fn: (reason: string) => void): void },
-    callback: (reason: string) => void,
-  ): void {
-    client.on('disconnect', callback);
-  }
+  override bindClientDisconnect(): void {}
 
   override createIOServer(port: number, options?: ServerOptions): Server {
     const origins = this.origins;

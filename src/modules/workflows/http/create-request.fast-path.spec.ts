@@ -150,9 +150,9 @@ describe('CreateWorkflowRequest fast path', () => {
     const ABSENT = Symbol('absent');
     const step = () => {
       const s: Record<string, unknown> = {};
-      const id = pick(rand() < 0.9 ? ['a', 'b', 'c', 'd', 'S.1'] : [ABSENT, '', '.x', 3, null]);
-      const name = pick(rand() < 0.9 ? [ABSENT, 'N', 'x'.repeat(255)] : ['', 'x'.repeat(256), 7, null]);
-      const weight = pick(rand() < 0.9 ? [ABSENT, 1, 0.5, 1e9] : [0, -1, '1', 1e10, null]);
+      const id = pick<unknown>(rand() < 0.9 ? ['a', 'b', 'c', 'd', 'S.1'] : [ABSENT, '', '.x', 3, null]);
+      const name = pick<unknown>(rand() < 0.9 ? [ABSENT, 'N', 'x'.repeat(255)] : ['', 'x'.repeat(256), 7, null]);
+      const weight = pick<unknown>(rand() < 0.9 ? [ABSENT, 1, 0.5, 1e9] : [0, -1, '1', 1e10, null]);
       if (id !== ABSENT) s.id = id;
       if (name !== ABSENT) s.name = name;
       if (weight !== ABSENT) s.weight = weight;
