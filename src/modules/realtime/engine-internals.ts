@@ -81,7 +81,7 @@ interface DirectConn {
     perMessageDeflate?: unknown;
     socket?: {
       readyState?: number;
-      _sender?: { _deflating?: boolean; _queue?: unknown[] };
+      _sender?: { _state?: number; _queue?: unknown[] };
       _socket?: { destroyed?: boolean; writableLength?: number; write(b: Buffer): boolean };
     };
   };
@@ -102,7 +102,15 @@ export function writeFrameDirect(conn: unknown, frame: Buffer): boolean {
   const ws = t.socket;
   const sender = ws?._sender;
   const tcp = ws?._socket;
-  if (ws?.readyState !== 1 || !sender || sender._deflating || sender._queue?.length || !tcp || tcp.destroyed)
+  // ws's sender `_state` is 0 (DEFAULT) unless it is compressing or reading a Blob
+  if (
+    ws?.readyState !== 1 ||
+    !sender ||
+    (sender._state ?? 0) !== 0 ||
+    sender._queue?.length ||
+    !tcp ||
+    tcp.destroyed
+  )
     return false;
   // a client that does not keep up: the frame goes through engine.io, whose buffer then holds what follows
   // (where the slow-consumer cut can drop it), rather than piling up unbounded in the socket's own buffer

@@ -11,7 +11,7 @@ import { WorkflowsPort } from '../workflows';
 import type { EventEnvelope } from '../../common/events/event-types';
 import { DeliveryHub, SubscribeResult, Subscriber } from './delivery-hub';
 import { dropBacklog, outboundBacklog } from './engine-internals';
-import { type Ack, sharedListeners, type SocketListener } from './socket-listeners';
+import { type Ack, sharedListeners, type SocketListener, whenNeverConnected } from './socket-listeners';
 import {
   JobMessage,
   JoinJobMessage,
@@ -180,6 +180,8 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
     });
     const listeners: Partial<Record<string, SocketListener<Socket>>> = this.listeners;
     this.onMessage = function (this: Socket, event: unknown, ...args: unknown[]) {
+      // Socket.IO runs catch-all listeners as a packet is decoded, before its own "still connected?" check
+      if (this.disconnected) return;
       const fn = typeof event === 'string' && Object.hasOwn(listeners, event) ? listeners[event] : undefined;
       fn?.apply(this, args as [unknown, unknown?]);
     };
@@ -227,12 +229,8 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
           data.subs = [];
           data.counted = true;
           next();
-          // Socket.IO connects the socket on the tick after next(), unless the client went away while the
-          // key was looked up: then the socket never connects, no disconnect follows, and the slot is
-          // released here (a close listener on every connection would cost each idle socket ~200 bytes)
-          process.nextTick(() => {
-            if (!socket.connected && socket.conn.readyState !== 'open') this.releaseSlot(data);
-          });
+          // the client went away while the key was looked up: no connect and no disconnect will follow
+          whenNeverConnected(socket, () => this.releaseSlot(data));
         },
         (err: unknown) => next(new Error(err instanceof DomainError ? err.code : 'unavailable')),
       );
@@ -262,12 +260,13 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
    */
   handleConnection(socket: Socket): void {
     this.metrics.openConnections.inc({ kind: 'socket' });
+    // first: a socket disconnected just below must be counted out and released too
+    socket.on('disconnect', this.onDisconnect);
     // revoked between the handshake's lookup and now: the revocation's sweep ran before this socket existed
     if (this.keys.isRevoked((socket.data as SocketData).principal.keyId)) socket.disconnect(true);
     // one catch-all listener instead of one per message: each listener list is an array that reserves 16
     // slots on its first push (~180 bytes per idle socket and message)
     socket.onAny(this.onMessage);
-    socket.on('disconnect', this.onDisconnect);
     // the handshake (headers, address, query) is built: the upgrade request it came from is not kept for
     // the socket's life (Socket.IO's advice on memory use; only one namespace is served here)
     (socket.conn as { request: unknown }).request = null;
@@ -351,6 +350,8 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
 
   private async start(socket: Socket, sub: SocketSubscription, since: number | undefined): Promise<Ack> {
     const data = socket.data as SocketData;
+    // gone while the message waited (join_job's lookup, or a disconnect decoded with it): nothing to start
+    if (socket.disconnected) return { ok: false, code: 'unavailable' };
     // a subscription replacing one of the same room does not count twice
     if (!data.subs.some((s) => s.key === sub.key) && data.subs.length >= MAX_SUBSCRIPTIONS_PER_SOCKET)
       return { ok: false, code: 'rate_limited' };

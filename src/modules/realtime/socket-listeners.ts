@@ -33,3 +33,22 @@ export function sharedListeners<E extends string, S>(
   }
   return table;
 }
+
+/** What `whenNeverConnected` needs of a Socket.IO server socket. */
+export interface PendingSocket {
+  readonly connected: boolean;
+  readonly conn: { readonly readyState: string };
+}
+
+/**
+ * Call right after a Socket.IO middleware's `next()`: Socket.IO connects the socket on the tick after
+ * `next()` (namespace.js `_add`), or drops it without a connect or a disconnect when the client went away
+ * while the middleware waited. This runs `fn` in that second case only, on the tick after Socket.IO decided
+ * (a close listener per connection would do the same for ~200 bytes per idle socket).
+ * socket-listeners.spec.ts holds it to Socket.IO's order, on a real server.
+ */
+export function whenNeverConnected(socket: PendingSocket, fn: () => void): void {
+  process.nextTick(() => {
+    if (!socket.connected && socket.conn.readyState !== 'open') fn();
+  });
+}
