@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestDatabase, TestDatabase } from '../test/support/test-db';
 
@@ -56,4 +56,22 @@ export function rssBytes(pid: number | undefined): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * Node flags for a server the bench starts: with BENCH_PROF set, a CPU profile of its whole life
+ * (`<name>-<time>.cpuprofile` in BENCH_PROFILE_DIR, default bench/profiles/; `--cpu-prof` is refused in
+ * NODE_OPTIONS), written at exit through prof-preload.js; without it, none.
+ */
+export function profArgs(name: string, on = !!process.env.BENCH_PROF): string[] {
+  if (!on) return [];
+  const dir = process.env.BENCH_PROFILE_DIR ?? join(ROOT, 'bench', 'profiles');
+  mkdirSync(dir, { recursive: true });
+  return [
+    '--cpu-prof',
+    `--cpu-prof-dir=${dir}`,
+    `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`,
+    '--require',
+    join(__dirname, 'prof-preload.js'),
+  ];
 }

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Redis from 'ioredis';
@@ -14,6 +14,7 @@ import {
   log,
   ms,
   MYSQL_URL,
+  profArgs,
   QUIET_MS,
   ROOT,
   SECONDS,
@@ -241,20 +242,6 @@ async function createKey(base: string, role: 'producer' | 'viewer'): Promise<str
   return r.body.key as string;
 }
 
-/** Node flags for the server: with BENCH_PROF, a CPU profile of the whole run (as run.ts does for core). */
-function serverArgs(kind: Kind, prof: boolean): string[] {
-  if (!prof) return [];
-  const dir = process.env.BENCH_PROFILE_DIR ?? join(ROOT, 'bench', 'profiles');
-  mkdirSync(dir, { recursive: true });
-  return [
-    '--cpu-prof',
-    `--cpu-prof-dir=${dir}`,
-    `--cpu-prof-name=compare-${kind}-${Date.now()}.cpuprofile`,
-    '--require',
-    join(__dirname, 'prof-preload.js'),
-  ];
-}
-
 const label = (c: Pick<CompareCell, 'system' | 'db' | 'writes'>, batch: number): string =>
   c.system === 'pipeline'
     ? 'pipeline (BullMQ → QueueEvents → Socket.IO)'
@@ -342,7 +329,7 @@ export async function runCompare(opts: Partial<CompareOptions> = {}): Promise<Co
         report.versions.mariadb = `${rows[0].v} (innodb_flush_log_at_trx_commit=${rows[0].f})`;
         await c.end();
       }
-      const server = await startServer(db.url, {}, serverArgs(kind, o.prof));
+      const server = await startServer(db.url, {}, profArgs(`compare-${kind}`, o.prof));
       const token = await createKey(server.url, 'producer');
       const viewer = await createKey(server.url, 'viewer');
       const client = new IpcChild<ClientRequest>('compare-client.js');

@@ -1,12 +1,24 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { postJson } from './http';
 import { MAX_IN_FLIGHT, produce as producePosts, Produced } from './fanout-producer';
 import { PendingCalls, wireIpcChild } from './ipc';
-import { cores, fmt, freshDatabase, Kind, log, mib, ms, QUIET_MS, rssBytes, SECONDS, sleep } from './common';
+import {
+  cores,
+  fmt,
+  freshDatabase,
+  Kind,
+  log,
+  mib,
+  ms,
+  profArgs,
+  QUIET_MS,
+  rssBytes,
+  SECONDS,
+  sleep,
+} from './common';
 import type { ClientKind, ClientRequest, ConnectReply, PhaseReport, ReplayReply } from './fanout-client';
 import { CpuUse, waitQuiet, watchCpu } from './machine';
 import { eventCount, seed } from './seed';
@@ -1087,18 +1099,4 @@ export function fanoutReport(f: FanoutResult): string {
     row(v.name, v.measured, v.pass === undefined ? 'inconclusive' : v.pass ? 'pass' : '**FAIL**');
   lines.push('');
   return lines.join('\n');
-}
-
-/** Node flags for the server: with BENCH_PROF, a CPU profile of its whole life, as run.ts does for core. */
-function profArgs(name: string): string[] {
-  if (!process.env.BENCH_PROF) return [];
-  const dir = process.env.BENCH_PROFILE_DIR ?? join(__dirname, '..', '..', 'bench', 'profiles');
-  mkdirSync(dir, { recursive: true });
-  return [
-    '--cpu-prof',
-    `--cpu-prof-dir=${dir}`,
-    `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`,
-    '--require',
-    join(__dirname, 'prof-preload.js'),
-  ];
 }

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createConnection } from 'mysql2/promise';
@@ -28,6 +28,7 @@ import {
   log,
   ms,
   MYSQL_URL,
+  profArgs,
   QUIET_MS,
   ROOT,
   SECONDS,
@@ -105,7 +106,6 @@ const DBS: Kind[] = (() => {
   if (v === 'mariadb') return ['mysql'];
   throw new Error(`BENCH_DB must be sqlite, mysql or both, not "${v}"`);
 })();
-const PROFILE_DIR = process.env.BENCH_PROFILE_DIR ?? join(ROOT, 'bench', 'profiles');
 const RESULTS = process.env.BENCH_RESULTS ?? join(ROOT, 'bench', 'results.md');
 
 /** One measured run with the CPU each party used meanwhile. */
@@ -181,19 +181,6 @@ async function measured(fn: () => Promise<Measured> | Measured): Promise<Run> {
   const w = watchCpu(pids);
   const m = await fn();
   return { m, cpu: w.stop() };
-}
-
-/** Node flags for the server: with BENCH_PROF, a CPU profile of the whole run (`--cpu-prof` is refused in NODE_OPTIONS). */
-function serverArgs(kind: Kind): string[] {
-  if (!process.env.BENCH_PROF) return [];
-  mkdirSync(PROFILE_DIR, { recursive: true });
-  return [
-    '--cpu-prof',
-    `--cpu-prof-dir=${PROFILE_DIR}`,
-    `--cpu-prof-name=${kind}-${Date.now()}.cpuprofile`,
-    '--require',
-    join(__dirname, 'prof-preload.js'),
-  ];
 }
 
 /** Progress updates through the API for `seconds`; checks that each accepted update committed one event. */
@@ -422,7 +409,7 @@ async function benchDatabase(kind: Kind): Promise<void> {
     await seed(prep.url, ADMIN_TOKEN, spreads);
     await prep.stop();
 
-    server = await startServer(appDb.url, {}, serverArgs(kind));
+    server = await startServer(appDb.url, {}, profArgs(kind));
     pids.server = [server.proc.pid!];
     pids.db = kind === 'mysql' ? databasePids() : [];
     const token = await seed(server.url, ADMIN_TOKEN, spreads);
