@@ -26,6 +26,10 @@ export const VALIDATOR_OPTIONS = {
   forbidUnknownValues: true,
 } as const;
 
+/** An integer from min to max (class-validator's IsInt + Min + Max on a number). */
+export const isIntIn = (v: unknown, min: number, max: number): boolean =>
+  Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+
 export const isPlainRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 

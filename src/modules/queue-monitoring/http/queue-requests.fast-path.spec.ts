@@ -5,21 +5,10 @@ jest.mock('@nestjs/swagger', () => ({
 }));
 
 import 'reflect-metadata';
-import { ClassConstructor, plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
-import { fastAcceptFor, VALIDATOR_OPTIONS } from '../../../common/validation/fast-path';
+import { fastAcceptFor } from '../../../common/validation/fast-path';
+import { dtoDecision } from '../../../../test/support/dto-agreement';
 import { ClaimRequest, HeartbeatRequest } from './queue.requests';
 import { acceptClaim, acceptHeartbeat } from './queue-requests.fast-path';
-
-/** What the validation pipe's class-transformer + class-validator pass decides for a JSON object body. */
-async function dtoDecision(
-  cls: ClassConstructor<object>,
-  body: object,
-): Promise<{ ok: boolean; value: unknown }> {
-  const entity = plainToInstance(cls, structuredClone(body));
-  const errors = await validate(entity, { ...VALIDATOR_OPTIONS, validationError: { target: false } });
-  return { ok: errors.length === 0, value: entity };
-}
 
 const id64 = 'w'.repeat(64);
 type Table = { fast: object[]; bad: object[]; left: object[] };

@@ -1,4 +1,4 @@
-import { isPlainRecord } from '../../../common/validation/fast-path';
+import { isIntIn, isPlainRecord } from '../../../common/validation/fast-path';
 import { isId } from '../../../common/validation/validators';
 
 /**
@@ -11,9 +11,6 @@ export const MIN_LEASE_MS = 1000;
 export const MAX_LEASE_MS = 600_000;
 export const MAX_WAIT_MS = 30_000;
 export const MAX_LEASE_TOKEN_LENGTH = 128;
-
-const isIntIn = (v: unknown, min: number, max: number): boolean =>
-  Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
 /** `POST /api/queues/:queue/claim` (ClaimRequest). */
 export function acceptClaim(body: unknown): boolean {

@@ -5,28 +5,12 @@ jest.mock('@nestjs/swagger', () => ({
 }));
 
 import 'reflect-metadata';
-import { plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
-import { fastAcceptFor, VALIDATOR_OPTIONS } from '../../../common/validation/fast-path';
+import { fastAcceptFor } from '../../../common/validation/fast-path';
+import { dtoDecision as dtoDecisionOf, seededRandom } from '../../../../test/support/dto-agreement';
 import { CreateWorkflowRequest } from './workflow.requests';
 import { acceptCreateWorkflow } from './create-request.fast-path';
 
-/** As Nest's ValidationPipe does before class-transformer (its prototype-pollution guard). */
-function stripProtoKeys(v: unknown): void {
-  if (typeof v !== 'object' || v === null) return;
-  if (Array.isArray(v)) return v.forEach(stripProtoKeys);
-  for (const k of ['__proto__', 'prototype', 'constructor']) delete (v as Record<string, unknown>)[k];
-  for (const x of Object.values(v)) stripProtoKeys(x);
-}
-
-/** What the validation pipe's class-transformer + class-validator pass decides for a JSON object body. */
-async function dtoDecision(body: object): Promise<{ ok: boolean; value: unknown }> {
-  const plain = structuredClone(body);
-  stripProtoKeys(plain);
-  const entity = plainToInstance(CreateWorkflowRequest, plain);
-  const errors = await validate(entity, { ...VALIDATOR_OPTIONS, validationError: { target: false } });
-  return { ok: errors.length === 0, value: entity };
-}
+const dtoDecision = (body: object) => dtoDecisionOf(CreateWorkflowRequest, body);
 
 /** The fast path may only take a body the DTO accepts, and must hand on exactly what the pipe would. */
 async function expectAgreement(body: object): Promise<boolean> {
@@ -138,20 +122,15 @@ describe('CreateWorkflowRequest fast path', () => {
   });
 
   it('never takes a body the DTO rejects (3,000 random bodies)', async () => {
-    // a small deterministic PRNG (mulberry32), so that a failure reproduces
-    let seed = 0xc4ea7e;
-    const rand = () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const rand = seededRandom(0xc4ea7e);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
     const ABSENT = Symbol('absent');
     const step = () => {
       const s: Record<string, unknown> = {};
       const id = pick<unknown>(rand() < 0.9 ? ['a', 'b', 'c', 'd', 'S.1'] : [ABSENT, '', '.x', 3, null]);
-      const name = pick<unknown>(rand() < 0.9 ? [ABSENT, 'N', 'x'.repeat(255)] : ['', 'x'.repeat(256), 7, null]);
+      const name = pick<unknown>(
+        rand() < 0.9 ? [ABSENT, 'N', 'x'.repeat(255)] : ['', 'x'.repeat(256), 7, null],
+      );
       const weight = pick<unknown>(rand() < 0.9 ? [ABSENT, 1, 0.5, 1e9] : [0, -1, '1', 1e10, null]);
       if (id !== ABSENT) s.id = id;
       if (name !== ABSENT) s.name = name;

@@ -1,4 +1,4 @@
-import { isPlainRecord, isUntouchedJsonObject } from '../../../common/validation/fast-path';
+import { isIntIn, isPlainRecord, isUntouchedJsonObject } from '../../../common/validation/fast-path';
 import { isId, jsonByteLength } from '../../../common/validation/validators';
 
 /**
@@ -20,8 +20,6 @@ export const MAX_STALE_AFTER_MS = 30 * 24 * 3600 * 1000;
  * may still be valid, and the pipe decides it.
  */
 const isName = (v: unknown): boolean => typeof v === 'string' && v.length >= 1 && v.length <= MAX_NAME_LENGTH;
-const isIntIn = (v: unknown, min: number, max: number): boolean =>
-  Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
 function acceptStep(s: unknown): boolean {
   if (!isPlainRecord(s)) return false;

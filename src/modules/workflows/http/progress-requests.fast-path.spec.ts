@@ -5,30 +5,12 @@ jest.mock('@nestjs/swagger', () => ({
 }));
 
 import 'reflect-metadata';
-import { ClassConstructor, plainToInstance } from 'class-transformer';
-import { validate } from 'class-validator';
-import { fastAcceptFor, VALIDATOR_OPTIONS } from '../../../common/validation/fast-path';
+import { fastAcceptFor } from '../../../common/validation/fast-path';
+import { dtoDecision, seededRandom } from '../../../../test/support/dto-agreement';
 import { BatchProgressRequest, StepProgressRequest } from './workflow.requests';
 import { acceptBatchProgress, acceptStepProgress } from './progress-requests.fast-path';
 
 type Dto = typeof StepProgressRequest | typeof BatchProgressRequest;
-
-/** As Nest's ValidationPipe does before class-transformer (its prototype-pollution guard). */
-function stripProtoKeys(v: unknown): void {
-  if (typeof v !== 'object' || v === null) return;
-  if (Array.isArray(v)) return v.forEach(stripProtoKeys);
-  for (const k of ['__proto__', 'prototype', 'constructor']) delete (v as Record<string, unknown>)[k];
-  for (const x of Object.values(v)) stripProtoKeys(x);
-}
-
-/** What the validation pipe's class-transformer + class-validator pass decides for a JSON object body. */
-async function dtoDecision(cls: Dto, body: object): Promise<{ ok: boolean; value: unknown }> {
-  const plain = structuredClone(body);
-  stripProtoKeys(plain);
-  const entity = plainToInstance(cls as ClassConstructor<object>, plain);
-  const errors = await validate(entity, { ...VALIDATOR_OPTIONS, validationError: { target: false } });
-  return { ok: errors.length === 0, value: entity };
-}
 
 /** The fast path may only take a body the DTO accepts, and must hand on exactly what the pipe would. */
 async function expectAgreement(cls: Dto, accept: (b: unknown) => boolean, body: object): Promise<boolean> {
@@ -180,14 +162,7 @@ describe.each([
 });
 
 describe('fast paths on random bodies', () => {
-  // a small deterministic PRNG (mulberry32), so that a failure reproduces
-  let seed = 0x5eed;
-  const rand = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = seededRandom(0x5eed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
   const ABSENT = Symbol('absent');
   // per key: values the DTO takes, and values it refuses or would change
