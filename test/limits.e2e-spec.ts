@@ -503,45 +503,51 @@ describe('§10 RATE_LIMIT_PER_KEY and MAX_CONNECTIONS_PER_KEY (small limits)', (
     }, 'a socket to connect after one closed');
   });
 
-  it('a socket whose client leaves while its key is looked up never connects, and frees its place', async () => {
-    const p = uid('gone');
-    await new Promise((r) => setTimeout(r, 1100)); // fresh rate window
-    const key = await createKey(admin, 'viewer', [p]);
-    // three clients (the limit) send Socket.IO's CONNECT with the key and cut the connection at once: the
-    // first lookup of a key goes to the database, so the cut arrives before the answer and Socket.IO drops
-    // the socket without a connect or a disconnect; later lookups may be answered from memory
-    const wsUrl = `${server.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`;
-    for (let i = 0; i < 3; i++) {
-      await new Promise<void>((resolve, reject) => {
-        const ws = new WebSocket(wsUrl);
-        ws.on('error', reject);
-        ws.on('message', (m: Buffer) => {
-          // the engine.io open packet, then our CONNECT with auth, then gone
-          if (m.toString().startsWith('0')) {
-            ws.send(`40${JSON.stringify({ token: key })}`);
-            ws.terminate();
-            resolve();
-          }
+  // MariaDB only: there the key's first lookup is a network round trip, so the client's cut arrives before
+  // its answer; on SQLite the lookup settles within the tick and the socket connects and disconnects
+  // normally, so the test could not fail (Socket.IO's order itself: never-connected.spec.ts)
+  (usingMysql() ? it : it.skip)(
+    'a socket whose client leaves while its key is looked up never connects, and frees its place',
+    async () => {
+      const p = uid('gone');
+      await new Promise((r) => setTimeout(r, 1100)); // fresh rate window
+      const key = await createKey(admin, 'viewer', [p]);
+      // three clients (the limit) send Socket.IO's CONNECT with the key and cut the connection at once: the
+      // first lookup of a key goes to the database, so the cut arrives before the answer and Socket.IO drops
+      // the socket without a connect or a disconnect; later lookups may be answered from memory
+      const wsUrl = `${server.url.replace(/^http/, 'ws')}/socket.io/?EIO=4&transport=websocket`;
+      for (let i = 0; i < 3; i++) {
+        await new Promise<void>((resolve, reject) => {
+          const ws = new WebSocket(wsUrl);
+          ws.on('error', reject);
+          ws.on('message', (m: Buffer) => {
+            // the engine.io open packet, then our CONNECT with auth, then gone
+            if (m.toString().startsWith('0')) {
+              ws.send(`40${JSON.stringify({ token: key })}`);
+              ws.terminate();
+              resolve();
+            }
+          });
         });
-      });
-    }
-    // every place is free again: three sockets connect (a leaked place would refuse the third)
-    await waitFor(
-      async () => {
-        const opened = [];
-        try {
-          for (let i = 0; i < 3; i++) opened.push(await connectSocket(server.url, { token: key }));
-          return true;
-        } catch {
-          return false;
-        } finally {
-          for (const s of opened) s.close();
-        }
-      },
-      'three sockets to connect after three clients left during the key lookup',
-      { timeoutMs: 5000 },
-    );
-  });
+      }
+      // every place is free again: three sockets connect (a leaked place would refuse the third)
+      await waitFor(
+        async () => {
+          const opened = [];
+          try {
+            for (let i = 0; i < 3; i++) opened.push(await connectSocket(server.url, { token: key }));
+            return true;
+          } catch {
+            return false;
+          } finally {
+            for (const s of opened) s.close();
+          }
+        },
+        'three sockets to connect after three clients left during the key lookup',
+        { timeoutMs: 5000 },
+      );
+    },
+  );
 
   it('waiting (long-poll) claims per key are capped: the next → 429 rate_limited', async () => {
     await new Promise((r) => setTimeout(r, 1100)); // fresh rate window

@@ -19,12 +19,15 @@ describe('whenNeverConnected (Socket.IO drops a socket whose client left during 
   let gate: { release: () => void; pending: Promise<void> };
   let inMiddleware: Promise<Socket>;
   let fired: number;
+  let firedOnce: Promise<void>;
   let connected: number;
 
   beforeEach(async () => {
     tcp.length = 0;
     fired = 0;
     connected = 0;
+    let onFire!: () => void;
+    firedOnce = new Promise((r) => (onFire = r));
     let release!: () => void;
     gate = { release: () => release(), pending: new Promise<void>((r) => (release = r)) };
     http = createServer();
@@ -36,7 +39,10 @@ describe('whenNeverConnected (Socket.IO drops a socket whose client left during 
       entered(socket);
       void gate.pending.then(() => {
         next();
-        whenNeverConnected(socket, () => fired++);
+        whenNeverConnected(socket, () => {
+          fired++;
+          onFire();
+        });
       });
     });
     ioServer.on('connection', () => connected++);
@@ -55,15 +61,14 @@ describe('whenNeverConnected (Socket.IO drops a socket whose client left during 
     await ioServer.close();
   });
 
-  const settle = () => new Promise((r) => setTimeout(r, 50));
-
   it('fires once when the connection closed while the middleware waited, and the socket never connects', async () => {
     const socket = await inMiddleware;
     // the client is gone before the middleware calls next()
     for (const s of tcp) s.destroy();
     while (socket.conn.readyState !== 'closed') await new Promise((r) => setTimeout(r, 5));
     gate.release();
-    await settle();
+    // the sentinel: it fires on the tick after Socket.IO decided, so the decision is in by then
+    await firedOnce;
     expect(connected).toBe(0);
     expect(socket.connected).toBe(false);
     expect(fired).toBe(1);
@@ -72,8 +77,8 @@ describe('whenNeverConnected (Socket.IO drops a socket whose client left during 
   it('does not fire when the socket connects (its disconnect releases instead)', async () => {
     const socket = await inMiddleware;
     gate.release();
+    // the client hears of the connect a network round trip after the server's tick that would have fired
     await new Promise<void>((r) => (client!.connected ? r() : client!.once('connect', () => r())));
-    await settle();
     expect(connected).toBe(1);
     expect(socket.connected).toBe(true);
     expect(fired).toBe(0);
