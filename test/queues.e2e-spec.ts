@@ -1,8 +1,10 @@
+import { createConnection } from 'mysql2/promise';
 import { Client, createKey, expectStatus, pool } from './support/http';
 import { useServer } from './support/fixture';
 import { metric, waitFor } from './support/live-clients';
 import { claimWakeLags, wokenFast } from './support/long-poll';
 import { ADMIN_TOKEN } from './support/server';
+import { TestDatabase, usingMysql } from './support/test-db';
 
 /**
  * CONTRACT §6 from the outside, against the real server on the database of the run (SQLite, or MariaDB
@@ -42,9 +44,11 @@ async function claimOk(api: Client, queue: string, body: Record<string, unknown>
 describe('queues (§6)', () => {
   let api: Client;
   let url: string;
+  let db: TestDatabase;
   useServer((fx) => {
     api = fx.admin;
     url = fx.server.url;
+    db = fx.db;
   });
 
   describe('16 concurrent claimers over 1,000 queued workflows', () => {
@@ -125,6 +129,46 @@ describe('queues (§6)', () => {
   });
 
   describe('claim', () => {
+    // MariaDB only: SQLite has one writer and no row locks that could leak to another queue
+    (usingMysql() ? it : it.skip)(
+      "a claim on an empty queue holds no row of the queue whose name sorts next (the oldest there is the next claim's)",
+      async () => {
+        // seen in CI: a 16-claimer run handed a claimer 947 before 946, because the built-in pool's claim on its
+        // empty `analysis` queue had locked `bulk`'s oldest row (InnoDB locks the row past a locking scan's range)
+        await create(api, 'lockleak', 'lockleak-1', { queue: 'lockleak-b-work' }, ['s']);
+        await create(api, 'lockleak', 'lockleak-2', { queue: 'lockleak-b-work' }, ['s']);
+        const conn = await createConnection(db.url.replace(/^mariadb:/, 'mysql:'));
+        // a second connection watches the server's statements
+        const probe = await createConnection(db.url.replace(/^mariadb:/, 'mysql:'));
+        try {
+          // the empty claim's transaction writes its worker's last-seen row last: holding that row keeps the
+          // transaction open, after its search for work, for as long as this test needs
+          await conn.query('START TRANSACTION');
+          await conn.query('INSERT INTO queue_workers (queue, worker_id, last_seen_at) VALUES (?, ?, 0)', [
+            'lockleak-a-empty',
+            'idle-worker',
+          ]);
+          const idle = claim(api, 'lockleak-a-empty', { workerId: 'idle-worker' });
+          // sentinel: that transaction is writing the held row (it cannot finish while the row is held), so its
+          // search for work is done and what it locked is locked
+          await waitFor(async () => {
+            const [rows] = await probe.query(
+              "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'INSERT INTO queue_workers%idle-worker%'",
+            );
+            return Number((rows as any[])[0].n) > 0;
+          }, 'the empty claim to wait for its worker row');
+          const busy = await claim(api, 'lockleak-b-work', { workerId: 'busy-worker' });
+          expectStatus(busy, 200);
+          expect(busy.body.workflow.id).toBe('lockleak-1');
+          await conn.query('ROLLBACK');
+          expectStatus(await idle, 204);
+        } finally {
+          await conn.end();
+          await probe.end();
+        }
+      },
+    );
+
     it('204 with no body when nothing is ready (empty queue, leased work, work in backoff)', async () => {
       const res = await claim(api, 'nothing-here');
       expect(res.status).toBe(204);

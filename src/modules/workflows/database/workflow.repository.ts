@@ -36,6 +36,19 @@ export class WorkflowRepository {
     return wf.rows.length ? this.assemble(wf.rows, steps.rows, true) : new Map();
   }
 
+  /**
+   * Inside a write transaction: loads and row-locks one workflow by its primary key, or answers undefined
+   * when another transaction holds it (`SKIP LOCKED` on MySQL; SQLite has one writer). A primary-key lookup
+   * locks that row only, never the next one in an index.
+   */
+  async loadIfUnlocked(tx: Tx, id: string): Promise<Workflow | undefined> {
+    const [wf, steps] = await tx.batch([
+      { sql: `${WF_SELECT} WHERE id = ?${tx.dialect.skipLocked}`, params: [id] },
+      { sql: `${STEP_SELECT} WHERE workflow_id = ? ORDER BY position`, params: [id] },
+    ]);
+    return wf.rows.length ? this.assemble(wf.rows, steps.rows, true).get(id) : undefined;
+  }
+
   /** Ids of the workflows holding these session locks (locked with them). */
   async sessionHolders(tx: Tx, locks: string[]): Promise<string[]> {
     const rows = await tx.query(
