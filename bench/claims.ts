@@ -32,9 +32,11 @@ import { Latencies } from './stats';
  * connection with one request in flight, and loops for BENCH_SECONDS.
  *
  * The raw baseline runs the same work through mysql2 on its own database (migrated by the app, seeded the
- * same way), one connection per worker, READ COMMITTED as the app: the claim is the app's transaction
- * statement for statement (SELECT … ORDER BY available_at, created_at, created_seq LIMIT 1 FOR UPDATE
- * SKIP LOCKED; the queue_workers upsert; the lease UPDATE) followed by reading the claimed workflow and its
+ * same way), one connection per worker, READ COMMITTED as the app: the claim is the textbook one-statement
+ * claim (SELECT … ORDER BY available_at, created_at, created_seq LIMIT 1 FOR UPDATE SKIP LOCKED; the
+ * queue_workers upsert; the lease UPDATE; the app instead reads its candidates without locks and locks one by
+ * primary key, because InnoDB's locking scan also locks the row past its range, i.e. the head of the next
+ * queue, which a one-queue baseline never meets) followed by reading the claimed workflow and its
  * steps (the API answers with them); a round trip adds the app's completion transaction (the workflow
  * FOR UPDATE and its steps, lease check, step row, counter, workflow row, its four events). The app also
  * records each completed run for ETAs in a transaction of its own, off the request path (a saga); the

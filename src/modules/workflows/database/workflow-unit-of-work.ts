@@ -73,16 +73,26 @@ interface Entry {
 const MAX_GROUP = 2000;
 
 /**
- * The one write path. Commands of one project that arrive together are applied in order to the
- * aggregates and committed in ONE transaction (group commit): rows, then the project's seq counter
- * (taken last, so its lock is held briefly), then the events. Each caller is answered after that commit;
- * a rejected command is answered with its error and leaves the others untouched. Events reach the
- * EventBus only after the commit, in seq order.
+ * The one write path. Commands that arrive together are applied in order to the aggregates and committed in
+ * ONE transaction (group commit), whatever their projects: rows, then each project's seq counter (taken
+ * last, in project order, so those locks are held briefly), then the events. A project is in at most one
+ * commit at a time, so its events are committed, and published, in seq order; commands of other projects
+ * share the commit, and its one log flush (one fsync), instead of each running a transaction of its own.
+ * Each caller is answered after that commit; a rejected command is answered with its error and leaves the
+ * others untouched. Events reach the EventBus only after the commit, in seq order per project.
  */
 @Injectable()
 export class WorkflowUnitOfWork {
   private readonly logger = new Logger('UnitOfWork');
-  private readonly queues = new Map<string, Entry[]>();
+  /** Commands waiting for a commit, per project, in arrival order. */
+  private readonly waiting = new Map<string, Entry[]>();
+  /** Projects whose commands are in a commit now: their next commands wait for it. */
+  private readonly committing = new Set<string>();
+  /** Commits in flight (at most MAX_COMMITS). */
+  private inFlight = 0;
+  private pumpQueued = false;
+  /** SQLite runs one transaction at a time anyway; MySQL overlaps two (one flushing while the next loads). */
+  private readonly maxCommits: number;
 
   constructor(
     private readonly db: DbService,
@@ -92,39 +102,73 @@ export class WorkflowUnitOfWork {
     private readonly metrics: MetricsService,
     private readonly etaHistory: EtaHistory,
     private readonly bridge: EventBridge,
-  ) {}
+  ) {
+    this.maxCommits = db.dialect.kind === 'sqlite' ? 1 : 2;
+  }
 
   submit<R>(op: WorkflowOp<R>, viewOf?: string): Promise<OpOutcome<R>> {
     return new Promise((resolve, reject) => {
       const entry: Entry = { op, viewOf, resolve, reject };
-      let queue = this.queues.get(op.projectId);
-      if (queue) {
-        queue.push(entry);
-        return;
-      }
-      queue = [entry];
-      this.queues.set(op.projectId, queue);
-      void this.drain(op.projectId, queue);
+      const queue = this.waiting.get(op.projectId);
+      if (queue) queue.push(entry);
+      else this.waiting.set(op.projectId, [entry]);
+      this.schedule();
     });
   }
 
-  private async drain(projectId: string, queue: Entry[]): Promise<void> {
-    // Yield once so that commands arriving in the same tick join the first group.
-    await new Promise<void>((r) => setImmediate(r));
-    while (queue.length > 0) {
-      const group = queue.splice(0, MAX_GROUP);
-      try {
-        const events = await this.commitGroup(projectId, group);
-        // other instances first (one message per commit, with REDIS_URL): their subscribers wait for nothing here
-        if (events.length > 0) this.bridge.announce(events);
-        for (const e of group) this.answer(e, events);
-        if (events.length > 0) this.publish(events);
-      } catch (err) {
-        if (!(err instanceof DomainError)) this.logger.error(err);
-        for (const e of group) e.reject(err);
-      }
+  /** Yields once before taking a group, so that commands arriving in the same tick join it. */
+  private schedule(): void {
+    if (this.pumpQueued || this.inFlight >= this.maxCommits) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.inFlight < this.maxCommits) {
+      const group = this.takeGroup();
+      if (group.length === 0) return;
+      this.inFlight++;
+      void this.commit(group).finally(() => {
+        this.inFlight--;
+        for (const e of group) this.committing.delete(e.op.projectId);
+        if (this.waiting.size > 0) this.schedule();
+      });
     }
-    this.queues.delete(projectId);
+  }
+
+  /** The waiting commands of every project not already in a commit (oldest project first), up to MAX_GROUP. */
+  private takeGroup(): Entry[] {
+    const group: Entry[] = [];
+    for (const [projectId, queue] of this.waiting) {
+      if (this.committing.has(projectId)) continue;
+      const n = Math.min(queue.length, MAX_GROUP - group.length);
+      if (n === queue.length) {
+        group.push(...queue);
+        this.waiting.delete(projectId);
+      } else {
+        group.push(...queue.splice(0, n));
+      }
+      this.committing.add(projectId);
+      if (group.length >= MAX_GROUP) break;
+    }
+    return group;
+  }
+
+  private async commit(group: Entry[]): Promise<void> {
+    this.metrics.groupSize.observe(group.length);
+    try {
+      const events = await this.commitGroup(group);
+      // other instances first (one message per commit, with REDIS_URL): their subscribers wait for nothing here
+      if (events.length > 0) this.bridge.announce(events);
+      for (const e of group) this.answer(e, events);
+      if (events.length > 0) this.publish(events);
+    } catch (err) {
+      if (!(err instanceof DomainError)) this.logger.error(err);
+      for (const e of group) e.reject(err);
+    }
   }
 
   private answer(e: Entry, events: EventEnvelope[]): void {
@@ -143,7 +187,8 @@ export class WorkflowUnitOfWork {
     e.resolve({ result: o.result, view, events: events.slice(o.eventStart, o.eventEnd) });
   }
 
-  private async commitGroup(projectId: string, group: Entry[]): Promise<EventEnvelope[]> {
+  private async commitGroup(group: Entry[]): Promise<EventEnvelope[]> {
+    const projects = [...new Set(group.map((e) => e.op.projectId))];
     const ids = [
       ...new Set(
         group.flatMap((e) =>
@@ -154,7 +199,11 @@ export class WorkflowUnitOfWork {
       ),
     ];
     // before the transaction: the aggregates put ETAs into their events synchronously, inside it
-    const history = await this.etaHistory.forProject(projectId);
+    const histories = new Map(
+      await Promise.all(projects.map(async (p) => [p, await this.etaHistory.forProject(p)] as const)),
+    );
+    // the history of the project of the op that is running
+    let history = histories.get(projects[0])!;
     return this.db.transaction(async (tx) => {
       const now = Date.now();
       const locks = [...new Set(group.flatMap((e) => e.op.sessionLocks ?? []))];
@@ -165,10 +214,14 @@ export class WorkflowUnitOfWork {
       // descendants it cascades to: one more round trip per generation, only where there are any
       const cascadeFrom = [...new Set(group.flatMap((e) => e.op.cascadeFrom ?? []))];
       await this.loadFamily(tx, loaded, cascadeFrom);
-      for (const wf of loaded.values())
-        if (wf.projectId === projectId) wf.setEtaHistory(history.get(wf.type));
+      for (const wf of loaded.values()) {
+        const h = histories.get(wf.projectId);
+        if (h) wf.setEtaHistory(h.get(wf.type));
+      }
       const touched = new Map<string, Workflow>(loaded);
       const pending: PendingEvent[] = [];
+      /** The project of each pending event (its op's). */
+      const pendingProject: string[] = [];
       const extraRows: { table: string; columns: readonly string[]; values: unknown[] }[] = [];
       /** What the running op added (and what it replaced): undone if it is rejected. */
       const added: [string, Workflow | undefined][] = [];
@@ -196,6 +249,7 @@ export class WorkflowUnitOfWork {
         added.length = 0;
         const eventStart = pending.length;
         const rowsStart = extraRows.length;
+        history = histories.get(e.op.projectId)!;
         try {
           const result = e.op.run(ctx);
           const cancelled: string[] = [];
@@ -205,6 +259,7 @@ export class WorkflowUnitOfWork {
           // the op's own workflows first, so that a child's events precede the roll-up they caused
           for (const id of e.op.workflowIds) pending.push(...(touched.get(id)?.takeEvents() ?? []));
           for (const wf of touched.values()) pending.push(...wf.takeEvents());
+          for (let i = pendingProject.length; i < pending.length; i++) pendingProject.push(e.op.projectId);
           const wf = e.viewOf ? touched.get(e.viewOf) : undefined;
           e.outcome = {
             ok: true,
@@ -226,18 +281,27 @@ export class WorkflowUnitOfWork {
       }
       const { changed, created, stepRows } = this.workflows.collectChanges(touched.values());
       if (pending.length === 0 && changed.length === 0 && extraRows.length === 0) return [];
-      if (changed.some((wf) => wf.projectId !== projectId))
-        throw new Error('a group may only write workflows of its own project');
+      // an op writes only workflows of its own project, and its events are that project's
+      const inGroup = new Set(projects);
+      if (changed.some((wf) => !inGroup.has(wf.projectId)))
+        throw new Error('a group may only write workflows of its own projects');
+      for (let i = 0; i < pending.length; i++)
+        if (touched.get(pending[i].workflowId)?.projectId !== pendingProject[i])
+          throw new Error('an op may only write workflows of its own project');
 
-      // round trip 2: changed steps, then the counter row (last: its lock is the one every writer of this
-      // project waits for, so it is held for the shortest time)
-      const seq = pending.length ? tx.dialect.seqStatement(projectId, pending.length, now) : undefined;
-      const first = await tx.batch([
-        ...this.workflows.stepStatements(tx.dialect, stepRows),
-        ...(seq ? [seq] : []),
-      ]);
-      const lastSeq = seq ? seq.read(first[first.length - 1]) : 0;
-      const firstSeq = lastSeq - pending.length + 1;
+      // round trip 2: changed steps, then the counter rows (last, in project order: their locks are the ones
+      // every writer of these projects waits for, so they are held for the shortest time)
+      const counts = new Map<string, number>();
+      for (const p of pendingProject) counts.set(p, (counts.get(p) ?? 0) + 1);
+      const counted = [...counts.keys()].sort();
+      const seqs = counted.map((p) => tx.dialect.seqStatement(p, counts.get(p)!, now));
+      const stepStatements = this.workflows.stepStatements(tx.dialect, stepRows);
+      const first = await tx.batch([...stepStatements, ...seqs]);
+      /** The next seq to hand out, per project. */
+      const nextSeq = new Map<string, number>();
+      counted.forEach((p, i) =>
+        nextSeq.set(p, seqs[i].read(first[stepStatements.length + i]) - counts.get(p)! + 1),
+      );
       // a group's events nearly all carry its `now`: format each time once
       let atMs = NaN;
       let at = '';
@@ -246,8 +310,11 @@ export class WorkflowUnitOfWork {
           atMs = p.at;
           at = new Date(p.at).toISOString();
         }
+        const projectId = pendingProject[i];
+        const seq = nextSeq.get(projectId)!;
+        nextSeq.set(projectId, seq + 1);
         return {
-          seq: firstSeq + i,
+          seq,
           type: p.type,
           projectId,
           workflowId: p.workflowId,

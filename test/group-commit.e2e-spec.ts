@@ -1,0 +1,111 @@
+import { Client, expectStatus } from './support/http';
+import { useServer } from './support/fixture';
+import { metric } from './support/live-clients';
+
+/**
+ * The write path's group commit across projects (issue 19): commands of different projects that arrive
+ * together share one transaction, while each project's events keep seq 1..n in the order its commands
+ * were answered (§3), and a rejected command in a shared commit leaves the others committed.
+ */
+
+const PROJECTS = 20;
+const UPDATES = 5;
+
+let api: Client;
+let url: string;
+useServer((fx) => {
+  api = fx.admin;
+  url = fx.server.url;
+});
+
+const project = (i: number) => `gc-${String(i).padStart(2, '0')}`;
+
+async function commits(): Promise<{ count: number; commands: number }> {
+  return {
+    count: (await metric(url, 'stepline_commit_group_size_count')) ?? 0,
+    commands: (await metric(url, 'stepline_commit_group_size_sum')) ?? 0,
+  };
+}
+
+async function eventsOf(projectId: string): Promise<any[]> {
+  const res = await api.get(`/api/projects/${projectId}/events?after=0&limit=1000`);
+  expectStatus(res, 200);
+  return res.body.items;
+}
+
+describe('group commit across projects', () => {
+  beforeAll(async () => {
+    for (let i = 0; i < PROJECTS; i++)
+      expectStatus(
+        await api.post(`/api/projects/${project(i)}/workflows`, {
+          id: `gc-wf-${i}`,
+          type: 'gc',
+          steps: [{ id: 's' }],
+        }),
+        201,
+      );
+  });
+
+  it('updates of 20 projects sent together share commits; each project keeps seq 1..n in answer order', async () => {
+    const before = await commits();
+    // each project's updates one after another (so a project never has two in one commit), all projects at once
+    const answered: number[][] = Array.from({ length: PROJECTS }, () => []);
+    await Promise.all(
+      answered.map(async (seqs, i) => {
+        for (let current = 1; current <= UPDATES; current++) {
+          const res = await api.post(`/api/workflows/gc-wf-${i}/steps/s/progress`, { current, total: 10 });
+          expectStatus(res, 200);
+          seqs.push(res.body.lastSeq);
+        }
+      }),
+    );
+    const after = await commits();
+    const commands = after.commands - before.commands;
+    const count = after.count - before.count;
+    expect(commands).toBe(PROJECTS * UPDATES);
+    // one transaction per project per update would be 100 commits: far fewer means commands of several
+    // projects went in one
+    expect(count).toBeLessThan(commands / 2);
+
+    for (let i = 0; i < PROJECTS; i++) {
+      const events = await eventsOf(project(i));
+      // the create's event, then a start and a progress event for the first update, one progress event each after
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, k) => k + 1));
+      expect(events.every((e) => e.projectId === project(i) && e.workflowId === `gc-wf-${i}`)).toBe(true);
+      const currents = events.filter((e) => e.type === 'workflow:step:progress').map((e) => e.data.current);
+      expect(currents).toEqual([1, 2, 3, 4, 5]);
+      // each answer's lastSeq is that update's own last event, increasing in the order of the answers
+      expect(answered[i]).toEqual(
+        events.filter((e) => e.type === 'workflow:step:progress').map((e) => e.seq as number),
+      );
+    }
+  });
+
+  it('a rejected command in a shared commit is answered with its error and leaves the others committed', async () => {
+    const lastSeqs = await Promise.all(
+      Array.from({ length: PROJECTS }, async (_, i) => {
+        const events = await eventsOf(project(i));
+        return events[events.length - 1].seq as number;
+      }),
+    );
+    // project 0 goes back (progress_regression), every other project goes forward: all sent at once
+    const answers = await Promise.all(
+      Array.from({ length: PROJECTS }, (_, i) =>
+        api.post(`/api/workflows/gc-wf-${i}/steps/s/progress`, { current: i === 0 ? 1 : 6, total: 10 }),
+      ),
+    );
+    expect(answers[0].status).toBe(409);
+    expect(answers[0].body.code).toBe('progress_regression');
+    for (let i = 1; i < PROJECTS; i++) {
+      expectStatus(answers[i], 200);
+      expect(answers[i].body.lastSeq).toBe(lastSeqs[i] + 1);
+    }
+    const rejected = await eventsOf(project(0));
+    expect(rejected[rejected.length - 1].seq).toBe(lastSeqs[0]);
+    for (let i = 1; i < PROJECTS; i++) {
+      const events = await eventsOf(project(i));
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, k) => k + 1));
+      expect(events[events.length - 1].data.current).toBe(6);
+    }
+  });
+});
