@@ -53,6 +53,12 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
   private readonly revokedHashes = new Map<string, number>();
   /** Hashes of tokens that matched no live key, with when (the negative cache). */
   private readonly unknown = new Map<string, number>();
+  /**
+   * Lookups in flight, by hash: the requests of a burst with a key not cached yet wait for the first one's
+   * lookup. Each used to look it up, and each charged its client address first (§10), so one new key's
+   * burst used up the address's budget and the next new key from there got a 429 with a budget of its own.
+   */
+  private readonly lookups = new Map<string, Promise<Principal | undefined>>();
   private revokedTimer?: NodeJS.Timeout;
 
   constructor(
@@ -91,6 +97,22 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
       }
       this.unknown.delete(hash);
     }
+    const inFlight = this.lookups.get(hash);
+    if (inFlight) return inFlight;
+    const lookup = this.lookup(hash, now, beforeLookup);
+    this.lookups.set(hash, lookup);
+    try {
+      return await lookup;
+    } finally {
+      this.lookups.delete(hash);
+    }
+  }
+
+  private async lookup(
+    hash: string,
+    now: number,
+    beforeLookup: (() => Promise<void>) | undefined,
+  ): Promise<Principal | undefined> {
     await beforeLookup?.();
     // until the database is ready (the admin key written), "no such key" could be wrong: 503, not 401
     if (!this.db.isReady) throw new DomainError('unavailable', 'the database is not available yet');
