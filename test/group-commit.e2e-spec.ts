@@ -1,6 +1,8 @@
 import { Client, expectStatus } from './support/http';
 import { useServer } from './support/fixture';
-import { metric } from './support/live-clients';
+import { createConnection } from 'mysql2/promise';
+import { metric, waitFor } from './support/live-clients';
+import { TestDatabase, usingMysql } from './support/test-db';
 
 /**
  * The write path's group commit across projects (issue 19): commands of different projects that arrive
@@ -13,9 +15,11 @@ const UPDATES = 5;
 
 let api: Client;
 let url: string;
+let db: TestDatabase;
 useServer((fx) => {
   api = fx.admin;
   url = fx.server.url;
+  db = fx.db;
 });
 
 const project = (i: number) => `gc-${String(i).padStart(2, '0')}`;
@@ -88,6 +92,7 @@ describe('group commit across projects', () => {
         return events[events.length - 1].seq as number;
       }),
     );
+    const before = await commits();
     // project 0 goes back (progress_regression), every other project goes forward: all sent at once
     const answers = await Promise.all(
       Array.from({ length: PROJECTS }, (_, i) =>
@@ -100,6 +105,8 @@ describe('group commit across projects', () => {
       expectStatus(answers[i], 200);
       expect(answers[i].body.lastSeq).toBe(lastSeqs[i] + 1);
     }
+    // they shared commits (one per command would be 20)
+    expect((await commits()).count - before.count).toBeLessThan(PROJECTS / 2);
     const rejected = await eventsOf(project(0));
     expect(rejected[rejected.length - 1].seq).toBe(lastSeqs[0]);
     for (let i = 1; i < PROJECTS; i++) {
@@ -108,4 +115,73 @@ describe('group commit across projects', () => {
       expect(events[events.length - 1].data.current).toBe(6);
     }
   });
+
+  it('commands of one project sent at once get distinct seqs without gaps, in the order of its log', async () => {
+    // 5 projects, 10 logs each, all 50 at once: a project's commands may meet in one commit, never in two
+    const answers = await Promise.all(
+      Array.from({ length: 5 * 10 }, (_, k) =>
+        api.post(`/api/workflows/gc-wf-${k % 5}/logs`, { level: 'info', message: `m${k}` }),
+      ),
+    );
+    for (const a of answers) expectStatus(a, 201);
+    for (let i = 0; i < 5; i++) {
+      const events = await eventsOf(project(i));
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, k) => k + 1));
+      const logs = events.filter((e) => e.type === 'workflow:log');
+      expect(logs.map((e) => e.data.message).sort()).toEqual(
+        Array.from({ length: 10 }, (_, j) => `m${i + 5 * j}`).sort(),
+      );
+      // the log as GET reads it is in seq order
+      const read = await api.get(`/api/workflows/gc-wf-${i}/logs?limit=100`);
+      expectStatus(read, 200);
+      expect(read.body.items.map((l: any) => l.message)).toEqual(logs.map((e) => e.data.message));
+    }
+  });
+
+  // MariaDB only: SQLite has no packet limit, so there the test could not fail
+  (usingMysql() ? it : it.skip)(
+    "many projects' large step results in one commit stay under the server's packet limit",
+    async () => {
+      const N = 120;
+      for (let i = 0; i < N; i++)
+        expectStatus(
+          await api.post(`/api/projects/gcb-${i}/workflows`, {
+            id: `gcb-wf-${i}`,
+            type: 'gc',
+            steps: [{ id: 's' }],
+          }),
+          201,
+        );
+      const conn = await createConnection(db.url.replace(/^mariadb:/, 'mysql:'));
+      try {
+        // the step rows' table held: the commits in flight wait, and every other complete queues behind them
+        await conn.query('LOCK TABLES workflow_steps WRITE');
+        const before = await commits();
+        // ~250 KB results, each stored twice (the step row and its event): one packet would be over 16 MiB
+        const blob = 'r'.repeat(250 * 1000);
+        const sent = Array.from({ length: N }, (_, i) =>
+          api.post(`/api/workflows/gcb-wf-${i}/steps/s/complete`, { result: { i, blob } }),
+        );
+        // sentinel: every complete is in a commit that has started or waits for the next one
+        await waitFor(
+          async () =>
+            (await commits()).commands -
+              before.commands +
+              ((await metric(url, 'stepline_commands_waiting')) ?? 0) ===
+            N,
+          'every complete to reach the write path',
+          { timeoutMs: 30_000 },
+        );
+        await conn.query('UNLOCK TABLES');
+        const answers = await Promise.all(sent);
+        expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200));
+      } finally {
+        await conn.end();
+      }
+      const back = await api.get('/api/workflows/gcb-wf-37');
+      expectStatus(back, 200);
+      expect(back.body.steps[0].result).toEqual({ i: 37, blob: 'r'.repeat(250 * 1000) });
+    },
+    90_000,
+  );
 });

@@ -8,7 +8,7 @@ import { DomainError } from '../common/errors/domain-error';
 import { AsyncMutex } from './async-mutex';
 import { databaseKind, dataSourceOptions, writePoolOptions } from './data-source-options';
 import { mysqlDialect, sqliteDialect } from './dialect';
-import { joinStatements } from './sql';
+import { joinStatements, MAX_STATEMENT_BYTES, valueBytes } from './sql';
 import type { Dialect, Statement, StatementResult, Tx } from './tx';
 
 const READ_COMMITTED = 'SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED';
@@ -245,6 +245,26 @@ export class DbService implements OnApplicationShutdown {
   private mysqlTxHandle(conn: PoolConnection, state: { begun: boolean; done: boolean }): Tx {
     const run = async (statements: Statement[], commit: boolean): Promise<StatementResult[]> => {
       if (state.done) throw new Error('the transaction is already committed');
+      // a batch past MAX_BATCH_BYTES goes in several round trips of the same transaction: one packet over the
+      // server's max_allowed_packet (16 MiB by default) would drop the connection (a group commit of many
+      // projects' large step results reaches that)
+      if (statements.length > 1 && batchBytes(statements) > MAX_BATCH_BYTES) {
+        const out: StatementResult[] = [];
+        let chunk: Statement[] = [];
+        let bytes = 0;
+        for (const st of statements) {
+          const b = statementBytes(st);
+          if (chunk.length > 0 && bytes + b > MAX_BATCH_BYTES) {
+            out.push(...(await run(chunk, false)));
+            chunk = [];
+            bytes = 0;
+          }
+          chunk.push(st);
+          bytes += b;
+        }
+        out.push(...(await run(chunk, commit)));
+        return out;
+      }
       if (statements.length === 0 && !(commit && state.begun)) {
         if (commit) state.done = true;
         return [];
@@ -326,4 +346,23 @@ export class DbService implements OnApplicationShutdown {
     if (pool) await new Promise<void>((r) => pool.end(() => r()));
     if (this.dataSource.isInitialized) await this.mutex.run(() => this.dataSource.destroy());
   }
+}
+
+/** What one multi-statement round trip may carry, by estimate (see valueBytes). */
+const MAX_BATCH_BYTES = MAX_STATEMENT_BYTES;
+
+function statementBytes(st: Statement): number {
+  let n = st.sql.length;
+  const p = st.params;
+  for (let i = 0; i < p.length; i++) n += valueBytes(p[i]);
+  return n;
+}
+
+function batchBytes(statements: readonly Statement[]): number {
+  let n = 0;
+  for (const st of statements) {
+    n += statementBytes(st);
+    if (n > MAX_BATCH_BYTES) break;
+  }
+  return n;
 }

@@ -1,4 +1,5 @@
-import { insertStatements, joinStatements, placeholders } from './sql';
+import { RawJson } from '../common/json/raw-json';
+import { insertStatements, joinStatements, MAX_STATEMENT_BYTES, placeholders } from './sql';
 
 describe('insertStatements', () => {
   it('writes one multi-row statement with the rows’ values in order', () => {
@@ -31,6 +32,32 @@ describe('insertStatements', () => {
     expect(out.map((st) => st.params.length / columns.length)).toEqual([1714, 1714, 572]);
     for (const st of out) expect(st.sql.split('?').length - 1).toBe(st.params.length);
     expect(out.flatMap((st) => st.params)).toEqual(rows.flat());
+  });
+});
+
+describe('insertStatements by size', () => {
+  it('ends a statement once its values pass MAX_STATEMENT_BYTES, keeping every row once and in order', () => {
+    const big = 'x'.repeat(900 * 1024);
+    // 20 rows of ~1.8 MB (a step result and its event's copy): 36 MB in one statement before
+    const rows = Array.from({ length: 20 }, (_, i) => [i, big, new RawJson(`"${big}"`)]);
+    const out = insertStatements('t', ['n', 's', 'j'], rows);
+    expect(out.length).toBeGreaterThan(1);
+    for (const st of out) {
+      const bytes = st.params.reduce(
+        (n: number, v) => n + (typeof v === 'string' ? v.length : v instanceof RawJson ? v.text.length : 8),
+        0,
+      );
+      // past the limit by at most the row that crossed it
+      expect(bytes).toBeLessThanOrEqual(MAX_STATEMENT_BYTES + 2 * big.length + 16);
+      expect(st.sql.split('(?, ?, ?)').length - 1).toBe(st.params.length / 3);
+    }
+    expect(out.flatMap((st) => st.params.filter((_, k) => k % 3 === 0))).toEqual(rows.map((r) => r[0]));
+  });
+
+  it('keeps a single row over the limit as one statement of its own', () => {
+    const huge = 'y'.repeat(MAX_STATEMENT_BYTES + 10);
+    const out = insertStatements('t', ['a'], [[huge], ['small']]);
+    expect(out.map((st) => st.params)).toEqual([[huge], ['small']]);
   });
 });
 

@@ -21,13 +21,35 @@ export function insertStatements(
   const tuple = `(${'?, '.repeat(columns.length - 1)}?)`;
   const head = `${verb} ${table} (${columns.join(', ')}) VALUES ${tuple}`;
   const nextTuple = `, ${tuple}`;
-  for (let i = 0; i < rows.length; i += perChunk) {
-    const end = Math.min(rows.length, i + perChunk);
+  for (let start = 0; start < rows.length;) {
     const params: unknown[] = [];
-    for (let r = i; r < end; r++) for (const v of rows[r]) params.push(v);
-    out.push({ sql: head + nextTuple.repeat(end - i - 1) + suffix, params });
+    let bytes = 0;
+    let r = start;
+    // a statement also ends past MAX_STATEMENT_BYTES of values: one over the server's max_allowed_packet
+    // (16 MiB by default on MariaDB) would drop the connection
+    for (; r < rows.length && r - start < perChunk && (r === start || bytes <= MAX_STATEMENT_BYTES); r++) {
+      const row = rows[r];
+      for (let c = 0; c < row.length; c++) {
+        const v = row[c];
+        params.push(v);
+        bytes += valueBytes(v);
+      }
+    }
+    out.push({ sql: head + nextTuple.repeat(r - start - 1) + suffix, params });
+    start = r;
   }
   return out;
+}
+
+/** Values per multi-row statement, by estimate (see valueBytes). */
+export const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
+
+/** A value's size on the wire, roughly: strings by their length (escaping not counted), anything else 8. */
+export function valueBytes(v: unknown): number {
+  if (typeof v === 'string') return v.length;
+  if (v instanceof RawJson) return v.text.length;
+  if (Buffer.isBuffer(v)) return v.length;
+  return 8;
 }
 
 /**

@@ -99,7 +99,11 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
     }
     const inFlight = this.lookups.get(hash);
     if (inFlight) return inFlight;
-    const lookup = this.lookup(hash, now, beforeLookup);
+    // the charge is this request's own (its 429 is not shared with the requests that join the lookup)
+    await beforeLookup?.();
+    const started = this.lookups.get(hash);
+    if (started) return started;
+    const lookup = this.lookup(hash, now);
     this.lookups.set(hash, lookup);
     try {
       return await lookup;
@@ -108,12 +112,7 @@ export class KeysService implements PrincipalResolver, OnApplicationShutdown {
     }
   }
 
-  private async lookup(
-    hash: string,
-    now: number,
-    beforeLookup: (() => Promise<void>) | undefined,
-  ): Promise<Principal | undefined> {
-    await beforeLookup?.();
+  private async lookup(hash: string, now: number): Promise<Principal | undefined> {
     // until the database is ready (the admin key written), "no such key" could be wrong: 503, not 401
     if (!this.db.isReady) throw new DomainError('unavailable', 'the database is not available yet');
     this.metrics.keyLookups.inc({ source: 'database' });

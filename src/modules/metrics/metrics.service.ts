@@ -42,6 +42,21 @@ export class MetricsService {
   countHttpConnections(read: () => Promise<number>): void {
     this.httpConnections = read;
   }
+  /** Commands waiting for a commit (read when the metrics are scraped). */
+  private commitQueue?: () => number;
+  readonly commandsWaiting = new Gauge({
+    name: 'stepline_commands_waiting',
+    help: 'Write commands waiting for the next group commit (the write path backlog)',
+    registers: [this.registry],
+    collect: () => {
+      if (this.commitQueue) this.commandsWaiting.set(this.commitQueue());
+    },
+  });
+
+  /** The write path's backlog, read at scrape time (nothing per command). */
+  countCommandsWaiting(read: () => number): void {
+    this.commitQueue = read;
+  }
   readonly claimsWaiting = new Gauge({
     name: 'stepline_claims_waiting',
     help: 'Long-poll claims (waitMs > 0) of HTTP workers waiting on this instance now (the built-in pool not counted)',

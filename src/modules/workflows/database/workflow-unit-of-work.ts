@@ -75,11 +75,15 @@ const MAX_GROUP = 2000;
 /**
  * The one write path. Commands that arrive together are applied in order to the aggregates and committed in
  * ONE transaction (group commit), whatever their projects: rows, then each project's seq counter (taken
- * last, in project order, so those locks are held briefly), then the events. A project is in at most one
- * commit at a time, so its events are committed, and published, in seq order; commands of other projects
- * share the commit, and its one log flush (one fsync), instead of each running a transaction of its own.
- * Each caller is answered after that commit; a rejected command is answered with its error and leaves the
- * others untouched. Events reach the EventBus only after the commit, in seq order per project.
+ * last, in project order, so those locks are held as briefly as the commit allows), then the events. A
+ * project is in at most one commit at a time, so its events are committed, and published, in seq order;
+ * commands of other projects share the commit, and its one log flush (one fsync), instead of each running a
+ * transaction of its own. Each caller is answered after that commit; a rejected command is answered with its
+ * error and leaves the others untouched, and a shared transaction the database refuses is retried one
+ * project at a time. Events reach the EventBus only after the commit, in seq order per project.
+ *
+ * The price: with several instances on one database, a commit that waits for one project's counter row
+ * (held by another instance) holds the counters of the projects sorted before it meanwhile.
  */
 @Injectable()
 export class WorkflowUnitOfWork {
@@ -88,9 +92,11 @@ export class WorkflowUnitOfWork {
   private readonly waiting = new Map<string, Entry[]>();
   /** Projects whose commands are in a commit now: their next commands wait for it. */
   private readonly committing = new Set<string>();
-  /** Commits in flight (at most MAX_COMMITS). */
+  /** Commits in flight (at most maxCommits). */
   private inFlight = 0;
   private pumpQueued = false;
+  /** Commands in `waiting`, for stepline_commands_waiting. */
+  private waitingCount = 0;
   /** SQLite runs one transaction at a time anyway; MySQL overlaps two (one flushing while the next loads). */
   private readonly maxCommits: number;
 
@@ -104,6 +110,7 @@ export class WorkflowUnitOfWork {
     private readonly bridge: EventBridge,
   ) {
     this.maxCommits = db.dialect.kind === 'sqlite' ? 1 : 2;
+    metrics.countCommandsWaiting(() => this.waitingCount);
   }
 
   submit<R>(op: WorkflowOp<R>, viewOf?: string): Promise<OpOutcome<R>> {
@@ -112,6 +119,7 @@ export class WorkflowUnitOfWork {
       const queue = this.waiting.get(op.projectId);
       if (queue) queue.push(entry);
       else this.waiting.set(op.projectId, [entry]);
+      this.waitingCount++;
       this.schedule();
     });
   }
@@ -154,6 +162,7 @@ export class WorkflowUnitOfWork {
       this.committing.add(projectId);
       if (group.length >= MAX_GROUP) break;
     }
+    this.waitingCount -= group.length;
     return group;
   }
 
@@ -166,6 +175,16 @@ export class WorkflowUnitOfWork {
       for (const e of group) this.answer(e, events);
       if (events.length > 0) this.publish(events);
     } catch (err) {
+      const projects = [...new Set(group.map((e) => e.op.projectId))];
+      if (projects.length > 1 && !(err instanceof DomainError)) {
+        // an error of the shared transaction (a statement the database refused), not of one command: it must
+        // not fail the other projects' commands, so each project is committed again on its own
+        this.logger.warn(
+          `a commit of ${projects.length} projects failed (${(err as Error).message}); committing them one by one`,
+        );
+        for (const p of projects) await this.commit(group.filter((e) => e.op.projectId === p));
+        return;
+      }
       if (!(err instanceof DomainError)) this.logger.error(err);
       for (const e of group) e.reject(err);
     }
