@@ -318,7 +318,13 @@ async function rawClaim(
   return { id, token };
 }
 
-const ETA_NONE = { remainingMs: null, finishAt: null, basis: 'none' };
+const ETA_NONE = {
+  remainingMs: null,
+  finishAt: null,
+  basis: 'none',
+  remainingP90Ms: null,
+  queueWaitMs: null,
+};
 
 /**
  * The app's completion of a claimed one-step workflow: its transaction. (The app then records the run's

@@ -29,6 +29,7 @@ type Envelope = {
   projectId: string;
   workflowId: string;
   stepId: string;
+  attempt: number;
   at: string;
   data: Record<string, unknown>;
 };
@@ -43,6 +44,7 @@ function envelope(b: { current?: number; total?: number; message?: string }): En
     projectId: PROJECT,
     workflowId: WORKFLOW,
     stepId: STEP,
+    attempt: 1,
     at: new Date().toISOString(),
     data: {
       status: 'running',
@@ -51,7 +53,7 @@ function envelope(b: { current?: number; total?: number; message?: string }): En
       total: b.total ?? null,
       message: b.message ?? null,
       workflowProgress: 0,
-      eta: { remainingMs: null, finishAt: null, basis: 'none' },
+      eta: { remainingMs: null, finishAt: null, basis: 'none', remainingP90Ms: null, queueWaitMs: null },
     },
   };
   history.push(env);

@@ -46,6 +46,7 @@ const http = createServer((req: IncomingMessage, res: ServerResponse) => {
         projectId: PROJECT,
         workflowId: WORKFLOW,
         stepId: STEP,
+        attempt: 1,
         at: new Date().toISOString(),
         data: {
           status: 'running',
@@ -54,7 +55,7 @@ const http = createServer((req: IncomingMessage, res: ServerResponse) => {
           total: b.total ?? null,
           message: b.message ?? null,
           workflowProgress: 0,
-          eta: { remainingMs: null, finishAt: null, basis: 'none' },
+          eta: { remainingMs: null, finishAt: null, basis: 'none', remainingP90Ms: null, queueWaitMs: null },
         },
       };
       const frame = Buffer.from(JSON.stringify(env));

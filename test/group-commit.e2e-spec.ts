@@ -2,7 +2,7 @@ import { Client, expectStatus } from './support/http';
 import { useServer } from './support/fixture';
 import { createConnection } from 'mysql2/promise';
 import { metric, waitFor } from './support/live-clients';
-import { TestDatabase, usingMysql } from './support/test-db';
+import { execSql, TestDatabase, usingMysql } from './support/test-db';
 
 /**
  * The write path's group commit across projects (issue 19): commands of different projects that arrive
@@ -136,6 +136,92 @@ describe('group commit across projects', () => {
       expectStatus(read, 200);
       expect(read.body.items.map((l: any) => l.message)).toEqual(logs.map((e) => e.data.message));
     }
+  });
+
+  it("a statement the database refuses for one project's command fails that command only", async () => {
+    const POISON = 'gc-poison';
+    const others = Array.from({ length: 6 }, (_, i) => 10 + i);
+    expectStatus(
+      await api.post(`/api/projects/${POISON}/workflows`, {
+        id: 'gc-wf-poison',
+        type: 'gc',
+        steps: [{ id: 's' }],
+      }),
+      201,
+    );
+    // from now on the database itself refuses every event row of the poisoned project (a real refusal: a
+    // trigger, not a mock); the other projects' commands must not fail with it
+    await execSql(
+      db,
+      db.kind === 'mysql'
+        ? `CREATE TRIGGER gc_poison BEFORE INSERT ON events FOR EACH ROW BEGIN
+             IF NEW.project_id = '${POISON}' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned'; END IF;
+           END`
+        : `CREATE TRIGGER gc_poison BEFORE INSERT ON events WHEN NEW.project_id = '${POISON}'
+           BEGIN SELECT RAISE(ABORT, 'poisoned'); END`,
+    );
+    const poisonBefore = await eventsOf(POISON);
+    const before = await commits();
+    let conn: Awaited<ReturnType<typeof createConnection>> | undefined;
+    try {
+      // MariaDB: the step rows' table held, so that the poisoned log meets three others in one commit, which
+      // the database refuses as a whole: the retry per project must answer those three 201. (SQLite's one
+      // connection cannot be held from outside without stopping the server's event loop, so there the logs
+      // may commit one by one; the answers and rows below are checked on both.)
+      if (db.kind === 'mysql') {
+        conn = await createConnection(db.url.replace(/^mariadb:/, 'mysql:'));
+        await conn.query('LOCK TABLES workflow_steps WRITE');
+      }
+      const log = (id: string) =>
+        api.post(`/api/workflows/${id}/logs`, { level: 'info', message: `to ${id}` });
+      /** Sentinel: n commands are in a commit that has started or wait for the next one. */
+      const reached = (n: number) =>
+        waitFor(
+          async () =>
+            (await commits()).commands -
+              before.commands +
+              ((await metric(url, 'stepline_commands_waiting')) ?? 0) ===
+            n,
+          `${n} logs to reach the write path`,
+        );
+      // three projects first: they take the commits that start while the table is held (at most two) ...
+      const first = others.slice(0, 3).map((i) => log(`gc-wf-${i}`));
+      if (conn) await reached(3);
+      // ... so that the poisoned project's log waits for the next commit together with three more projects
+      const poisoned = log('gc-wf-poison');
+      const second = others.slice(3).map((i) => log(`gc-wf-${i}`));
+      if (conn) {
+        await reached(7);
+        await conn.query('UNLOCK TABLES');
+      }
+      const refused = await poisoned;
+      expect(refused.status).toBe(500);
+      expect(refused.body.code).toBe('internal_error');
+      const answers = await Promise.all([...first, ...second]);
+      if (conn) {
+        // the poisoned log shared a commit: one with it was refused as a whole, then retried per project
+        const after = await commits();
+        expect(after.commands - before.commands).toBeGreaterThan(7);
+      }
+      for (const a of answers) expectStatus(a, 201);
+    } finally {
+      await conn?.end();
+      await execSql(db, 'DROP TRIGGER gc_poison');
+    }
+    // the poisoned project wrote nothing; every other project has its log, once, at the next seq
+    expect(await eventsOf(POISON)).toEqual(poisonBefore);
+    for (const i of others) {
+      const events = await eventsOf(project(i));
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, k) => k + 1));
+      expect(
+        events.filter((e) => e.type === 'workflow:log' && e.data.message === `to gc-wf-${i}`),
+      ).toHaveLength(1);
+    }
+    // and the project works again once the database takes its rows
+    expectStatus(
+      await api.post('/api/workflows/gc-wf-poison/logs', { level: 'info', message: 'after' }),
+      201,
+    );
   });
 
   // MariaDB only: SQLite has no packet limit, so there the test could not fail

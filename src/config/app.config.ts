@@ -85,6 +85,9 @@ export class AppConfig {
   get maxConnectionsPerKey(): number {
     return this.config.get('MAX_CONNECTIONS_PER_KEY', { infer: true });
   }
+  get socketBatchWindowMs(): number {
+    return this.config.get('SOCKET_BATCH_WINDOW_MS', { infer: true });
+  }
   get maxWaitingClaimsPerKey(): number {
     return this.config.get('MAX_WAITING_CLAIMS_PER_KEY', { infer: true });
   }

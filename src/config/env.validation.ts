@@ -186,6 +186,18 @@ export class EnvironmentVariables {
   @Max(1_000_000)
   MAX_CONNECTIONS_PER_KEY = 1000;
 
+  /**
+   * Opt-in batched Socket.IO delivery (`subscribe` with `batch: true`): a project's `events` messages go out
+   * at most once per this many ms; events of a hot project wait for the window's end and share one frame.
+   * 0: one message per event loop turn.
+   */
+  @IsOptional()
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  SOCKET_BATCH_WINDOW_MS = 25;
+
   /** Long-poll claims (`waitMs` > 0) waiting at once per key (per instance); the next → 429 rate_limited. */
   @IsOptional()
   @Transform(toInt)

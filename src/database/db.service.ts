@@ -352,6 +352,7 @@ export class DbService implements OnApplicationShutdown {
 const MAX_BATCH_BYTES = MAX_STATEMENT_BYTES;
 
 function statementBytes(st: Statement): number {
+  if (st.paramBytes !== undefined) return st.sql.length + st.paramBytes;
   let n = st.sql.length;
   const p = st.params;
   for (let i = 0; i < p.length; i++) n += valueBytes(p[i]);

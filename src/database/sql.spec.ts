@@ -14,10 +14,14 @@ describe('insertStatements', () => {
         ' ON CONFLICT DO NOTHING',
       ),
     ).toEqual([
-      { sql: 'INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING', params: [1, 'x', 2, null] },
+      {
+        sql: 'INSERT INTO t (a, b) VALUES (?, ?), (?, ?) ON CONFLICT DO NOTHING',
+        params: [1, 'x', 2, null],
+        paramBytes: 8 + 1 + 8 + 8,
+      },
     ]);
     expect(insertStatements('t', ['a'], [[1]], '', 'INSERT IGNORE INTO')).toEqual([
-      { sql: 'INSERT IGNORE INTO t (a) VALUES (?)', params: [1] },
+      { sql: 'INSERT IGNORE INTO t (a) VALUES (?)', params: [1], paramBytes: 8 },
     ]);
   });
 
@@ -49,6 +53,8 @@ describe('insertStatements by size', () => {
       );
       // past the limit by at most the row that crossed it
       expect(bytes).toBeLessThanOrEqual(MAX_STATEMENT_BYTES + 2 * big.length + 16);
+      // the size the round trip's cut reads instead of counting the values again
+      expect(st.paramBytes).toBe(bytes);
       expect(st.sql.split('(?, ?, ?)').length - 1).toBe(st.params.length / 3);
     }
     expect(out.flatMap((st) => st.params.filter((_, k) => k % 3 === 0))).toEqual(rows.map((r) => r[0]));

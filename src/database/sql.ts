@@ -35,7 +35,7 @@ export function insertStatements(
         bytes += valueBytes(v);
       }
     }
-    out.push({ sql: head + nextTuple.repeat(r - start - 1) + suffix, params });
+    out.push({ sql: head + nextTuple.repeat(r - start - 1) + suffix, params, paramBytes: bytes });
     start = r;
   }
   return out;

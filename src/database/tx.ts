@@ -13,6 +13,8 @@ export interface ExecResult {
 export interface Statement {
   sql: string;
   params: unknown[];
+  /** The params' size by valueBytes, where the builder already counted it (insertStatements). */
+  paramBytes?: number;
 }
 
 /** One statement's outcome in a batch: rows for a SELECT (or RETURNING), counts for a write. */

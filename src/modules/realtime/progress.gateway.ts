@@ -6,6 +6,7 @@ import { Principal } from '../../common/auth/principal';
 import { DomainError } from '../../common/errors/domain-error';
 import { PrincipalResolver } from '../../common/auth/principal-resolver';
 import { ConnectionLimiter } from '../../common/limits/connection-limiter';
+import { AppConfig } from '../../config/app.config';
 import { MetricsService } from '../metrics';
 import { WorkflowsPort } from '../workflows';
 import type { EventEnvelope } from '../../common/events/event-types';
@@ -152,6 +153,14 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
   private readonly pendingBatches = new Map<string, EventEnvelope[]>();
   private batchTimer?: NodeJS.Immediate;
   /**
+   * A hot project's batch room: its next `events` message waits for the end of the window that began with
+   * its last one (SOCKET_BATCH_WINDOW_MS), so that a subscriber gets at most one frame per window, carrying
+   * every event of it, whatever the rate. A quiet project's first event goes out on the next turn.
+   */
+  private readonly batchWindowMs: number;
+  private readonly lastBatchAt = new Map<string, number>();
+  private readonly heldBatches = new Map<string, NodeJS.Timeout>();
+  /**
    * The socket listeners, made once for all sockets (Socket.IO calls them with the socket as `this`): an
    * idle connection holds no closures of its own, only its entries in the listener lists.
    */
@@ -171,7 +180,9 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
     private readonly workflows: WorkflowsPort,
     private readonly metrics: MetricsService,
     private readonly connections: ConnectionLimiter,
+    config: AppConfig,
   ) {
+    this.batchWindowMs = config.socketBatchWindowMs;
     this.listeners = sharedListeners<Message, Socket>({
       subscribe: (socket, body, reply) => this.subscribe(socket, body, reply),
       unsubscribe: (socket, body) => this.unsubscribe(socket, body),
@@ -301,20 +312,39 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
   }
 
   private queueBatch(env: EventEnvelope): void {
-    const list = this.pendingBatches.get(env.projectId);
+    const projectId = env.projectId;
+    const list = this.pendingBatches.get(projectId);
     if (list) list.push(env);
-    else this.pendingBatches.set(env.projectId, [env]);
+    else this.pendingBatches.set(projectId, [env]);
+    if (this.heldBatches.has(projectId)) return;
+    const wait = (this.lastBatchAt.get(projectId) ?? -Infinity) + this.batchWindowMs - performance.now();
+    if (wait > 0) {
+      this.heldBatches.set(
+        projectId,
+        setTimeout(() => this.flushBatch(projectId), wait),
+      );
+      return;
+    }
     this.batchTimer ??= setImmediate(() => {
       this.batchTimer = undefined;
-      for (const projectId of [...this.pendingBatches.keys()]) this.flushBatch(projectId);
+      for (const p of [...this.pendingBatches.keys()]) if (!this.heldBatches.has(p)) this.flushBatch(p);
     });
   }
 
-  /** Sends a project's pending live events to its batch room: one `events` message, encoded once for all. */
+  /**
+   * Sends a project's pending live events to its batch room: one `events` message, encoded once for all.
+   * Also called before a socket joins or leaves that room, so that it gets exactly the events sent after.
+   */
   private flushBatch(projectId: string): void {
+    const held = this.heldBatches.get(projectId);
+    if (held) {
+      clearTimeout(held);
+      this.heldBatches.delete(projectId);
+    }
     const envs = this.pendingBatches.get(projectId);
     if (!envs) return;
     this.pendingBatches.delete(projectId);
+    if (this.batchWindowMs > 0) this.lastBatchAt.set(projectId, performance.now());
     emitBatches(this.server.to(batchRoom(projectId)), envs);
   }
 
@@ -387,6 +417,9 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
 
   /** Bounded outbound buffers: a socket that does not read is disconnected, and resumes with `since`. */
   private cutSlowConsumers(): void {
+    // windows long over: such a project's next event goes out on the next turn anyway
+    const past = performance.now() - this.batchWindowMs;
+    for (const [projectId, at] of this.lastBatchAt) if (at < past) this.lastBatchAt.delete(projectId);
     for (const socket of this.server.sockets.sockets.values()) {
       const { packets, bytes } = outboundBacklog(socket.conn);
       const allowance = (socket.data as SocketData).resetAllowance ?? 0;
@@ -404,5 +437,6 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
   onApplicationShutdown(): void {
     if (this.slowTimer) clearInterval(this.slowTimer);
     if (this.batchTimer) clearImmediate(this.batchTimer);
+    for (const t of this.heldBatches.values()) clearTimeout(t);
   }
 }

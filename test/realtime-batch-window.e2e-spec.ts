@@ -1,0 +1,69 @@
+import { Client } from './support/http';
+import {
+  ack,
+  closeAllSockets,
+  connectSocket,
+  createWorkflow,
+  openSocket,
+  progress,
+  restEvents,
+  SocketCollector,
+  waitFor,
+} from './support/live-clients';
+import { useServer } from './support/fixture';
+import { ADMIN_TOKEN, RunningServer } from './support/server';
+
+/**
+ * Opt-in batched delivery on a hot project (SOCKET_BATCH_WINDOW_MS): a project's `events` messages go out at
+ * most once per window, so that events committed one at a time, each in its own commit, still share a frame
+ * when they come faster than the window; a quiet project's first event is not held. Real sockets against
+ * the built server, with a window long enough (600 ms) that a few sequential POSTs fit into one.
+ */
+
+const WINDOW_MS = 600;
+let server: RunningServer;
+let admin: Client;
+
+useServer((fx) => ({ server, admin } = fx), { SOCKET_BATCH_WINDOW_MS: String(WINDOW_MS) });
+
+afterAll(() => closeAllSockets());
+
+describe('batched delivery on a hot project', () => {
+  it('sends the first event at once, then the events of one window in one message, in order, each once', async () => {
+    const p = 'rtbw-hot';
+    await createWorkflow(admin, p, 'rtbw-wf', ['s']);
+    const batched = openSocket(server.url, { token: ADMIN_TOKEN });
+    const plain = openSocket(server.url, { token: ADMIN_TOKEN });
+    const bc = new SocketCollector(batched);
+    const pc = new SocketCollector(plain);
+    await connectSocket(server.url, {}, batched);
+    await connectSocket(server.url, {}, plain);
+    const start = ((await ack(batched, 'subscribe', { projectId: p, batch: true })) as { lastSeq: number })
+      .lastSeq;
+    await ack(plain, 'subscribe', { projectId: p });
+
+    // the project is quiet: the first update's events (start and progress, one commit) come in one message
+    // without waiting for any window
+    const sentAt = Date.now();
+    await progress(admin, 'rtbw-wf', 's', { current: 1, total: 10 });
+    await waitFor(() => bc.batches.length === 1, 'the first events message');
+    const firstAfter = Date.now() - sentAt;
+    // now it is hot: three more updates, each its own POST and commit, right after that message
+    for (let current = 2; current <= 4; current++)
+      await progress(admin, 'rtbw-wf', 's', { current, total: 10 });
+    const log = (await restEvents(admin, p)).filter((e) => e.seq > start);
+    await waitFor(() => bc.received.length === log.length, 'every event on the batched socket', {
+      timeoutMs: 5 * WINDOW_MS,
+    });
+    await waitFor(() => pc.received.length === log.length, 'every event on the plain socket');
+
+    expect(bc.envelopes).toEqual(log);
+    expect(pc.envelopes).toEqual(log);
+    expect(pc.batches).toEqual([]);
+    // the first message was not held for a window
+    expect(firstAfter).toBeLessThan(WINDOW_MS);
+    // the three progress events of the hot window came together, after the window of the first message
+    expect(bc.batches).toEqual([bc.batches[0], 3]);
+    expect(bc.received.slice(-3).map((r) => r.env.data.current)).toEqual([2, 3, 4]);
+  });
+});
