@@ -439,6 +439,28 @@ describe('job rooms (join_job / leave_job)', () => {
     expect(rangeProblems(col.seqs(), 2, last)).toEqual([]);
   });
 
+  it("a project replay on a socket already in a job room still has that job's earlier events", async () => {
+    const p = project('jobfirst');
+    const wf = `${p}-w`;
+    const other = `${p}-o`;
+    await createWorkflow(admin, p, wf);
+    await createWorkflow(admin, p, other);
+    for (let v = 1; v <= 3; v++) {
+      await progress(admin, wf, 's', { progress: v });
+      await progress(admin, other, 's', { progress: v });
+    }
+    const { socket, col } = await live();
+    // the job room first, live from now: it does not get the job's events before this point
+    expect(await ack(socket, 'join_job', { workflowId: wf })).toMatchObject({ ok: true, replayed: 0 });
+    // then the whole project from the start: the job's earlier events must come with the replay
+    await subscribeOk(socket, p, 0);
+    for (let v = 4; v <= 6; v++) await progress(admin, wf, 's', { progress: v });
+    const last = await projectLastSeq(admin, p);
+    await col.waitForSeq(last);
+    await col.settle(admin, p);
+    expect(rangeProblems(col.seqs(), 1, last)).toEqual([]);
+  });
+
   it('join_job of a workflow in another project is not ok and looks like one that does not exist', async () => {
     const mine = project('jmine');
     const theirs = project('jtheirs');

@@ -188,14 +188,14 @@ export class EnvironmentVariables {
 
   /**
    * Opt-in batched Socket.IO delivery (`subscribe` with `batch: true`): a project's `events` messages go out
-   * at most once per this many ms; events of a hot project wait for the window's end and share one frame.
-   * 0: one message per event loop turn.
+   * about once per this many ms; events of a hot project wait for the window's end and share one frame.
+   * 0: one message per event loop turn. At most 250, well inside §4's one second to every live subscriber.
    */
   @IsOptional()
   @Transform(toInt)
   @IsInt()
   @Min(0)
-  @Max(1000)
+  @Max(250)
   SOCKET_BATCH_WINDOW_MS = 25;
 
   /** Long-poll claims (`waitMs` > 0) waiting at once per key (per instance); the next → 429 rate_limited. */

@@ -35,7 +35,8 @@ export interface Subscriber {
    * delivered, so that the watcher has the snapshot first (the socket's ack, the SSE reset frame).
    */
   announceReset?(res: SubscribeResult): void;
-  goLive(): void;
+  /** Live from here: every event after `liveAfter` (the project's published seq now) comes through `onLive`. */
+  goLive(liveAfter: number): void;
   isClosed(): boolean;
 }
 
@@ -260,7 +261,7 @@ export class DeliveryHub implements OnModuleDestroy {
     if (cu.sub.isClosed()) return;
     // room members are kept too, so that the channel lives while anyone watches the project
     (cu.sub.direct ? ch.live : ch.inRooms).add(cu.sub);
-    cu.sub.goLive();
+    cu.sub.goLive(ch.lastPublished);
   }
 
   onModuleDestroy(): void {

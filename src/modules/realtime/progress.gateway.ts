@@ -90,17 +90,31 @@ class SocketSubscription implements Subscriber {
     readonly workflowId?: string,
     /** Batched: sends the batch room's pending events, before this socket joins or leaves that room. */
     private readonly settleRoom?: () => void,
+    /** Not batched: runs before each event sent to this socket alone (a catch-up). */
+    private readonly beforeDirect?: () => void,
   ) {}
+
+  /** The project's published seq when this subscription went live (its room delivers what comes after). */
+  liveAfter?: number;
 
   get batched(): boolean {
     return this.settleRoom !== undefined;
   }
 
   deliver(env: EventEnvelope): void {
-    // a project subscription catching up skips events its socket already gets through a live job room
-    if (!this.workflowId && env.workflowId && this.socket.rooms.has(jobRoom(env.workflowId))) return;
+    // a project subscription catching up skips the events its socket gets through a live job room: those
+    // after the seq that job subscription went live at (the ones before it, it does not get there)
+    if (!this.workflowId && env.workflowId && this.socket.rooms.has(jobRoom(env.workflowId))) {
+      const job = (this.socket.data as SocketData).subs.find((s) => s.workflowId === env.workflowId);
+      if (job?.liveAfter !== undefined && env.seq > job.liveAfter) return;
+    }
     if (this.batched) (this.held ??= []).push(env);
-    else this.socket.emit(env.type, env);
+    else {
+      // a job subscription's catch-up on a socket live in its project's batch room: what that room holds
+      // (earlier events, some of this job's among them) goes out first
+      this.beforeDirect?.();
+      this.socket.emit(env.type, env);
+    }
   }
 
   flush(): void {
@@ -118,8 +132,9 @@ class SocketSubscription implements Subscriber {
     this.socket.conn.once('drain', () => (data.resetAllowance = 0));
   }
 
-  goLive(): void {
+  goLive(liveAfter: number): void {
     if (this.closed) return;
+    this.liveAfter = liveAfter;
     this.flush();
     // what the room holds was published before this subscription caught up: it has had it directly
     this.settleRoom?.();
@@ -149,7 +164,7 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
   private readonly logger = new Logger('ProgressGateway');
   @WebSocketServer() private server: Server;
   private slowTimer?: NodeJS.Timeout;
-  /** Per project, the live events for its batch room not sent yet: they go out together on the next turn. */
+  /** Per project, the live events for its batch room not sent yet (see batchWindowMs). */
   private readonly pendingBatches = new Map<string, EventEnvelope[]>();
   private batchTimer?: NodeJS.Immediate;
   /**
@@ -366,7 +381,10 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
       return { ok: false, code: err instanceof DomainError ? err.code : 'unavailable' };
     }
     const room = jobRoom(msg.workflowId);
-    const sub = new SocketSubscription(socket, projectId, room, room, msg.workflowId);
+    const batched = batchRoom(projectId);
+    const sub = new SocketSubscription(socket, projectId, room, room, msg.workflowId, undefined, () => {
+      if (socket.rooms.has(batched)) this.flushBatch(projectId);
+    });
     sub.reply = reply;
     return this.start(socket, sub, msg.since);
   }
