@@ -168,12 +168,9 @@ export class WorkflowUnitOfWork {
 
   private async commit(group: Entry[]): Promise<void> {
     this.metrics.groupSize.observe(group.length);
+    let events: EventEnvelope[];
     try {
-      const events = await this.commitGroup(group);
-      // other instances first (one message per commit, with REDIS_URL): their subscribers wait for nothing here
-      if (events.length > 0) this.bridge.announce(events);
-      for (const e of group) this.answer(e, events);
-      if (events.length > 0) this.publish(events);
+      events = await this.commitGroup(group);
     } catch (err) {
       const projects = [...new Set(group.map((e) => e.op.projectId))];
       if (projects.length > 1 && !(err instanceof DomainError)) {
@@ -186,6 +183,18 @@ export class WorkflowUnitOfWork {
         return;
       }
       if (!(err instanceof DomainError)) this.logger.error(err);
+      for (const e of group) e.reject(err);
+      return;
+    }
+    // committed: nothing below may send the group round again (the retry above is for a refused transaction)
+    try {
+      // other instances first (one message per commit, with REDIS_URL): their subscribers wait for nothing here
+      if (events.length > 0) this.bridge.announce(events);
+      for (const e of group) this.answer(e, events);
+      if (events.length > 0) this.publish(events);
+    } catch (err) {
+      this.logger.error(err);
+      // an answer not given yet is an error; one given already stays as it is
       for (const e of group) e.reject(err);
     }
   }
