@@ -1,5 +1,6 @@
 import { Client, expectStatus } from './support/http';
-import { useServer } from './support/fixture';
+import { join } from 'node:path';
+import { ServerFixture, useServer } from './support/fixture';
 import { createConnection } from 'mysql2/promise';
 import { metric, waitFor } from './support/live-clients';
 import { execSql, TestDatabase, usingMysql } from './support/test-db';
@@ -343,4 +344,93 @@ describe('group commit across projects', () => {
     },
     90_000,
   );
+});
+
+/**
+ * What runs after a shared commit (announcing, answering, publishing) is outside the retry of a refused
+ * transaction: an error there must not commit the group a second time. The fault is real code throwing in
+ * the server (a preloaded probe makes the unit of work's hand-off to the EventBus throw once), not a mock.
+ */
+describe('a fault after a shared commit', () => {
+  const PROBE = join(__dirname, 'support', 'publish-fault-probe.js');
+  const FAULT = 'post-commit-fault';
+  const FIRED = 'publish-fault-probe: threw after the commit';
+  let fx: ServerFixture;
+  useServer((f) => (fx = f), {}, { start: false });
+  const wf = (i: number) => `pf-wf-${i}`;
+
+  it('commits the group once; its commands keep their answers and the projects keep working', async () => {
+    const server = await fx.start({ nodeArgs: ['-r', PROBE], env: { PUBLISH_FAULT: FAULT } });
+    const admin = fx.admin;
+    for (let i = 0; i < 4; i++)
+      expectStatus(
+        await admin.post(`/api/projects/pf-${i}/workflows`, { id: wf(i), type: 'pf', steps: [{ id: 's' }] }),
+        201,
+      );
+    const count = async () => ({
+      count: (await metric(server.url, 'stepline_commit_group_size_count')) ?? 0,
+      commands: (await metric(server.url, 'stepline_commit_group_size_sum')) ?? 0,
+    });
+    const before = await count();
+    const log = (i: number, message: string) =>
+      admin.post(`/api/workflows/${wf(i)}/logs`, { level: 'info', message });
+    let conn: Awaited<ReturnType<typeof createConnection>> | undefined;
+    let answers: Awaited<ReturnType<typeof log>>[];
+    try {
+      // MariaDB: the two commits it runs at once are held (the step rows' table locked), so that the faulty
+      // log waits for the next commit together with another project's: the shared commit the fault follows.
+      // (SQLite's one connection cannot be held from outside; there the two may or may not share a commit.)
+      if (fx.db.kind === 'mysql') {
+        conn = await createConnection(fx.db.url.replace(/^mariadb:/, 'mysql:'));
+        await conn.query('LOCK TABLES workflow_steps WRITE');
+      }
+      const first: ReturnType<typeof log>[] = [];
+      for (const i of [0, 1]) {
+        first.push(log(i, `held ${i}`));
+        if (conn)
+          await waitFor(
+            async () => (await count()).count - before.count === first.length,
+            `commit ${i + 1} to start`,
+          );
+      }
+      const shared = [log(2, FAULT), log(3, 'beside the fault')];
+      if (conn) {
+        await waitFor(
+          async () =>
+            (await count()).commands -
+              before.commands +
+              ((await metric(server.url, 'stepline_commands_waiting')) ?? 0) ===
+            4,
+          '4 logs to reach the write path',
+        );
+        await conn.query('UNLOCK TABLES');
+      }
+      answers = await Promise.all([...first, ...shared]);
+    } finally {
+      await conn?.end();
+    }
+    // the fault happened (a probe that patched nothing fails here)
+    await waitFor(() => server.output().includes(FIRED), 'the probe to throw after the commit');
+    if (fx.db.kind === 'mysql') {
+      // four commands in three commits: the faulty log shared its commit, and nothing was committed again
+      const after = await count();
+      expect([after.count - before.count, after.commands - before.commands]).toEqual([3, 4]);
+    }
+    // each command was answered as committed (its answer came before the fault) ...
+    for (const a of answers) expectStatus(a, 201);
+    // ... and is in its project's log once, at the next seq
+    const messages = ['held 0', 'held 1', FAULT, 'beside the fault'];
+    for (let i = 0; i < 4; i++) {
+      const res = await admin.get(`/api/projects/pf-${i}/events?after=0&limit=100`);
+      expectStatus(res, 200);
+      const events = res.body.items as { seq: number; type: string; data: { message?: string } }[];
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, k) => k + 1));
+      expect(events.filter((e) => e.type === 'workflow:log').map((e) => e.data.message)).toEqual([
+        messages[i],
+      ]);
+    }
+    // the projects of the faulty commit take their next commands
+    const next = await log(2, 'after the fault');
+    expectStatus(next, 201);
+  });
 });
