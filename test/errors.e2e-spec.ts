@@ -143,6 +143,14 @@ describe('error bodies', () => {
     // another type is not parsed: the route sees no body, and validation refuses it
     for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx'])
       expectErrorBody(await admin.post(path, body, { 'content-type': type }), 400, 'validation_failed', type);
+    // a Content-Type that is not a media type at all (no `/`, or two) is bad input too, never a 500
+    for (const type of ['garbage', 'json', ';', 'a/b/c'])
+      expectErrorBody(
+        await admin.post(path, body, { 'content-type': type }),
+        400,
+        'validation_failed',
+        'content type',
+      );
     expectErrorBody(
       await admin.post(path, body, { 'content-type': 'application/json; charset=latin1' }),
       400,

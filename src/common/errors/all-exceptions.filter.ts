@@ -14,14 +14,26 @@ const HTTP_CODE: Record<number, ErrorCode> = {
   503: 'unavailable',
 };
 
+const unsupportedType = () =>
+  new DomainError('validation_failed', 'unsupported content type: only application/json bodies are read');
+
+function fastifyError(e: unknown): { code: string; statusCode?: number; message: string } | undefined {
+  const f = e as { code?: unknown } | undefined;
+  return typeof f?.code === 'string' && f.code.startsWith('FST_')
+    ? (f as { code: string; statusCode?: number; message: string })
+    : undefined;
+}
+
 /** Turns anything thrown into a DomainError with a contract code: one place, one body shape, never a stack. */
 export function toDomainError(exception: unknown): DomainError {
   if (exception instanceof DomainError) return exception;
-  const e = exception as any;
-  // Fastify's own errors (body limit, broken Content-Length, ...) carry a `FST_` code and a status
-  if (typeof e?.code === 'string' && e.code.startsWith('FST_')) {
+  // Fastify's own errors (body limit, broken Content-Length, ...) carry a `FST_` code and a status; some
+  // reach here wrapped by Nest in an HttpException, with Fastify's error as its `cause` (a Content-Type
+  // that is not a media type at all: FST_ERR_CTP_INVALID_MEDIA_TYPE)
+  const e = fastifyError(exception) ?? fastifyError((exception as { cause?: unknown } | undefined)?.cause);
+  if (e) {
     if (e.statusCode === 413) return new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
-    if (e.statusCode === 415) return new DomainError('validation_failed', 'unsupported content type');
+    if (e.statusCode === 415) return unsupportedType();
     if (e.code === 'FST_ERR_BAD_URL')
       return new DomainError('validation_failed', 'the URL is not valid (bad percent-encoding)');
     if (e.statusCode === 400) return new DomainError('validation_failed', String(e.message));
@@ -30,6 +42,7 @@ export function toDomainError(exception: unknown): DomainError {
     const status = exception.getStatus();
     if (status === 413) return new DomainError('payload_too_large', 'the request body exceeds 1 MiB');
     if (status === 404) return new DomainError('not_found', 'no such route');
+    if (status === 415) return unsupportedType();
     const code = HTTP_CODE[status];
     if (code) return new DomainError(code, exception.message);
   }
