@@ -1,5 +1,6 @@
 import { Client } from './support/http';
 import { ServerFixture, useServer } from './support/fixture';
+import { waitFor } from './support/live-clients';
 
 /**
  * CONTRACT §2 ETA: "history" from earlier completed runs of the same type in the project (median of the
@@ -147,6 +148,39 @@ describe('ETA', () => {
       201,
     );
     expect(other.eta.basis).toBe('none');
+  });
+
+  it('weights far apart (1e-6 and 1e9, both valid) give an ETA capped at 100 years, never a 500', async () => {
+    const P = 'eta-weights';
+    const steps = [{ id: 'a', weight: 1e-6 }];
+    await post(`/api/projects/${P}/workflows`, { id: 'w-tiny', type: 'w', steps }, 201);
+    await post('/api/workflows/w-tiny/steps/a/start', {});
+    // a history with a duration above 0 (the time per unit of weight is then ~1e7 ms and more)
+    await sleep(20);
+    expect((await post('/api/workflows/w-tiny/steps/a/complete', {})).status).toBe('completed');
+    const HUNDRED_YEARS = 100 * 365 * 24 * 3600 * 1000;
+    await post(
+      `/api/projects/${P}/workflows`,
+      { id: 'w-huge', type: 'w', steps: [...steps, { id: 'b', weight: 1e9 }] },
+      201,
+    );
+    // the run's history is recorded after its commit: a read estimates from it once it has landed
+    const read = await waitFor(async () => {
+      const res = await admin.get('/api/workflows/w-huge');
+      expect(res.status).toBe(200);
+      return res.body.eta.basis === 'history' ? res.body : undefined;
+    }, 'an estimate from the history');
+    expect(read.eta.remainingMs).toBe(HUNDRED_YEARS);
+    expect(Date.parse(read.eta.finishAt)).toBeGreaterThan(Date.now());
+    // made now, with that history: the create's answer carries the capped estimate too
+    const again = await post(
+      `/api/projects/${P}/workflows`,
+      { id: 'w-huge-2', type: 'w', steps: [...steps, { id: 'b', weight: 1e9 }] },
+      201,
+    );
+    expect(again.eta).toMatchObject({ basis: 'history', remainingMs: HUNDRED_YEARS });
+    expect((await admin.get(`/api/projects/${P}/workflows`)).status).toBe(200);
+    await post('/api/workflows/w-huge/steps/a/start', {});
   });
 
   it('the history survives a restart', async () => {

@@ -5,6 +5,7 @@ import {
   estimateEta,
   EtaInput,
   HISTORY_RUNS,
+  MAX_ETA_MS,
   median,
   OVERRUN_FLOOR,
   runDurations,
@@ -76,6 +77,27 @@ describe('estimateEta', () => {
     const w = wf([step('a', { weight: 1 }), step('b', { weight: 1 }), step('new', { weight: 3 })]);
     // known: 3000 ms over weight 2 → 1500 ms per unit
     expect(estimateEta(w, history, T0).remainingMs).toBe(1000 + 2000 + 4500);
+  });
+
+  it('an estimate past any useful time (weights 1e-6 and 1e9, or 1e-300) is capped at MAX_ETA_MS, with a valid finishAt', () => {
+    for (const tiny of [1e-6, 1e-300]) {
+      const w = wf([step('a', { weight: tiny }), step('huge', { weight: 1e9 })]);
+      const runs = [{ a: 300 }, { a: 400 }];
+      const e = estimateEta(w, Object.assign(new Map([['a', 350]]), { runs }), T0);
+      expect(e.remainingMs).toBe(MAX_ETA_MS);
+      expect(e.remainingP90Ms).toBe(MAX_ETA_MS);
+      expect(e.finishAt).toBe(new Date(T0 + MAX_ETA_MS).toISOString());
+    }
+    // a running step with all its progress made on such a weight (∞ × 0): still a number, still capped
+    const running = wf([
+      step('a', { weight: 1e-300 }),
+      step('huge', { weight: 1e9, status: 'running', progress: 100 }),
+    ]);
+    expect(estimateEta(running, new Map([['a', 350]]), T0).remainingMs).toBe(MAX_ETA_MS);
+    // the rate basis on a crawl
+    const crawl = estimateEta(wf([step('a')], { progress: 1e-12, startedAt: T0 - 1000 }), undefined, T0);
+    expect(crawl.remainingMs).toBeLessThanOrEqual(MAX_ETA_MS);
+    expect(crawl.finishAt).not.toBeNull();
   });
 
   it('falls back to the rate when the history names none of the steps', () => {

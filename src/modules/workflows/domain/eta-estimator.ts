@@ -195,12 +195,24 @@ export function runDurations(
   return out;
 }
 
+/**
+ * The longest remaining time an ETA states: 100 years. Weights the contract allows (any number > 0, up to
+ * 1e9) can price an unknown step at ~1e17 ms and more, past the last date a `finishAt` can name (~275,000
+ * years); an estimate that far out says only "not in any useful time", so it is capped, never a 500.
+ */
+export const MAX_ETA_MS = 100 * 365 * 24 * 3600 * 1000;
+
+/** At most MAX_ETA_MS; an estimate that is not a number at all (∞ − ∞ on such weights) too. */
+const capped = (ms: number): number => (ms < MAX_ETA_MS ? ms : MAX_ETA_MS);
+
 function eta(now: number, remainingMs: number, basis: Eta['basis'], remainingP90Ms: number | null): Eta {
+  const remaining = capped(remainingMs);
   return {
-    remainingMs,
-    finishAt: new Date(now + remainingMs).toISOString(),
+    remainingMs: remaining,
+    finishAt: new Date(now + remaining).toISOString(),
     basis,
-    remainingP90Ms,
+    // capped alike, so still ≥ remainingMs
+    remainingP90Ms: remainingP90Ms === null ? null : capped(remainingP90Ms),
     queueWaitMs: null,
   };
 }
