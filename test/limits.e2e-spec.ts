@@ -459,6 +459,23 @@ describe('§10 RATE_LIMIT_PER_KEY and MAX_CONNECTIONS_PER_KEY (small limits)', (
     },
   );
 
+  it("new keys' first requests (one lookup each) do not spend their address's budget; bad keys do", async () => {
+    const p = uid('firsts');
+    const keys = await Promise.all(
+      Array.from({ length: 10 }, async () => client(server.url, await createKey(admin, 'viewer', [p]))),
+    );
+    await new Promise((r) => setTimeout(r, 1100)); // fresh rate window
+    // 15 of the address's 20 spent by bad keys ...
+    for (let i = 0; i < 15; i++)
+      expect(
+        (await client(server.url, `stl_${randomBytes(8).toString('hex')}`).get('/api/projects')).status,
+      ).toBe(401);
+    // ... then ten keys used for the first time, one after another: each request is its key's (1 of 20)
+    const firsts: number[] = [];
+    for (const k of keys) firsts.push((await k.get('/api/projects')).status);
+    expect(firsts).toEqual(keys.map(() => 200));
+  });
+
   it('a refused write writes nothing: each 200 is one event, each 429 none', async () => {
     const p = uid('rate-w');
     const producer = client(server.url, await createKey(admin, 'producer', [p]));

@@ -39,7 +39,8 @@ export class AuthGuard implements CanActivate {
     }
     // §10: per key; requests without a valid key count against their client address, and a token that must
     // be looked up in the database is charged there first, so that a flood of different bad tokens is
-    // answered 429 without a query each
+    // answered 429 without a query each. A lookup that finds a key gives that charge back: the request is
+    // the key's, and new keys behind one address do not share a budget
     const byAddress = `ip:${req.socket.remoteAddress ?? '?'}`;
     let charged = false;
     const chargeAddress = this.limiter.enabled
@@ -50,8 +51,10 @@ export class AuthGuard implements CanActivate {
       : undefined;
     const principal = token ? await this.keys.authenticate(token, chargeAddress) : undefined;
     if (this.limiter.enabled) {
-      if (principal) await this.limiter.consume(principal.keyId);
-      else if (!charged) await this.limiter.consume(byAddress);
+      if (principal) {
+        if (charged) await this.limiter.refund(byAddress);
+        await this.limiter.consume(principal.keyId);
+      } else if (!charged) await this.limiter.consume(byAddress);
     }
     if (!token) throw new DomainError('unauthorized', 'missing bearer token');
     if (!principal) throw new DomainError('unauthorized', 'unknown or revoked key');

@@ -19,7 +19,9 @@ import { clusterNamespace } from '../../config/redis-namespace';
  * is away (then each instance enforces the limit on its own: a brief overshoot rather than an outage).
  *
  * Requests without a valid key count against their client address (`ip:<address>`), under the same limit:
- * a flood of bad or missing keys is answered 429 once it passes that rate, without a database query.
+ * a flood of bad or missing keys is answered 429 once it passes that rate, without a database query. A
+ * lookup is charged to the address before it runs and given back when it finds a key, so new keys sharing
+ * an address never spend each other's budget (only one flooding that address with bad keys does).
  */
 @Injectable()
 export class RequestRateLimiter implements OnApplicationShutdown {
@@ -77,6 +79,15 @@ export class RequestRateLimiter implements OnApplicationShutdown {
         );
       }
       // a store error with no insurance left: let the request through rather than fail it
+    }
+  }
+
+  /** Gives one request back to `key`'s budget (a charge that turned out not to be its own). */
+  async refund(key: string): Promise<void> {
+    try {
+      await this.limiter?.reward(key, 1);
+    } catch {
+      // a store error: the point stays taken until the window ends
     }
   }
 
