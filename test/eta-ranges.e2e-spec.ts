@@ -127,7 +127,12 @@ describe('eta.queueWaitMs (§13)', () => {
       await sleep(50);
       await ok(`/api/workflows/${c.workflow.id}/steps/s/complete`, {}, 200, lease);
     }
-    await pool([0, 1, 2, 3, 4, 5], 1, (i) => create(`${p}-wait-${i}`));
+    const created = await pool([0, 1, 2, 3, 4, 5], 1, (i) => create(`${p}-wait-${i}`));
+    // the create's own answer states the wait too (each at its position when it was made)
+    const answered = created.map((wf: any) => wf.eta.queueWaitMs);
+    expect(answered.map((w: unknown) => typeof w)).toEqual(answered.map(() => 'number'));
+    expect(answered[0]).toBeGreaterThan(0);
+    expect([...answered].sort((a, b) => a - b)).toEqual(answered);
     const waits: number[] = [];
     for (let i = 0; i < 6; i++) {
       const wf = (await api.get(`/api/workflows/${p}-wait-${i}`)).body;

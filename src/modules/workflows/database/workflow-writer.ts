@@ -3,6 +3,7 @@ import type { Principal } from '../../../common/auth/principal';
 import { notFound } from '../../../common/errors/domain-error';
 import type { Workflow } from '../domain/workflow.aggregate';
 import type { WorkflowView } from '../views/workflow.view';
+import { QueueWaitEstimator } from '../eta/queue-wait';
 import { WorkflowDirectory } from './workflow-directory';
 import { OpOutcome, WorkflowUnitOfWork } from './workflow-unit-of-work';
 
@@ -12,6 +13,7 @@ export class WorkflowWriter {
   constructor(
     private readonly directory: WorkflowDirectory,
     private readonly uow: WorkflowUnitOfWork,
+    private readonly queueWait: QueueWaitEstimator,
   ) {}
 
   /**
@@ -26,6 +28,7 @@ export class WorkflowWriter {
     options: { cascade?: boolean } = {},
   ): Promise<OpOutcome<R> & { view: WorkflowView }> {
     const projectId = await this.directory.projectFor(principal, workflowId);
+    let changed: Workflow | undefined;
     const outcome = await this.uow.submit(
       {
         projectId,
@@ -35,11 +38,14 @@ export class WorkflowWriter {
           const wf = ctx.get(workflowId);
           if (!wf) throw notFound(`workflow ${workflowId}`);
           if (lease !== null) wf.assertLease(lease, ctx.now);
+          changed = wf;
           return change(wf, ctx.now);
         },
       },
       workflowId,
     );
+    // §13: an answer that is a queued workflow on a queue (a requeueing fail) states its wait, as GET does
+    await this.queueWait.fillAnswer(changed?.state, outcome.view?.eta);
     return outcome as OpOutcome<R> & { view: WorkflowView };
   }
 }

@@ -30,13 +30,21 @@ interface QueueStats {
  *   null                                      else;
  * never less than what is left of a requeue's backoff. `position` counts the claimable workflows ahead of
  * it in claim order (oldest first), itself included. Events carry `queueWaitMs: null` (a wait is a read
- * of the queue, not part of the workflow's change); GET, lists and snapshots fill it.
+ * of the queue, not part of the workflow's change); GET, lists, snapshots and the answers of writes fill it.
  */
 @Injectable()
 export class QueueWaitEstimator {
   private readonly stats = new Map<string, QueueStats>();
 
   constructor(private readonly db: DbService) {}
+
+  /**
+   * A write's answer (create, a requeueing fail, …): its `eta.queueWaitMs` filled as a GET would, when the
+   * workflow it answers with is queued on a queue; nothing to read otherwise (the hot writes pay nothing).
+   */
+  async fillAnswer(state: Readonly<WorkflowState> | undefined, eta: Eta | undefined): Promise<void> {
+    if (state && eta && state.status === 'queued' && state.queue !== null) await this.fill([{ state, eta }]);
+  }
 
   /** Sets `eta.queueWaitMs` of the queued ones among `items` (one position read per queue, not per item). */
   async fill(items: { state: Readonly<WorkflowState>; eta: Eta }[], now = Date.now()): Promise<void> {
@@ -73,10 +81,12 @@ export class QueueWaitEstimator {
   private async position(s: Readonly<WorkflowState>): Promise<number> {
     if (s.leaseToken !== null) return 0;
     const avail = s.availableAt ?? 0;
+    // counted no further than MAX_POSITION: a create answers with its wait too, and one enqueued behind a
+    // long queue must not cost a count of the whole queue
     const rows = await this.db.query(
-      "SELECT COUNT(*) AS n FROM workflows WHERE queue = ? AND status = 'queued' AND lease_token IS NULL AND " +
-        '(available_at < ? OR (available_at = ? AND (created_at < ? OR (created_at = ? AND created_seq <= ?))))',
-      [s.queue, avail, avail, s.createdAt, s.createdAt, s.createdSeq],
+      "SELECT COUNT(*) AS n FROM (SELECT 1 FROM workflows WHERE queue = ? AND status = 'queued' AND lease_token IS NULL AND " +
+        '(available_at < ? OR (available_at = ? AND (created_at < ? OR (created_at = ? AND created_seq <= ?)))) LIMIT ?) ahead',
+      [s.queue, avail, avail, s.createdAt, s.createdAt, s.createdSeq, MAX_POSITION],
     );
     return Math.max(1, Number(rows[0]?.n ?? 1));
   }
@@ -117,6 +127,9 @@ export class QueueWaitEstimator {
       runMs: median(durations),
       busy,
     };
+    // a queue with nothing to estimate from yet is read again next time: its first claim or run must not
+    // wait out the cache (creates on a new queue read it right after their commits)
+    if (stats.claimRate === 0 && stats.runMs === undefined) return stats;
     if (this.stats.size > 10_000) this.stats.clear();
     this.stats.set(queue, stats);
     return stats;

@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DomainError, notFound } from '../../../../common/errors/domain-error';
 import { WorkflowDirectory } from '../../database/workflow-directory';
 import { WorkflowUnitOfWork } from '../../database/workflow-unit-of-work';
+import { QueueWaitEstimator } from '../../eta/queue-wait';
 import {
   DEFAULT_STALE_AFTER_MS,
   NewWorkflow,
@@ -30,6 +31,7 @@ export class CreateWorkflowHandler implements ICommandHandler<CreateWorkflowComm
   constructor(
     private readonly uow: WorkflowUnitOfWork,
     private readonly directory: WorkflowDirectory,
+    private readonly queueWait: QueueWaitEstimator,
   ) {}
 
   async execute(c: CreateWorkflowCommand): Promise<{ created: boolean; workflow: WorkflowView }> {
@@ -51,6 +53,8 @@ export class CreateWorkflowHandler implements ICommandHandler<CreateWorkflowComm
     };
     const requestHash = createHash('sha256').update(canonicalJson(input)).digest('hex');
     const lock = input.sessionId ? sessionLockOf(c.projectId, input.sessionId) : undefined;
+    /** The workflow answered with: the one made, or the one an idempotent repeat finds. */
+    let answered: Workflow | undefined;
     const outcome = await this.uow.submit(
       {
         projectId: c.projectId,
@@ -63,6 +67,7 @@ export class CreateWorkflowHandler implements ICommandHandler<CreateWorkflowComm
           if (existing) {
             if (existing.projectId !== c.projectId || existing.requestHash !== requestHash)
               throw workflowConflict(id);
+            answered = existing;
             return false;
           }
           const holder = lock ? ctx.sessionHolder(lock) : undefined;
@@ -83,13 +88,16 @@ export class CreateWorkflowHandler implements ICommandHandler<CreateWorkflowComm
               throw notFound(`workflow ${input.parent.workflowId}`);
             depth = parent.addChild(input.parent.stepId, id, ctx.now);
           }
-          ctx.add(Workflow.create({ ...input, depth, requestHash }, ctx.now, ctx.etaHistory(input.type)));
+          answered = Workflow.create({ ...input, depth, requestHash }, ctx.now, ctx.etaHistory(input.type));
+          ctx.add(answered);
           return true;
         },
       },
       id,
     );
     this.directory.remember(id, c.projectId);
+    // §13: a workflow queued on a queue is answered with its estimated wait, as GET gives it
+    await this.queueWait.fillAnswer(answered?.state, outcome.view?.eta);
     return { created: outcome.result, workflow: outcome.view! };
   }
 }
