@@ -45,7 +45,7 @@ export class WorkflowWriter {
       workflowId,
     );
     // §13: an answer that is a queued workflow on a queue (a requeueing fail) states its wait, as GET does
-    await this.queueWait.fillAnswer(changed?.state, outcome.view?.eta);
+    await this.queueWait.fillAnswer(changed?.state, outcome.view);
     return outcome as OpOutcome<R> & { view: WorkflowView };
   }
 }

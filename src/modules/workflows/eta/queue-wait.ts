@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { DbService } from '../../../database/db.service';
 import type { Eta } from '../domain/workflow.types';
 import type { WorkflowState } from '../domain/workflow.types';
@@ -10,6 +10,8 @@ export const CLAIM_WINDOW_MS = 5 * 60_000;
 const RUN_SAMPLES = 20;
 /** A queue's numbers are read at most this often (a dashboard polling many workflows reads them once). */
 const STATS_TTL_MS = 1000;
+/** …and a queue's numbers that estimate nothing yet (no claims, no run times), at most this often. */
+const EMPTY_STATS_TTL_MS = 200;
 /** Positions past this count as this (a queue that long is read no further). */
 const MAX_POSITION = 10_000;
 
@@ -34,16 +36,36 @@ interface QueueStats {
  */
 @Injectable()
 export class QueueWaitEstimator {
+  private readonly logger = new Logger('QueueWait');
   private readonly stats = new Map<string, QueueStats>();
 
   constructor(private readonly db: DbService) {}
 
   /**
    * A write's answer (create, a requeueing fail, …): its `eta.queueWaitMs` filled as a GET would, when the
-   * workflow it answers with is queued on a queue; nothing to read otherwise (the hot writes pay nothing).
+   * view it answers with (the op's own, not the group's final state) is queued on a queue. Cheap where it
+   * can be: a claimed one waits 0 without a read (heartbeats and logs of a claimed workflow not started
+   * yet), and a queue with nothing to estimate from is not counted. The write is committed already: a
+   * failed read leaves `null`, never an error for the write.
    */
-  async fillAnswer(state: Readonly<WorkflowState> | undefined, eta: Eta | undefined): Promise<void> {
-    if (state && eta && state.status === 'queued' && state.queue !== null) await this.fill([{ state, eta }]);
+  async fillAnswer(
+    state: Readonly<WorkflowState> | undefined,
+    view: { status: string; queue: string | null; eta: Eta } | undefined,
+  ): Promise<void> {
+    if (!state || !view || view.status !== 'queued' || view.queue === null) return;
+    // claimed (or no longer queued: a later command of the same commit took it)
+    if (state.leaseToken !== null || state.status !== 'queued') {
+      view.eta.queueWaitMs = 0;
+      return;
+    }
+    try {
+      const now = Date.now();
+      const stats = await this.queueStats(view.queue, now);
+      if (stats.claimRate === 0 && stats.runMs === undefined) return;
+      view.eta.queueWaitMs = this.wait(stats, await this.position(state), state, now);
+    } catch (err) {
+      this.logger.warn(`no queue wait for a committed write's answer: ${(err as Error).message}`);
+    }
   }
 
   /** Sets `eta.queueWaitMs` of the queued ones among `items` (one position read per queue, not per item). */
@@ -127,9 +149,10 @@ export class QueueWaitEstimator {
       runMs: median(durations),
       busy,
     };
-    // a queue with nothing to estimate from yet is read again next time: its first claim or run must not
-    // wait out the cache (creates on a new queue read it right after their commits)
-    if (stats.claimRate === 0 && stats.runMs === undefined) return stats;
+    // a queue with nothing to estimate from yet is kept a shorter time: its first claim or run shows soon
+    // after (creates on a new queue read it right after their commits), and a burst of them reads it once
+    if (stats.claimRate === 0 && stats.runMs === undefined)
+      stats.at = now - STATS_TTL_MS + EMPTY_STATS_TTL_MS;
     if (this.stats.size > 10_000) this.stats.clear();
     this.stats.set(queue, stats);
     return stats;

@@ -97,7 +97,7 @@ export class CreateWorkflowHandler implements ICommandHandler<CreateWorkflowComm
     );
     this.directory.remember(id, c.projectId);
     // §13: a workflow queued on a queue is answered with its estimated wait, as GET gives it
-    await this.queueWait.fillAnswer(answered?.state, outcome.view?.eta);
+    await this.queueWait.fillAnswer(answered?.state, outcome.view);
     return { created: outcome.result, workflow: outcome.view! };
   }
 }
