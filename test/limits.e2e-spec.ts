@@ -453,7 +453,7 @@ describe('§10 RATE_LIMIT_PER_KEY and MAX_CONNECTIONS_PER_KEY (small limits)', (
       const answers = await Promise.all(Array.from({ length: 15 }, () => burst.get('/api/projects')));
       expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
       expect((await lookups()) - before).toBe(1);
-      // ten more new keys from the same address: one lookup each, 11 of the address's 20
+      // ten more new keys from the same address: one lookup each, each charge to the address given back
       const firsts = await Promise.all(others.map((o) => o.get('/api/projects')));
       expect(firsts.map((r) => r.status)).toEqual(firsts.map(() => 200));
     },

@@ -43,16 +43,17 @@ export class AuthGuard implements CanActivate {
     // the key's, and new keys behind one address do not share a budget
     const byAddress = `ip:${req.socket.remoteAddress ?? '?'}`;
     let charged = false;
+    let chargedUntil: number | undefined;
     const chargeAddress = this.limiter.enabled
       ? async () => {
           charged = true;
-          await this.limiter.consume(byAddress);
+          chargedUntil = await this.limiter.consume(byAddress);
         }
       : undefined;
     const principal = token ? await this.keys.authenticate(token, chargeAddress) : undefined;
     if (this.limiter.enabled) {
       if (principal) {
-        if (charged) await this.limiter.refund(byAddress);
+        if (charged) await this.limiter.refund(byAddress, chargedUntil);
         await this.limiter.consume(principal.keyId);
       } else if (!charged) await this.limiter.consume(byAddress);
     }

@@ -54,8 +54,9 @@ export class RequestRateLimiter implements OnApplicationShutdown {
       points,
       duration: 1,
       keyPrefix: `${clusterNamespace(config.redisPrefix, config.databaseUrl)}:rl`,
-      // once a key is over the limit, the rest of its window is answered from memory, not from Redis
-      inMemoryBlockOnConsumed: points,
+      // once a key is over the limit, the rest of its window is answered from memory, not from Redis (past
+      // it, not at it: a charge that reaches the limit may still be given back, see refund)
+      inMemoryBlockOnConsumed: points + 1,
       rejectIfRedisNotReady: true,
       insuranceLimiter: memory,
     });
@@ -66,11 +67,15 @@ export class RequestRateLimiter implements OnApplicationShutdown {
     return this.limiter !== undefined;
   }
 
-  /** Takes one request from `key`'s budget; throws `429 rate_limited` (with Retry-After) past it. */
-  async consume(key: string): Promise<void> {
-    if (!this.limiter) return;
+  /**
+   * Takes one request from `key`'s budget; throws `429 rate_limited` (with Retry-After) past it. Returns when
+   * the window it was taken from ends (epoch ms), for `refund`.
+   */
+  async consume(key: string): Promise<number | undefined> {
+    if (!this.limiter) return undefined;
     try {
-      await this.limiter.consume(key);
+      const res = await this.limiter.consume(key);
+      return Date.now() + res.msBeforeNext;
     } catch (res) {
       if (res instanceof RateLimiterRes) {
         throw new RateLimitedError(
@@ -79,11 +84,17 @@ export class RequestRateLimiter implements OnApplicationShutdown {
         );
       }
       // a store error with no insurance left: let the request through rather than fail it
+      return undefined;
     }
   }
 
-  /** Gives one request back to `key`'s budget (a charge that turned out not to be its own). */
-  async refund(key: string): Promise<void> {
+  /**
+   * Gives one request back to `key`'s budget (a charge that turned out not to be its own), if the window it
+   * was taken from (`until`, from `consume`) has not ended: given to the next window, it would raise that
+   * one's budget instead.
+   */
+  async refund(key: string, until: number | undefined): Promise<void> {
+    if (until === undefined || Date.now() >= until) return;
     try {
       await this.limiter?.reward(key, 1);
     } catch {
