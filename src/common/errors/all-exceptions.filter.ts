@@ -14,8 +14,11 @@ const HTTP_CODE: Record<number, ErrorCode> = {
   503: 'unavailable',
 };
 
+const UNSUPPORTED_TYPE = 'unsupported content type: only application/json bodies are read';
 const unsupportedType = () =>
-  new DomainError('validation_failed', 'unsupported content type: only application/json bodies are read');
+  new DomainError('validation_failed', UNSUPPORTED_TYPE, [
+    { field: 'content-type', message: UNSUPPORTED_TYPE },
+  ]);
 
 function fastifyError(e: unknown): { code: string; statusCode?: number; message: string } | undefined {
   const f = e as { code?: unknown } | undefined;
