@@ -18,7 +18,8 @@ const RELEASED: Readonly<Record<string, never>> = Object.freeze({});
  * hold it: the request's headers (twice: parsed, and raw), its query, the client's `auth` (with the key's
  * secret in it), the URL and the time as text. They were read by the connect middleware (the key) and by
  * nothing after it. The request object itself stays reachable (engine.io's upgrade response keeps it until
- * the TCP socket closes), but empty. handshake-release.spec.ts checks on a real Socket.IO server that what is
+ * the TCP socket closes), but empty. (`req` is the request the socket connected with: for a client that
+ * starts on long-polling and upgrades later, the upgrade request is another one, kept whole.) handshake-release.spec.ts checks on a real Socket.IO server that what is
  * let go is then collected: it fails when an upgrade of Socket.IO or engine.io starts keeping it elsewhere.
  */
 export function releaseHandshake(hs: HandshakeParts, req: RequestParts | null): void {

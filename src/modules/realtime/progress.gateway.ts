@@ -295,8 +295,10 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
     // slots on its first push (~180 bytes per idle socket and message)
     socket.onAny(this.onMessage);
     // the handshake (headers, address, query) is built and was read by the connect middleware: neither it
-    // nor the upgrade request it came from keeps headers, query or auth for the socket's life (Socket.IO's
-    // advice on memory use; only one namespace is served here); ~0.9 KB less per idle socket
+    // nor the request the socket connected with (the upgrade request, for a client that connects over
+    // websocket directly) keeps headers, query or auth for the socket's life (Socket.IO's advice on memory
+    // use; only one namespace is served here); ~0.9 KB less per idle socket. A client that upgrades from
+    // long-polling later has its upgrade request kept whole by engine.io: not released here
     const conn = socket.conn as { request: RequestParts | null };
     releaseHandshake(socket.handshake, conn.request);
     conn.request = null;

@@ -4,7 +4,7 @@ import { RawJson } from '../../../common/json/raw-json';
 import { EVENT_TYPES, EventType, PendingEvent } from '../../../common/events/event-types';
 import { invalidTransition, leaseLost, progressRegression, stepNotFound } from './workflow.errors';
 import { progressFromCount, workflowProgress } from './progress';
-import { estimateEta, type StepMedians } from './eta-estimator';
+import { estimateEta, MAX_ETA_MS, type StepMedians } from './eta-estimator';
 import {
   ChildState,
   ErrorInfo,
@@ -678,6 +678,8 @@ export class Workflow {
           longest = Math.max(longest ?? 0, c.remainingMs);
     }
     if (longest === null || (eta.remainingMs !== null && eta.remainingMs >= longest)) return eta;
+    // a child's estimate is capped already; one stored before the cap was may not be
+    longest = Math.min(longest, MAX_ETA_MS);
     return {
       ...eta,
       // an estimate from the children's own progress, when the workflow had none of its own
