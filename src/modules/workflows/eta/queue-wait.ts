@@ -45,7 +45,7 @@ export class QueueWaitEstimator {
    * A write's answer (create, a requeueing fail, …): its `eta.queueWaitMs` filled as a GET would, when the
    * view it answers with (the op's own, not the group's final state) is queued on a queue. Cheap where it
    * can be: a claimed one waits 0 without a read (heartbeats and logs of a claimed workflow not started
-   * yet), and a queue with nothing to estimate from is not counted. The write is committed already: a
+   * yet); otherwise it is `fill`, as for a GET. The write is committed already: a
    * failed read leaves `null`, never an error for the write.
    */
   async fillAnswer(
@@ -59,10 +59,7 @@ export class QueueWaitEstimator {
       return;
     }
     try {
-      const now = Date.now();
-      const stats = await this.queueStats(view.queue, now);
-      if (stats.claimRate === 0 && stats.runMs === undefined) return;
-      view.eta.queueWaitMs = this.wait(stats, await this.position(state), state, now);
+      await this.fill([{ state, eta: view.eta }]);
     } catch (err) {
       this.logger.warn(`no queue wait for a committed write's answer: ${(err as Error).message}`);
     }
@@ -79,6 +76,8 @@ export class QueueWaitEstimator {
     }
     for (const [queue, list] of byQueue) {
       const stats = await this.queueStats(queue, now);
+      // nothing to estimate from (no claims, no run times): null whatever the position, so none is counted
+      if (stats.claimRate === 0 && stats.runMs === undefined) continue;
       if (list.length <= 3) {
         // a few (a GET): count what is ahead of each
         for (const { state, eta } of list)
