@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Socket } from 'socket.io-client';
 import { client, Client, createKey } from './support/http';
 import {
@@ -18,7 +19,7 @@ import {
   waitFor,
   writeConcurrently,
 } from './support/live-clients';
-import { useServer } from './support/fixture';
+import { ServerFixture, useServer } from './support/fixture';
 import { ADMIN_TOKEN, RunningServer } from './support/server';
 
 /**
@@ -668,5 +669,72 @@ describe('reset: since older than the log keeps', () => {
     expect(col.seqs()).toEqual([lastSeq + 1]);
     expect(col.received[0].env).toMatchObject({ type: 'workflow:step:progress', workflowId: wf });
     expect(col.received[0].env.data.progress).toBe(60);
+  });
+});
+
+/**
+ * Memory of idle sockets (#19): once connected, a socket keeps none of its handshake's headers, query or
+ * `auth` (the key's secret), nor the request it connected with. Seen from inside the real server by a
+ * preloaded probe that notes each socket's handshake when it connects and again when it closes.
+ */
+describe('the handshake once connected', () => {
+  const PROBE = join(__dirname, 'support', 'handshake-probe.js');
+  let fx: ServerFixture;
+  useServer((f) => (fx = f), {}, { start: false });
+
+  interface Report {
+    id: string;
+    before: { headers: number; query: number; auth: number; request: string };
+    after: Record<string, unknown>;
+  }
+  const reports = (s: RunningServer): Report[] =>
+    s
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('handshake-probe '))
+      .map((l) => JSON.parse(l.slice('handshake-probe '.length)) as Report);
+
+  it('keeps no headers, query, auth or connect request, by either transport and either way of passing the key', async () => {
+    const s = await fx.start({ nodeArgs: ['-r', PROBE] });
+    const p = project('hs');
+    const cases: SocketOpts[] = [
+      { token: ADMIN_TOKEN },
+      { headerToken: ADMIN_TOKEN },
+      { token: ADMIN_TOKEN, transports: ['polling'] },
+    ];
+    const ids: string[] = [];
+    for (const opts of cases) {
+      const socket = await connectSocket(s.url, opts);
+      ids.push(socket.id as string);
+      // the socket still works without them
+      expect(await ack(socket, 'subscribe', { projectId: p })).toMatchObject({ ok: true });
+      socket.disconnect();
+    }
+    await waitFor(() => reports(s).length === cases.length, 'each socket to close');
+    const byId = new Map(reports(s).map((r) => [r.id, r]));
+    ids.forEach((id, i) => {
+      const r = byId.get(id);
+      // the probe saw the whole handshake at connect: headers, the query's EIO and transport, the request ...
+      expect({ case: i, ...r?.before }).toEqual({
+        case: i,
+        headers: expect.any(Number),
+        query: expect.any(Number),
+        auth: cases[i].token ? 1 : 0,
+        request: 'held',
+      });
+      expect(r!.before.headers).toBeGreaterThan(2);
+      expect(r!.before.query).toBeGreaterThan(1);
+      // ... and none of it once the server's connection handler had run
+      expect({ case: i, ...r!.after }).toEqual({
+        case: i,
+        headers: 0,
+        query: 0,
+        auth: 0,
+        url: '',
+        request: 'none',
+        requestHeaders: 0,
+        rawHeaders: 0,
+      });
+    });
   });
 });
