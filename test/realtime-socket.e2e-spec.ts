@@ -694,18 +694,21 @@ describe('the handshake once connected', () => {
       .filter((l) => l.startsWith('handshake-probe '))
       .map((l) => JSON.parse(l.slice('handshake-probe '.length)) as Report);
 
-  it('keeps no headers, query, auth or connect request, by either transport and either way of passing the key', async () => {
+  it('keeps no headers, query, auth, connect or upgrade request, by either transport and either way of passing the key', async () => {
     const s = await fx.start({ nodeArgs: ['-r', PROBE] });
     const p = project('hs');
-    const cases: SocketOpts[] = [
+    const cases: (SocketOpts & { upgrades?: true })[] = [
       { token: ADMIN_TOKEN },
       { headerToken: ADMIN_TOKEN },
       { token: ADMIN_TOKEN, transports: ['polling'] },
+      // socket.io-client's default: long-polling first, then an upgrade to websocket (a second request)
+      { token: ADMIN_TOKEN, transports: ['polling', 'websocket'], upgrades: true },
     ];
     const ids: string[] = [];
     for (const opts of cases) {
       const socket = await connectSocket(s.url, opts);
       ids.push(socket.id as string);
+      if (opts.upgrades) await waitFor(() => socket.io.engine.transport.name === 'websocket', 'the upgrade');
       // the socket still works without them
       expect(await ack(socket, 'subscribe', { projectId: p })).toMatchObject({ ok: true });
       socket.disconnect();
@@ -724,7 +727,7 @@ describe('the handshake once connected', () => {
       });
       expect(r!.before.headers).toBeGreaterThan(2);
       expect(r!.before.query).toBeGreaterThan(1);
-      // ... and none of it once the server's connection handler had run
+      // ... and none of it once the server's connection handler had run (nor, once upgraded, of the upgrade)
       expect({ case: i, ...r!.after }).toEqual({
         case: i,
         headers: 0,
@@ -734,6 +737,8 @@ describe('the handshake once connected', () => {
         request: 'none',
         requestHeaders: 0,
         rawHeaders: 0,
+        upgradeHeaders: cases[i].upgrades ? 0 : null,
+        upgradeRawHeaders: cases[i].upgrades ? 0 : null,
       });
     });
   });

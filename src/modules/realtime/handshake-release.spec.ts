@@ -4,7 +4,13 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Server, type Socket } from 'socket.io';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
-import { releaseHandshake, type HandshakeParts, type RequestParts } from './handshake-release';
+import {
+  releaseHandshake,
+  releaseUpgradeRequests,
+  type HandshakeParts,
+  type RequestParts,
+  type UpgradingEngine,
+} from './handshake-release';
 
 // a full collection on demand, without starting jest with --expose-gc
 setFlagsFromString('--expose-gc');
@@ -91,5 +97,66 @@ describe('releaseHandshake (what a connected socket lets go of its handshake is 
     const socket = await connectOne();
     expect(await alive()).toEqual([true, true, true, true]);
     expect(socket.handshake.auth).toEqual({ token: 'a-secret-token' });
+  });
+});
+
+/**
+ * The same for a client that starts on long-polling and upgrades (socket.io-client's default): its upgrade
+ * request, which engine.io keeps for the connection's life, is emptied once the session has upgraded.
+ */
+describe('releaseUpgradeRequests (the upgrade request of a polling client is let go once upgraded)', () => {
+  const servers: { http: HttpServer; io: Server }[] = [];
+  const clients: ClientSocket[] = [];
+
+  afterAll(async () => {
+    for (const c of clients) c.disconnect();
+    for (const s of servers) await new Promise<void>((r) => void s.io.close(() => r()));
+  });
+
+  /** A polling client that upgrades; the upgrade request's headers and raw headers, weakly held. */
+  async function upgradeOne(release: boolean): Promise<{ held: WeakRef<object>[]; req: RequestParts }> {
+    const http = createServer();
+    const ioServer = new Server(http);
+    servers.push({ http, io: ioServer });
+    if (release) releaseUpgradeRequests(ioServer.engine as unknown as UpgradingEngine);
+    let req: RequestParts | undefined;
+    let held: WeakRef<object>[] = [];
+    // the upgrade request as it arrives, before anything is let go
+    (ioServer.engine as unknown as UpgradingEngine).on('headers', (_h, r) => {
+      if ((r._query as { transport?: string }).transport !== 'websocket') return;
+      req = r;
+      held = [r.headers as object, r.rawHeaders as object].map((o) => new WeakRef(o));
+    });
+    const upgraded = new Promise<void>((r) =>
+      ioServer.on('connection', (socket) => socket.conn.once('upgrade', () => r())),
+    );
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const { port } = http.address() as AddressInfo;
+    const c = connect(`http://127.0.0.1:${port}`, {
+      transports: ['polling', 'websocket'],
+      forceNew: true,
+      reconnection: false,
+      extraHeaders: { 'x-some-header': 'value' },
+    });
+    clients.push(c);
+    await upgraded;
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      gc();
+    }
+    return { held, req: req! };
+  }
+
+  it('let go: once upgraded, the upgrade request keeps no headers and they are collected', async () => {
+    const { held, req } = await upgradeOne(true);
+    expect(held.map((w) => w.deref() !== undefined)).toEqual([false, false]);
+    expect(req.headers).toEqual({});
+    expect(req.rawHeaders).toEqual([]);
+  });
+
+  it('control: not let go, engine.io keeps them for the connection’s life', async () => {
+    const { held, req } = await upgradeOne(false);
+    expect(held.map((w) => w.deref() !== undefined)).toEqual([true, true]);
+    expect(req.headers).toMatchObject({ 'x-some-header': 'value' });
   });
 });

@@ -12,7 +12,12 @@ import { WorkflowsPort } from '../workflows';
 import type { EventEnvelope } from '../../common/events/event-types';
 import { DeliveryHub, SubscribeResult, Subscriber } from './delivery-hub';
 import { dropBacklog, outboundBacklog } from './engine-internals';
-import { releaseHandshake, RequestParts } from './handshake-release';
+import {
+  releaseHandshake,
+  releaseUpgradeRequests,
+  RequestParts,
+  type UpgradingEngine,
+} from './handshake-release';
 import { type Ack, sharedListeners, type SocketListener, whenNeverConnected } from './socket-listeners';
 import {
   JobMessage,
@@ -238,6 +243,7 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
   }
 
   afterInit(server: Server): void {
+    releaseUpgradeRequests(server.engine as unknown as UpgradingEngine);
     server.use((socket, next) => {
       const auth = socket.handshake.auth as { token?: unknown } | undefined;
       const token =
@@ -298,7 +304,7 @@ export class ProgressGateway implements OnGatewayInit, OnGatewayConnection, OnAp
     // nor the request the socket connected with (the upgrade request, for a client that connects over
     // websocket directly) keeps headers, query or auth for the socket's life (Socket.IO's advice on memory
     // use; only one namespace is served here); ~0.9 KB less per idle socket. A client that upgrades from
-    // long-polling later has its upgrade request kept whole by engine.io: not released here
+    // long-polling later has its upgrade request let go once upgraded (releaseUpgradeRequests, afterInit)
     const conn = socket.conn as { request: RequestParts | null };
     releaseHandshake(socket.handshake, conn.request);
     conn.request = null;
