@@ -4,6 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Server, type Socket } from 'socket.io';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
+import { WebSocket } from 'ws';
 import {
   releaseHandshake,
   releaseUpgradeRequests,
@@ -109,7 +110,16 @@ describe('releaseUpgradeRequests (the upgrade request of a polling client is let
   const clients: ClientSocket[] = [];
 
   afterAll(async () => {
-    for (const c of clients) c.disconnect();
+    // a polling client's engine closes after its last request: wait for it (jest tears down after this)
+    await Promise.all(
+      clients.map((c) => {
+        const closed = new Promise<void>((r) =>
+          c.io.engine && c.io.engine.readyState !== 'closed' ? c.io.engine.once('close', () => r()) : r(),
+        );
+        c.disconnect();
+        return closed;
+      }),
+    );
     for (const s of servers) await new Promise<void>((r) => void s.io.close(() => r()));
   });
 
@@ -128,7 +138,7 @@ describe('releaseUpgradeRequests (the upgrade request of a polling client is let
       held = [r.headers as object, r.rawHeaders as object].map((o) => new WeakRef(o));
     });
     const upgraded = new Promise<void>((r) =>
-      ioServer.on('connection', (socket) => socket.conn.once('upgrade', () => r())),
+      ioServer.engine.on('connection', (conn) => conn.once('upgrade', r)),
     );
     await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
     const { port } = http.address() as AddressInfo;
@@ -158,5 +168,58 @@ describe('releaseUpgradeRequests (the upgrade request of a polling client is let
     const { held, req } = await upgradeOne(false);
     expect(held.map((w) => w.deref() !== undefined)).toEqual([true, true]);
     expect(req.headers).toMatchObject({ 'x-some-header': 'value' });
+  });
+
+  /** A server that lets upgrade requests go, and a polling session on it (upgrading itself, or not). */
+  async function session(upgrade: boolean) {
+    const http = createServer();
+    const ioServer = new Server(http);
+    servers.push({ http, io: ioServer });
+    releaseUpgradeRequests(ioServer.engine as unknown as UpgradingEngine);
+    // (only when it upgrades: the tests below count the session's `upgrade` listeners)
+    const upgraded =
+      upgrade &&
+      new Promise<void>((r) => ioServer.engine.on('connection', (conn) => conn.once('upgrade', r)));
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const { port } = http.address() as AddressInfo;
+    const c = connect(`http://127.0.0.1:${port}`, {
+      transports: upgrade ? ['polling', 'websocket'] : ['polling'],
+      forceNew: true,
+      reconnection: false,
+    });
+    clients.push(c);
+    await new Promise<void>((r) => c.once('connect', () => r()));
+    if (upgrade) await upgraded;
+    const sid = c.io.engine.id;
+    const conn = (ioServer.engine as unknown as UpgradingEngine).clients[sid] as unknown as {
+      listenerCount(e: string): number;
+    };
+    /** A websocket upgrade request for the session, by hand (as a client retrying its upgrade would). */
+    const upgradeRequest = () =>
+      new WebSocket(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket&sid=${sid}`);
+    return { conn, upgradeRequest };
+  }
+
+  async function until(ok: () => boolean, what: string): Promise<void> {
+    for (const deadline = Date.now() + 5000; !ok(); await new Promise((r) => setTimeout(r, 10)))
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+
+  it('an upgrade request engine.io turns away (the session has upgraded already) leaves no listener', async () => {
+    const { conn, upgradeRequest } = await session(true);
+    const extra = upgradeRequest();
+    // engine.io closes it at once: "transport had already been upgraded"
+    await new Promise<void>((r) => extra.once('close', () => r()));
+    expect(conn.listenerCount('upgrade')).toBe(0);
+  });
+
+  it('an upgrade that never completes has its listener removed when its connection closes', async () => {
+    const { conn, upgradeRequest } = await session(false);
+    const extra = upgradeRequest();
+    await new Promise<void>((r) => extra.once('open', () => r()));
+    // under way: the session waits for the probe, with the listener on it
+    await until(() => conn.listenerCount('upgrade') === 1, 'the listener of the upgrade under way');
+    extra.terminate();
+    await until(() => conn.listenerCount('upgrade') === 0, 'the listener to go with the connection');
   });
 });

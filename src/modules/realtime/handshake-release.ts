@@ -38,10 +38,18 @@ function releaseRequest(req: RequestParts): void {
   req._query = RELEASED;
 }
 
+interface Listenable<E extends string> {
+  once(event: E, listener: () => void): unknown;
+  off(event: E, listener: () => void): unknown;
+}
+
 /** What `releaseUpgradeRequests` uses of engine.io's server: its public `headers` event and `clients`. */
 export interface UpgradingEngine {
-  on(event: 'headers', listener: (headers: unknown, req: RequestParts) => void): unknown;
-  clients: Record<string, { once(event: 'upgrade', listener: () => void): unknown } | undefined>;
+  on(
+    event: 'headers',
+    listener: (headers: unknown, req: RequestParts & { socket?: Listenable<'close'> }) => void,
+  ): unknown;
+  clients: Record<string, (Listenable<'upgrade'> & { upgraded: boolean; upgrading: boolean }) | undefined>;
 }
 
 /**
@@ -49,13 +57,27 @@ export interface UpgradingEngine {
  * second request, which engine.io keeps for the connection's life like the first (a `close` listener on the
  * TCP socket holds the upgrade's response, and the response its request), headers and all. That request's
  * `headers` event names the polling session it upgrades; once the session has upgraded, nothing reads the
- * request again, and its headers and query are let go as `releaseHandshake` lets go of the first one's. (An
- * upgrade that fails leaves its listener on the session until the session closes or a later upgrade succeeds.)
+ * request again, and its parsed and raw headers and parsed query are let go as `releaseHandshake` lets go of
+ * the first one's (its URL stays: the engine.io query, nothing else).
+ *
+ * An upgrade engine.io is about to turn away (the session has upgraded, or is upgrading: it checks right after
+ * this event, in the same turn) gets no listener; one that fails later (its probe times out or its websocket
+ * closes) has its listener removed when its TCP socket closes. So a session holds at most one, and only while
+ * an upgrade is under way.
  */
 export function releaseUpgradeRequests(engine: UpgradingEngine): void {
   engine.on('headers', (_headers, req) => {
     const query = req._query as { sid?: unknown; transport?: unknown } | undefined;
     if (typeof query?.sid !== 'string' || query.transport !== 'websocket') return;
-    engine.clients[query.sid]?.once('upgrade', () => releaseRequest(req));
+    const session = engine.clients[query.sid];
+    if (!session || session.upgraded || session.upgrading) return;
+    const tcp = req.socket;
+    const upgraded = (): void => {
+      tcp?.off('close', failed);
+      releaseRequest(req);
+    };
+    const failed = (): void => void session.off('upgrade', upgraded);
+    session.once('upgrade', upgraded);
+    tcp?.once('close', failed);
   });
 }
