@@ -461,19 +461,29 @@ describe('§10 RATE_LIMIT_PER_KEY and MAX_CONNECTIONS_PER_KEY (small limits)', (
 
   it("new keys' first requests (one lookup each) do not spend their address's budget; bad keys do", async () => {
     const p = uid('firsts');
-    const keys = await Promise.all(
-      Array.from({ length: 10 }, async () => client(server.url, await createKey(admin, 'viewer', [p]))),
-    );
-    await new Promise((r) => setTimeout(r, 1100)); // fresh rate window
-    // 15 of the address's 20 spent by bad keys ...
-    for (let i = 0; i < 15; i++)
-      expect(
-        (await client(server.url, `stl_${randomBytes(8).toString('hex')}`).get('/api/projects')).status,
-      ).toBe(401);
-    // ... then ten keys used for the first time, one after another: each request is its key's (1 of 20)
-    const firsts: number[] = [];
-    for (const k of keys) firsts.push((await k.get('/api/projects')).status);
-    expect(firsts).toEqual(keys.map(() => 200));
+    // the claim holds only when all 25 requests share one of the address's windows (a window lasts 1 s from
+    // its first request): an attempt that took longer proves nothing, and is made again with new keys
+    const WINDOW_MS = 1000;
+    let spanMs = Infinity;
+    for (let attempt = 0; attempt < 3 && spanMs >= WINDOW_MS * 0.9; attempt++) {
+      const keys = await Promise.all(
+        Array.from({ length: 10 }, async () => client(server.url, await createKey(admin, 'viewer', [p]))),
+      );
+      await new Promise((r) => setTimeout(r, 1100)); // fresh rate window
+      const start = Date.now();
+      // 15 of the address's 20 spent by bad keys ...
+      for (let i = 0; i < 15; i++)
+        expect(
+          (await client(server.url, `stl_${randomBytes(8).toString('hex')}`).get('/api/projects')).status,
+        ).toBe(401);
+      // ... then ten keys used for the first time, one after another: each request is its key's (1 of 20)
+      const firsts: number[] = [];
+      for (const k of keys) firsts.push((await k.get('/api/projects')).status);
+      spanMs = Date.now() - start;
+      expect(firsts).toEqual(keys.map(() => 200));
+    }
+    // (without the refund the sixth key gets 429 when they do share it)
+    expect(spanMs).toBeLessThan(WINDOW_MS * 0.9);
   });
 
   it('a refused write writes nothing: each 200 is one event, each 429 none', async () => {
