@@ -5,6 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { Server, type Socket } from 'socket.io';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { WebSocket } from 'ws';
+import { waitFor } from '../../../test/support/live-clients';
 import {
   releaseHandshake,
   releaseUpgradeRequests,
@@ -200,11 +201,6 @@ describe('releaseUpgradeRequests (the upgrade request of a polling client is let
     return { conn, upgradeRequest };
   }
 
-  async function until(ok: () => boolean, what: string): Promise<void> {
-    for (const deadline = Date.now() + 5000; !ok(); await new Promise((r) => setTimeout(r, 10)))
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
-
   it('an upgrade request engine.io turns away (the session has upgraded already) leaves no listener', async () => {
     const { conn, upgradeRequest } = await session(true);
     const extra = upgradeRequest();
@@ -218,8 +214,8 @@ describe('releaseUpgradeRequests (the upgrade request of a polling client is let
     const extra = upgradeRequest();
     await new Promise<void>((r) => extra.once('open', () => r()));
     // under way: the session waits for the probe, with the listener on it
-    await until(() => conn.listenerCount('upgrade') === 1, 'the listener of the upgrade under way');
+    await waitFor(() => conn.listenerCount('upgrade') === 1, 'the listener of the upgrade under way');
     extra.terminate();
-    await until(() => conn.listenerCount('upgrade') === 0, 'the listener to go with the connection');
+    await waitFor(() => conn.listenerCount('upgrade') === 0, 'the listener to go with the connection');
   });
 });
